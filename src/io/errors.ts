@@ -1,0 +1,98 @@
+/**
+ * Errors as data. Every failure cairn reports to a user is a `CairnError` with a stable `code`
+ * (part of the public API: never renamed), a message that says what to do, context fields, and
+ * the underlying `cause` where there is one.
+ */
+
+export type ErrorCode =
+  // usage and input
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_PARTITION_ID'
+  | 'INVALID_CONFIG'
+  | 'RECORD_TOO_LARGE'
+  | 'BATCH_TOO_LARGE'
+  | 'KEY_TOO_LARGE'
+  | 'VALUE_TOO_LARGE'
+  | 'PARTITION_NOT_FOUND'
+  | 'PARTITION_EXISTS'
+  | 'LSN_TRIMMED'
+  | 'LSN_OUT_OF_RANGE'
+  // state of the engine
+  | 'STORE_LOCKED'
+  | 'STORE_NOT_FOUND'
+  | 'CLOSED'
+  | 'LOG_FAILED'
+  | 'REDUCER_FAILED'
+  // data on disk
+  | 'CORRUPT_LOG'
+  | 'CORRUPT_CATALOG'
+  | 'CORRUPT_TABLE'
+  | 'CORRUPT_MANIFEST'
+  | 'UNSUPPORTED_FORMAT'
+  // the operating system
+  | 'IO_ERROR'
+
+export type ErrorContext = Record<string, string | number | bigint | boolean | undefined>
+
+export interface CairnErrorOptions {
+  context?: ErrorContext
+  cause?: unknown
+}
+
+/**
+ * The one error type cairn throws for anything but programmer errors (which are assertions).
+ *
+ * @example
+ * try { await store.partition('orders') } catch (e) {
+ *   if (e instanceof CairnError && e.code === 'PARTITION_NOT_FOUND') { ... }
+ * }
+ */
+export class CairnError extends Error {
+  override name = 'CairnError'
+  readonly code: ErrorCode
+  readonly context: ErrorContext
+
+  constructor(code: ErrorCode, message: string, options: CairnErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.context = options.context ?? {}
+  }
+
+  toJSON(): { code: ErrorCode; message: string; context: Record<string, unknown> } {
+    const context: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(this.context)) {
+      if (v !== undefined) context[k] = typeof v === 'bigint' ? v.toString() : v
+    }
+    return { code: this.code, message: this.message, context }
+  }
+}
+
+/** Damage found in bytes read back from disk or an object store. */
+export class CorruptionError extends CairnError {
+  override name = 'CorruptionError'
+}
+
+/** Wraps an operating-system error so callers see one family with a code. */
+export class IoError extends CairnError {
+  override name = 'IoError'
+  constructor(operation: string, path: string, cause: unknown) {
+    const sys = (cause as NodeJS.ErrnoException | undefined)?.code ?? 'unknown'
+    super('IO_ERROR', `${operation} ${path} failed (${sys}): check the disk, its free space and permissions, then retry`, {
+      context: { operation, path, errno: sys },
+      cause,
+    })
+  }
+}
+
+export function isCairnError(e: unknown, code?: ErrorCode): e is CairnError {
+  return e instanceof CairnError && (code === undefined || e.code === code)
+}
+
+/** True for a file-system error that means "no such file or directory". */
+export function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+}
+
+export function isAlreadyExists(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'EEXIST'
+}

@@ -1,0 +1,155 @@
+/**
+ * A file system that fails on demand, wrapping any other. Each call (of the file system or of a
+ * handle it opened) is one numbered operation; a test can fail the Nth operation once or from
+ * then on, or every operation a predicate picks. Used to prove that every I/O error surfaces,
+ * leaves the engine consistent, and that a retry works.
+ */
+import type { FileHandle, FileStat, FileSystem, OpenMode } from './file-system.js'
+
+export type OperationName =
+  | 'open'
+  | 'readFile'
+  | 'syncDir'
+  | 'rename'
+  | 'link'
+  | 'unlink'
+  | 'mkdir'
+  | 'removeTree'
+  | 'list'
+  | 'stat'
+  | 'read'
+  | 'write'
+  | 'append'
+  | 'truncate'
+  | 'sync'
+  | 'size'
+  | 'close'
+
+export interface Operation {
+  index: number
+  name: OperationName
+  path: string
+}
+
+export type FaultRule = (op: Operation) => boolean
+
+function injectedError(op: Operation): NodeJS.ErrnoException {
+  const e = new Error(`EIO: injected fault at operation ${op.index} (${op.name} ${op.path})`) as NodeJS.ErrnoException
+  e.code = 'EIO'
+  return e
+}
+
+class FaultFileHandle implements FileHandle {
+  readonly path: string
+  readonly #inner: FileHandle
+  readonly #fs: FaultFileSystem
+
+  constructor(fs: FaultFileSystem, inner: FileHandle) {
+    this.#fs = fs
+    this.#inner = inner
+    this.path = inner.path
+  }
+
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return this.#fs.run('read', this.path, () => this.#inner.read(buffer, offset, length, position))
+  }
+  write(data: Uint8Array, position: number): Promise<void> {
+    return this.#fs.run('write', this.path, () => this.#inner.write(data, position))
+  }
+  append(data: Uint8Array): Promise<void> {
+    return this.#fs.run('append', this.path, () => this.#inner.append(data))
+  }
+  truncate(size: number): Promise<void> {
+    return this.#fs.run('truncate', this.path, () => this.#inner.truncate(size))
+  }
+  sync(): Promise<void> {
+    return this.#fs.run('sync', this.path, () => this.#inner.sync())
+  }
+  size(): Promise<number> {
+    return this.#fs.run('size', this.path, () => this.#inner.size())
+  }
+  close(): Promise<void> {
+    // Closing always releases the inner handle, even when the fault is reported: a real close
+    // that fails still frees the descriptor.
+    return this.#fs.run('close', this.path, () => this.#inner.close(), () => this.#inner.close())
+  }
+}
+
+/**
+ * @example
+ * const fs = new FaultFileSystem(new MemoryFileSystem())
+ * fs.failAt(fs.count + 3)          // the third operation from now fails once
+ * fs.failWhen((op) => op.name === 'sync')  // every fsync fails until fs.heal()
+ */
+export class FaultFileSystem implements FileSystem {
+  readonly inner: FileSystem
+  /** Operations run so far. */
+  count = 0
+  /** When set, the recent operations (for debugging a failing test). */
+  trace: Operation[] | undefined
+  #rules: { rule: FaultRule; once: boolean }[] = []
+
+  constructor(inner: FileSystem) {
+    this.inner = inner
+  }
+
+  /** Fails operation number `index` (1-based, counting from construction). */
+  failAt(index: number, options: { persistent?: boolean } = {}): void {
+    const persistent = options.persistent ?? false
+    this.#rules.push({ rule: (op) => (persistent ? op.index >= index : op.index === index), once: !persistent })
+  }
+
+  failWhen(rule: FaultRule, options: { once?: boolean } = {}): void {
+    this.#rules.push({ rule, once: options.once ?? false })
+  }
+
+  /** Removes every fault rule. */
+  heal(): void {
+    this.#rules = []
+  }
+
+  async run<T>(name: OperationName, path: string, action: () => Promise<T>, onFault?: () => Promise<unknown>): Promise<T> {
+    this.count += 1
+    const op: Operation = { index: this.count, name, path }
+    this.trace?.push(op)
+    const hit = this.#rules.findIndex((r) => r.rule(op))
+    if (hit >= 0) {
+      if (this.#rules[hit]!.once) this.#rules.splice(hit, 1)
+      if (onFault !== undefined) await onFault().catch(() => undefined)
+      throw injectedError(op)
+    }
+    return await action()
+  }
+
+  async open(path: string, mode: OpenMode): Promise<FileHandle> {
+    const inner = await this.run('open', path, () => this.inner.open(path, mode))
+    return new FaultFileHandle(this, inner)
+  }
+  readFile(path: string): Promise<Uint8Array> {
+    return this.run('readFile', path, () => this.inner.readFile(path))
+  }
+  syncDir(path: string): Promise<void> {
+    return this.run('syncDir', path, () => this.inner.syncDir(path))
+  }
+  rename(from: string, to: string): Promise<void> {
+    return this.run('rename', from, () => this.inner.rename(from, to))
+  }
+  link(existing: string, newPath: string): Promise<void> {
+    return this.run('link', existing, () => this.inner.link(existing, newPath))
+  }
+  unlink(path: string): Promise<void> {
+    return this.run('unlink', path, () => this.inner.unlink(path))
+  }
+  mkdir(path: string, recursive?: boolean): Promise<void> {
+    return this.run('mkdir', path, () => this.inner.mkdir(path, recursive))
+  }
+  removeTree(path: string): Promise<void> {
+    return this.run('removeTree', path, () => this.inner.removeTree(path))
+  }
+  list(path: string): Promise<string[]> {
+    return this.run('list', path, () => this.inner.list(path))
+  }
+  stat(path: string): Promise<FileStat | undefined> {
+    return this.run('stat', path, () => this.inner.stat(path))
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The file-system seam. All engine code reaches the disk through this interface so that tests
+ * can swap in a fault-injecting implementation (`FaultFileSystem`) or one that simulates power
+ * loss (`MemoryFileSystem`). Paths are absolute or relative POSIX paths, never user input:
+ * callers validate names before building a path.
+ *
+ * Contract every implementation keeps (checked by test/io/file-system.conformance.ts):
+ * - `write` writes all bytes or throws; `read` returns fewer bytes only at end of file.
+ * - nothing is durable until `sync` (file contents) and `syncDir` (its directory entry).
+ * - errors from the operating system carry Node's `code` (`ENOENT`, `EEXIST`, `EIO` ...).
+ */
+
+export type OpenMode =
+  /** read only; the file must exist */
+  | 'read'
+  /** read and write; the file must exist */
+  | 'readWrite'
+  /** create a new file for read and write; fails with EEXIST if it exists */
+  | 'createNew'
+  /** create or truncate, for read and write */
+  | 'createOrTruncate'
+
+export interface FileStat {
+  size: number
+  isDirectory: boolean
+}
+
+export interface FileHandle {
+  readonly path: string
+  /** Reads up to `length` bytes at `position` into `buffer` at `offset`; returns bytes read. */
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>
+  /** Writes all of `data` at `position`. */
+  write(data: Uint8Array, position: number): Promise<void>
+  /** Writes all of `data` at the current end of the file. */
+  append(data: Uint8Array): Promise<void>
+  truncate(size: number): Promise<void>
+  /** Makes the file's contents durable (fdatasync is not enough: size changes matter). */
+  sync(): Promise<void>
+  size(): Promise<number>
+  close(): Promise<void>
+}
+
+export interface FileSystem {
+  open(path: string, mode: OpenMode): Promise<FileHandle>
+  readFile(path: string): Promise<Uint8Array>
+  /** Makes the directory's entries (creations, renames, removals) durable. */
+  syncDir(path: string): Promise<void>
+  rename(from: string, to: string): Promise<void>
+  link(existing: string, newPath: string): Promise<void>
+  unlink(path: string): Promise<void>
+  /** Creates a directory; its parents must exist unless `recursive`. No error if it exists. */
+  mkdir(path: string, recursive?: boolean): Promise<void>
+  /** Removes a directory and everything below it. No error if it does not exist. */
+  removeTree(path: string): Promise<void>
+  /** Names in a directory, sorted. */
+  list(path: string): Promise<string[]>
+  /** `undefined` when the path does not exist. */
+  stat(path: string): Promise<FileStat | undefined>
+}

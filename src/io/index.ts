@@ -1,0 +1,19 @@
+/** The I/O seam: file systems (real, in-memory with power loss, fault-injecting), checksums, errors. */
+export { assert, assertNever } from './assert.js'
+export { atomicWriteFile, mkdirDurable, tempSuffix } from './atomic-write.js'
+export { crc32, sha256Hex } from './checksum.js'
+export {
+  CairnError,
+  type CairnErrorOptions,
+  CorruptionError,
+  type ErrorCode,
+  type ErrorContext,
+  IoError,
+  isAlreadyExists,
+  isCairnError,
+  isNotFound,
+} from './errors.js'
+export { FaultFileSystem, type FaultRule, type Operation, type OperationName } from './fault-file-system.js'
+export type { FileHandle, FileStat, FileSystem, OpenMode } from './file-system.js'
+export { MemoryFileSystem } from './memory-file-system.js'
+export { NodeFileSystem } from './node-file-system.js'

@@ -1,0 +1,13 @@
+/** The segmented, CRC-framed, group-committed log of one partition. */
+export type { LogEntry, LogRecord } from './frame.js'
+export {
+  type AppendOptions,
+  batchBytesMaxDefault,
+  batchRecordsMax,
+  type Durability,
+  Log,
+  type LogOptions,
+  recordBytesMaxDefault,
+  segmentBytesMaxDefault,
+} from './log.js'
+export { segmentFileName } from './segment-header.js'

@@ -1,0 +1,657 @@
+/**
+ * A partition's durable, segmented, append-only log.
+ *
+ * Invariants:
+ * - LSNs are dense: the records on disk are exactly firstLsn..lastLsn, in order, across
+ *   segments whose names and headers carry their first LSN;
+ * - under 'sync' durability an append resolves only after its bytes are fsynced, and after the
+ *   directory entry of any segment it created is fsynced; concurrent appends share one write and
+ *   one fsync (group commit);
+ * - LSNs are assigned when `append` is called, so callers (and reducers) know them up front; a
+ *   failed write fails every append queued behind it too, and the next append reuses their LSNs;
+ * - after an I/O error the active segment is cut back to its last acknowledged size; if even
+ *   that fails the log refuses all work (LOG_FAILED) until reopened, where recovery repairs it;
+ * - only whole sealed segments are trimmed, oldest first, each removal made durable before the
+ *   next, so the log on disk is always one dense range.
+ */
+import { randomBytes } from 'node:crypto'
+import { posix } from 'node:path'
+import { assert } from '../io/assert.js'
+import { mkdirDurable, tempSuffix } from '../io/atomic-write.js'
+import { CairnError, CorruptionError, IoError, isCairnError, isNotFound } from '../io/errors.js'
+import type { FileHandle, FileSystem } from '../io/file-system.js'
+import { ChunkReader } from './chunk-reader.js'
+import {
+  bodyBytesOf,
+  decodeFrameHeader,
+  decodeFrameRecords,
+  encodeFrame,
+  frameHeaderBytes,
+  frameIsValid,
+  type LogEntry,
+  type LogRecord,
+} from './frame.js'
+import {
+  decodeSegmentHeader,
+  encodeSegmentHeader,
+  parseSegmentFileName,
+  segmentFileName,
+  segmentFormatVersion,
+  segmentHeaderBytes,
+} from './segment-header.js'
+import { indexIntervalBytes, scanSegment } from './segment-scan.js'
+
+export type Durability = 'sync' | 'none'
+
+export const segmentBytesMaxDefault = 64 * 1024 * 1024
+export const recordBytesMaxDefault = 16 * 1024 * 1024
+export const batchBytesMaxDefault = 32 * 1024 * 1024
+export const batchRecordsMax = 100_000
+/** One group commit writes at most this much (more only for a single larger batch). */
+export const groupBytesMax = 4 * 1024 * 1024
+/** Appends queued beyond this make `room()` wait. */
+export const queueBytesMax = 64 * 1024 * 1024
+/** Entries handed out per batch by `readBatches`. */
+export const readBatchEntriesMax = 4096
+
+export interface LogOptions {
+  fs: FileSystem
+  /** The directory holding this log's segments; created if missing. */
+  dir: string
+  /** The id of the log; a new log takes it (or a random one), an existing log must match it. */
+  logId?: string
+  /** The first LSN of a new log (default 1); ignored when the log exists. */
+  startLsn?: number
+  durability?: Durability
+  segmentBytesMax?: number
+  recordBytesMax?: number
+  batchBytesMax?: number
+}
+
+interface Segment {
+  firstLsn: number
+  lastLsn: number
+  path: string
+  /** Bytes of valid, acknowledged frames (header included). */
+  size: number
+  index: Array<[number, number]>
+  lastIndexedOffset: number
+}
+
+interface Pending {
+  records: readonly LogRecord[]
+  firstLsn: number
+  bytes: number
+  onDurable: ((lastLsn: number) => void) | undefined
+  resolve: (lastLsn: number) => void
+  reject: (error: unknown) => void
+}
+
+export interface AppendOptions {
+  /** Called synchronously, in LSN order, once the records are durable, before the promise resolves. */
+  onDurable?: (lastLsn: number) => void
+}
+
+/**
+ * @example
+ * const log = await Log.open({ fs: new NodeFileSystem(), dir: '/data/p/log' })
+ * const lsn = await log.append([{ type: 1, payload: new TextEncoder().encode('hello') }])
+ * for await (const entry of log.read(1)) console.log(entry.lsn, entry.payload)
+ * await log.close()
+ */
+export class Log {
+  readonly fs: FileSystem
+  readonly dir: string
+  readonly logId: string
+  readonly durability: Durability
+  readonly segmentBytesMax: number
+  readonly recordBytesMax: number
+  readonly batchBytesMax: number
+
+  #segments: Segment[]
+  #active: FileHandle
+  #nextLsn: number
+  #syncedLsn: number
+  #queue: Pending[] = []
+  #queueBytes = 0
+  #writing = false
+  #closed = false
+  #failure: CairnError | undefined
+  #commitWaiters: Array<() => void> = []
+  #roomWaiters: Array<() => void> = []
+  #idle: Promise<void> = Promise.resolve()
+  #idleResolve: (() => void) | undefined
+
+  private constructor(options: Required<Omit<LogOptions, 'startLsn'>>, segments: Segment[], active: FileHandle) {
+    this.fs = options.fs
+    this.dir = options.dir
+    this.logId = options.logId
+    this.durability = options.durability
+    this.segmentBytesMax = options.segmentBytesMax
+    this.recordBytesMax = options.recordBytesMax
+    this.batchBytesMax = options.batchBytesMax
+    this.#segments = segments
+    this.#active = active
+    const last = segments[segments.length - 1]!
+    this.#nextLsn = last.lastLsn + 1
+    this.#syncedLsn = last.lastLsn
+  }
+
+  /** Opens (recovering) or creates the log in `options.dir`. */
+  static async open(options: LogOptions): Promise<Log> {
+    const { fs, dir } = options
+    const segmentBytesMax = options.segmentBytesMax ?? segmentBytesMaxDefault
+    const recordBytesMax = options.recordBytesMax ?? recordBytesMaxDefault
+    const batchBytesMax = options.batchBytesMax ?? batchBytesMaxDefault
+    assert(segmentBytesMax >= 4096, 'segmentBytesMax is at least 4 KiB')
+    assert(recordBytesMax > 0 && batchBytesMax >= recordBytesMax, 'batchBytesMax >= recordBytesMax > 0')
+    const startLsn = options.startLsn ?? 1
+    assert(Number.isSafeInteger(startLsn) && startLsn >= 1, 'startLsn is a positive integer')
+    try {
+      await mkdirDurable(fs, dir)
+      const names = await fs.list(dir)
+      const temps = names.filter((n) => n.endsWith(tempSuffix))
+      for (const name of temps) await fs.unlink(posix.join(dir, name))
+      if (temps.length > 0) await fs.syncDir(dir)
+      const firsts = names.map(parseSegmentFileName).filter((n): n is number => n !== undefined)
+      firsts.sort((a, b) => a - b)
+      let logId = options.logId
+      const segments: Segment[] = []
+      let active: FileHandle
+      if (firsts.length === 0) {
+        logId ??= randomBytes(16).toString('hex')
+        const created = await createSegment(fs, dir, logId, startLsn)
+        segments.push(created.segment)
+        active = created.handle
+      } else {
+        for (const [i, firstLsn] of firsts.entries()) {
+          const recovered = await recoverSegment(fs, dir, firstLsn, logId, i === firsts.length - 1)
+          logId ??= recovered.logId
+          const previous = segments[segments.length - 1]
+          if (previous !== undefined && previous.lastLsn + 1 !== firstLsn) {
+            throw new CorruptionError(
+              'CORRUPT_LOG',
+              `log ${dir} has a gap: segment ${segmentFileName(firstLsn)} starts at LSN ${firstLsn} but the one before ends at ${previous.lastLsn}: restore the partition from a snapshot or backup`,
+              { context: { dir, firstLsn, previousLastLsn: previous.lastLsn } },
+            )
+          }
+          segments.push(recovered.segment)
+        }
+        active = await fs.open(segments[segments.length - 1]!.path, 'readWrite')
+      }
+      assert(logId !== undefined, 'log id known after open')
+      return new Log(
+        { fs, dir, logId, durability: options.durability ?? 'sync', segmentBytesMax, recordBytesMax, batchBytesMax },
+        segments,
+        active,
+      )
+    } catch (e) {
+      throw isCairnError(e) ? e : new IoError('open log', dir, e)
+    }
+  }
+
+  /** Lowest LSN still in the log (lastLsn + 1 when the log holds no record). */
+  get firstLsn(): number {
+    return this.#segments[0]!.firstLsn
+  }
+
+  /** Highest acknowledged LSN (0 for a log that never held a record). */
+  get lastLsn(): number {
+    return this.#segments[this.#segments.length - 1]!.lastLsn
+  }
+
+  /** The LSN the next `append` will give its first record. */
+  get nextLsn(): number {
+    return this.#nextLsn
+  }
+
+  /** Highest LSN known to be fsynced. */
+  get syncedLsn(): number {
+    return this.#syncedLsn
+  }
+
+  get segmentCount(): number {
+    return this.#segments.length
+  }
+
+  /** Bytes of segment files, headers included. */
+  get bytes(): number {
+    return this.#segments.reduce((sum, s) => sum + s.size, 0)
+  }
+
+  /** Bytes queued but not yet written. */
+  get queuedBytes(): number {
+    return this.#queueBytes
+  }
+
+  /**
+   * Appends records as one atomic batch; resolves with the batch's last LSN once durable (under
+   * 'sync') or written (under 'none'). The LSNs are `nextLsn .. nextLsn + records.length - 1`
+   * as of the call.
+   */
+  append(records: readonly LogRecord[], options: AppendOptions = {}): Promise<number> {
+    this.#checkWritable()
+    if (records.length === 0) throw new CairnError('INVALID_ARGUMENT', 'append needs at least one record')
+    if (records.length > batchRecordsMax) {
+      throw new CairnError('BATCH_TOO_LARGE', `a batch holds at most ${batchRecordsMax} records: split it`, {
+        context: { records: records.length, batchRecordsMax },
+      })
+    }
+    for (const r of records) {
+      if (r.payload.length > this.recordBytesMax) {
+        throw new CairnError(
+          'RECORD_TOO_LARGE',
+          `a record is at most ${this.recordBytesMax} bytes (this one is ${r.payload.length}): store large blobs elsewhere and log a reference`,
+          { context: { bytes: r.payload.length, recordBytesMax: this.recordBytesMax } },
+        )
+      }
+    }
+    const bytes = frameHeaderBytes + bodyBytesOf(records)
+    if (bytes > this.batchBytesMax) {
+      throw new CairnError('BATCH_TOO_LARGE', `a batch is at most ${this.batchBytesMax} bytes (this one is ${bytes}): split it`, {
+        context: { bytes, batchBytesMax: this.batchBytesMax },
+      })
+    }
+    const firstLsn = this.#nextLsn
+    this.#nextLsn += records.length
+    return new Promise<number>((resolve, reject) => {
+      this.#queue.push({ records, firstLsn, bytes, onDurable: options.onDurable, resolve, reject })
+      this.#queueBytes += bytes
+      if (!this.#writing) void this.#writeLoop()
+    })
+  }
+
+  /** Resolves when the queue has room (below `queueBytesMax`): await it before appending. */
+  room(): Promise<void> {
+    if (this.#queueBytes < queueBytesMax || this.#closed || this.#failure !== undefined) return Promise.resolve()
+    return new Promise((resolve) => this.#roomWaiters.push(resolve))
+  }
+
+  /** Under 'none' durability, fsyncs everything written so far. */
+  async sync(): Promise<void> {
+    this.#checkWritable()
+    await this.#idle
+    const last = this.lastLsn
+    try {
+      await this.#active.sync()
+      this.#syncedLsn = Math.max(this.#syncedLsn, last)
+    } catch (e) {
+      throw new IoError('fsync', this.#segments[this.#segments.length - 1]!.path, e)
+    }
+  }
+
+  #checkWritable(): void {
+    if (this.#closed) throw new CairnError('CLOSED', `log ${this.dir} is closed: open the store again`)
+    if (this.#failure !== undefined) throw this.#failure
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true
+    this.#idle = new Promise((resolve) => (this.#idleResolve = resolve))
+    try {
+      while (this.#queue.length > 0 && this.#failure === undefined) {
+        await this.#writeGroup()
+      }
+    } finally {
+      this.#writing = false
+      this.#idleResolve?.()
+    }
+  }
+
+  async #writeGroup(): Promise<void> {
+    let segment = this.#segments[this.#segments.length - 1]!
+    const first = this.#queue[0]!
+    try {
+      if (segment.lastLsn >= segment.firstLsn && segment.size + first.bytes > this.segmentBytesMax) {
+        segment = await this.#roll()
+      }
+    } catch (e) {
+      this.#failQueue(isCairnError(e) ? e : new IoError('roll segment', this.dir, e))
+      return
+    }
+    // Take as many queued batches as fit in the segment and one group write.
+    let count = 0
+    let bytes = 0
+    for (const p of this.#queue) {
+      const fits = segment.size + bytes + p.bytes <= this.segmentBytesMax && bytes + p.bytes <= groupBytesMax
+      if (count > 0 && !fits) break
+      count += 1
+      bytes += p.bytes
+    }
+    const group = this.#queue.splice(0, count)
+    this.#queueBytes -= bytes
+    const buffer = new Uint8Array(bytes)
+    const offsets: number[] = []
+    let at = 0
+    for (const p of group) {
+      offsets.push(segment.size + at)
+      at += encodeFrame(buffer, at, p.records, p.firstLsn, this.#syncedLsn)
+    }
+    assert(at === bytes, 'group encoded to its computed size')
+    try {
+      await this.#active.write(buffer, segment.size)
+      if (this.durability === 'sync') await this.#active.sync()
+    } catch (e) {
+      const error = new IoError(this.durability === 'sync' ? 'write+fsync' : 'write', segment.path, e)
+      for (const p of group) p.reject(error)
+      await this.#afterFailure(error, segment)
+      return
+    }
+    const lastLsn = group[group.length - 1]!.firstLsn + group[group.length - 1]!.records.length - 1
+    for (const [i, p] of group.entries()) {
+      if (offsets[i]! - segment.lastIndexedOffset >= indexIntervalBytes) {
+        segment.index.push([p.firstLsn, offsets[i]!])
+        segment.lastIndexedOffset = offsets[i]!
+      }
+    }
+    segment.size += bytes
+    segment.lastLsn = lastLsn
+    if (this.durability === 'sync') this.#syncedLsn = lastLsn
+    this.#wakeRoom()
+    for (const p of group) {
+      const batchLast = p.firstLsn + p.records.length - 1
+      try {
+        p.onDurable?.(batchLast)
+      } catch (e) {
+        // A failing apply hook is a bug above the log; the record is durable, so stop taking
+        // writes: reopening replays it.
+        this.#failure = new CairnError('LOG_FAILED', `applying LSN ${batchLast} failed after it was logged: close and reopen the store`, {
+          context: { lsn: batchLast },
+          cause: e,
+        })
+        p.reject(this.#failure)
+        continue
+      }
+      p.resolve(batchLast)
+    }
+    this.#wakeCommit()
+    if (this.#failure !== undefined) this.#failQueue(this.#failure)
+  }
+
+  /** Fails everything queued, rewinds LSNs and cuts the active segment back to what was acknowledged. */
+  async #afterFailure(error: CairnError, segment: Segment): Promise<void> {
+    this.#failQueue(error)
+    try {
+      await this.#active.truncate(segment.size)
+      if (this.durability === 'sync') await this.#active.sync()
+    } catch (e) {
+      this.#failure = new CairnError(
+        'LOG_FAILED',
+        `log ${this.dir} could not be repaired after a failed write: close and reopen the store (recovery will repair it)`,
+        { context: { dir: this.dir }, cause: e },
+      )
+    }
+  }
+
+  #failQueue(error: unknown): void {
+    const queued = this.#queue.splice(0)
+    this.#queueBytes = 0
+    for (const p of queued) p.reject(error)
+    this.#nextLsn = this.lastLsn + 1
+    this.#wakeRoom()
+  }
+
+  /** Seals the active segment and starts a new one at lastLsn + 1. */
+  async #roll(): Promise<Segment> {
+    const sealed = this.#segments[this.#segments.length - 1]!
+    // Sealed segments are always whole on disk (recovery is strict about them).
+    await this.#active.sync()
+    this.#syncedLsn = Math.max(this.#syncedLsn, sealed.lastLsn)
+    const created = await createSegment(this.fs, this.dir, this.logId, sealed.lastLsn + 1)
+    const old = this.#active
+    this.#active = created.handle
+    this.#segments.push(created.segment)
+    await old.close().catch(() => undefined)
+    return created.segment
+  }
+
+  #wakeCommit(): void {
+    const waiters = this.#commitWaiters
+    this.#commitWaiters = []
+    for (const w of waiters) w()
+  }
+
+  #wakeRoom(): void {
+    if (this.#queueBytes >= queueBytesMax) return
+    const waiters = this.#roomWaiters
+    this.#roomWaiters = []
+    for (const w of waiters) w()
+  }
+
+  #segmentIndexFor(lsn: number): number {
+    let lo = 0
+    let hi = this.#segments.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (this.#segments[mid]!.firstLsn <= lsn) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
+  /**
+   * Reads acknowledged entries from `fromLsn` through `toLsn` (default: lastLsn at the call) in
+   * batches. Every frame's checksum is checked again on the way.
+   */
+  async *readBatches(fromLsn: number, toLsn?: number): AsyncGenerator<LogEntry[]> {
+    if (!Number.isSafeInteger(fromLsn) || fromLsn < 1) {
+      throw new CairnError('INVALID_ARGUMENT', `fromLsn must be a positive integer (got ${fromLsn})`)
+    }
+    const last = Math.min(toLsn ?? this.lastLsn, this.lastLsn)
+    let next = fromLsn
+    while (next <= last) {
+      if (next < this.firstLsn) throw trimmed(this.dir, next, this.firstLsn)
+      const segment = this.#segments[this.#segmentIndexFor(next)]!
+      const end = segment.size
+      let position = segmentHeaderBytes
+      for (const [lsn, offset] of segment.index) {
+        if (lsn > next) break
+        position = offset
+      }
+      let handle: FileHandle
+      try {
+        handle = await this.fs.open(segment.path, 'read')
+      } catch (e) {
+        if (isNotFound(e)) throw trimmed(this.dir, next, this.firstLsn)
+        throw new IoError('open', segment.path, e)
+      }
+      const before = next
+      try {
+        const reader = new ChunkReader(handle, end)
+        let out: LogEntry[] = []
+        while (position < end && next <= last) {
+          let { chunk, index } = await reader.at(position, frameHeaderBytes)
+          const header = decodeFrameHeader(chunk, index)
+          if (header !== undefined) ({ chunk, index } = await reader.at(position, frameHeaderBytes + header.bodyBytes))
+          const entries = header !== undefined && frameIsValid(chunk, index, header) ? decodeFrameRecords(chunk, index, header) : undefined
+          if (header === undefined || entries === undefined) {
+            throw new CorruptionError(
+              'CORRUPT_LOG',
+              `log segment ${segment.path} is damaged at byte ${position}: restore the partition from a snapshot or backup`,
+              { context: { path: segment.path, offset: position } },
+            )
+          }
+          for (const entry of entries) {
+            if (entry.lsn >= next && entry.lsn <= last) out.push(entry)
+          }
+          next = Math.max(next, header.firstLsn + header.recordCount)
+          position += frameHeaderBytes + header.bodyBytes
+          if (out.length >= readBatchEntriesMax) {
+            yield out
+            out = []
+          }
+        }
+        if (out.length > 0) yield out
+      } catch (e) {
+        throw isCairnError(e) ? e : new IoError('read', segment.path, e)
+      } finally {
+        await handle.close().catch(() => undefined)
+      }
+      assert(next > before || next > last, 'a read pass over a segment makes progress')
+    }
+  }
+
+  /**
+   * Reads acknowledged entries from `fromLsn` in order.
+   *
+   * @example
+   * for await (const { lsn, payload } of log.read(1)) { ... }
+   */
+  async *read(fromLsn: number, toLsn?: number): AsyncGenerator<LogEntry> {
+    for await (const batch of this.readBatches(fromLsn, toLsn)) yield* batch
+  }
+
+  /**
+   * Like `read`, then waits for new entries until the log closes or `signal` aborts.
+   *
+   * @example
+   * const ac = new AbortController()
+   * for await (const entry of log.tail(log.lastLsn + 1, { signal: ac.signal })) { ... }
+   */
+  async *tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<LogEntry> {
+    let next = fromLsn
+    const { signal } = options
+    while (!this.#closed && signal?.aborted !== true) {
+      if (next <= this.lastLsn) {
+        for await (const batch of this.readBatches(next)) {
+          for (const entry of batch) yield entry
+          next = batch[batch.length - 1]!.lsn + 1
+        }
+        continue
+      }
+      await this.#waitForCommit(signal)
+    }
+  }
+
+  #waitForCommit(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      signal?.addEventListener('abort', done, { once: true })
+      this.#commitWaiters.push(done)
+    })
+  }
+
+  /**
+   * Removes whole sealed segments whose records are all below `belowLsn`; returns the new
+   * firstLsn. The caller decides what is safe to trim (DESIGN.md invariant 5).
+   */
+  async trim(belowLsn: number): Promise<number> {
+    this.#checkWritable()
+    assert(Number.isSafeInteger(belowLsn), 'belowLsn is an integer')
+    while (this.#segments.length > 1 && this.#segments[0]!.lastLsn < belowLsn) {
+      const oldest = this.#segments[0]!
+      try {
+        await this.fs.unlink(oldest.path)
+      } catch (e) {
+        if (!isNotFound(e)) throw new IoError('unlink', oldest.path, e)
+      }
+      this.#segments.shift()
+      try {
+        // One durable removal at a time: power loss can then only bring back the oldest ones,
+        // never leave a hole in the middle.
+        await this.fs.syncDir(this.dir)
+      } catch (e) {
+        throw new IoError('fsync directory', this.dir, e)
+      }
+    }
+    return this.firstLsn
+  }
+
+  /** Waits for queued appends, fsyncs, and releases the files. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#idle
+    this.#wakeCommit()
+    this.#wakeRoom()
+    try {
+      if (this.#failure === undefined) await this.#active.sync()
+    } finally {
+      await this.#active.close()
+    }
+  }
+}
+
+function trimmed(dir: string, lsn: number, firstLsn: number): CairnError {
+  return new CairnError(
+    'LSN_TRIMMED',
+    `LSN ${lsn} was trimmed from log ${dir} (it now starts at ${firstLsn}): read from ${firstLsn} or restore from a snapshot`,
+    { context: { dir, lsn, firstLsn } },
+  )
+}
+
+async function createSegment(
+  fs: FileSystem,
+  dir: string,
+  logId: string,
+  firstLsn: number,
+): Promise<{ segment: Segment; handle: FileHandle }> {
+  const path = posix.join(dir, segmentFileName(firstLsn))
+  const temp = path + tempSuffix
+  const handle = await fs.open(temp, 'createOrTruncate')
+  let renamed = false
+  try {
+    await handle.write(encodeSegmentHeader({ formatVersion: segmentFormatVersion, logId, firstLsn, createdAtMs: Date.now() }), 0)
+    await handle.sync()
+    await fs.rename(temp, path)
+    renamed = true
+    await fs.syncDir(dir)
+  } catch (e) {
+    await handle.close().catch(() => undefined)
+    // Leave no half-made segment behind: a stray segment would look like a gap or overlap later.
+    await fs.unlink(renamed ? path : temp).catch(() => undefined)
+    throw e
+  }
+  const segment: Segment = { firstLsn, lastLsn: firstLsn - 1, path, size: segmentHeaderBytes, index: [], lastIndexedOffset: -Infinity }
+  return { segment, handle }
+}
+
+async function recoverSegment(
+  fs: FileSystem,
+  dir: string,
+  firstLsn: number,
+  expectedLogId: string | undefined,
+  isLast: boolean,
+): Promise<{ segment: Segment; logId: string }> {
+  const path = posix.join(dir, segmentFileName(firstLsn))
+  const handle = await fs.open(path, isLast ? 'readWrite' : 'read')
+  try {
+    const bytes = new Uint8Array(segmentHeaderBytes)
+    const n = await handle.read(bytes, 0, bytes.length, 0)
+    const header = decodeSegmentHeader(bytes.subarray(0, n))
+    if (header === 'version') {
+      throw new CairnError('UNSUPPORTED_FORMAT', `log segment ${path} has a format this version of cairn cannot read: upgrade cairn`, {
+        context: { path },
+      })
+    }
+    if (typeof header === 'string' || header.firstLsn !== firstLsn) {
+      throw new CorruptionError(
+        'CORRUPT_LOG',
+        `log segment ${path} has a damaged header (${typeof header === 'string' ? header : 'LSN does not match the file name'}): restore the partition from a snapshot or backup`,
+        { context: { path, offset: 0 } },
+      )
+    }
+    if (expectedLogId !== undefined && header.logId !== expectedLogId) {
+      throw new CorruptionError(
+        'CORRUPT_LOG',
+        `log segment ${path} belongs to log ${header.logId}, not ${expectedLogId}: a file from another log was copied in`,
+        { context: { path, logId: header.logId, expectedLogId } },
+      )
+    }
+    const scan = await scanSegment(handle, path, firstLsn, isLast)
+    if (scan.tornAt !== undefined) {
+      await handle.truncate(scan.tornAt)
+      await handle.sync()
+    }
+    const lastIndexedOffset = scan.index.length > 0 ? scan.index[scan.index.length - 1]![1] : -Infinity
+    return {
+      segment: { firstLsn, lastLsn: scan.lastLsn, path, size: scan.validEnd, index: scan.index, lastIndexedOffset },
+      logId: header.logId,
+    }
+  } finally {
+    await handle.close()
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Recovery scan of one segment: checks every frame, rebuilds the sparse LSN index, and tells a
+ * torn tail (truncate it) from damage (refuse to open).
+ *
+ * Invariants:
+ * - a sealed segment (not the last) must be whole: every frame valid, LSNs dense from the
+ *   header's first LSN, ending exactly at end of file; anything else is CORRUPT_LOG;
+ * - in the last segment, bad bytes at offset X are a torn tail only if no valid frame after X
+ *   proves (by its `durableLsn`) that the records at X had been fsynced; otherwise CORRUPT_LOG.
+ *   A torn tail is never acknowledged data, so truncating it loses nothing that was promised.
+ */
+import { CorruptionError } from '../io/errors.js'
+import type { FileHandle } from '../io/file-system.js'
+import { ChunkReader } from './chunk-reader.js'
+import { decodeFrameHeader, decodeFrameRecords, frameHeaderBytes, frameIsValid, frameMagic } from './frame.js'
+import { segmentHeaderBytes } from './segment-header.js'
+
+/** One sparse index point per this many bytes of frames. */
+export const indexIntervalBytes = 64 * 1024
+
+export interface SegmentScan {
+  /** Offset just past the last valid frame. */
+  validEnd: number
+  /** Last LSN in the segment, or firstLsn - 1 when it holds no frame. */
+  lastLsn: number
+  /** Sparse (lsn, offset) pairs, ascending: a frame starting with `lsn` is at `offset`. */
+  index: Array<[number, number]>
+  /** Set when the last segment had a torn tail starting here. */
+  tornAt: number | undefined
+}
+
+export async function scanSegment(
+  handle: FileHandle,
+  path: string,
+  firstLsn: number,
+  isLast: boolean,
+): Promise<SegmentScan> {
+  const size = await handle.size()
+  const reader = new ChunkReader(handle, size)
+  const index: Array<[number, number]> = []
+  let position = segmentHeaderBytes
+  let expected = firstLsn
+  let lastIndexed = -Infinity
+  while (position < size) {
+    let { chunk, index: i } = await reader.at(position, frameHeaderBytes)
+    const header = decodeFrameHeader(chunk, i)
+    let problem: string | undefined
+    if (header === undefined) problem = 'bad frame header'
+    else {
+      ;({ chunk, index: i } = await reader.at(position, frameHeaderBytes + header.bodyBytes))
+      if (!frameIsValid(chunk, i, header)) problem = 'frame checksum mismatch or frame cut short'
+      else if (header.firstLsn !== expected) problem = `frame LSN ${header.firstLsn} where ${expected} was expected`
+      else if (decodeFrameRecords(chunk, i, header) === undefined) problem = 'frame records do not add up'
+    }
+    if (problem !== undefined || header === undefined) {
+      const lsnMismatch = problem?.startsWith('frame LSN') === true
+      if (!isLast || lsnMismatch || (await laterFrameProvesDurable(handle, size, position, expected))) {
+        throw corrupt(path, position, problem ?? 'bad frame', isLast)
+      }
+      return { validEnd: position, lastLsn: expected - 1, index, tornAt: position }
+    }
+    if (position - lastIndexed >= indexIntervalBytes) {
+      index.push([expected, position])
+      lastIndexed = position
+    }
+    expected += header.recordCount
+    position += frameHeaderBytes + header.bodyBytes
+  }
+  return { validEnd: position, lastLsn: expected - 1, index, tornAt: undefined }
+}
+
+function corrupt(path: string, offset: number, problem: string, isLast: boolean): CorruptionError {
+  return new CorruptionError(
+    'CORRUPT_LOG',
+    `log segment ${path} is damaged at byte ${offset} (${problem}) in ${isLast ? 'acknowledged data' : 'a sealed segment'}: ` +
+      'restore the partition from a snapshot or backup; cairn will not skip damaged records',
+    { context: { path, offset, problem } },
+  )
+}
+
+/** Looks past a bad frame for a valid frame written after the bad bytes were known durable. */
+async function laterFrameProvesDurable(handle: FileHandle, size: number, from: number, badLsn: number): Promise<boolean> {
+  const rest = new Uint8Array(size - from)
+  const n = await handle.read(rest, 0, rest.length, from)
+  const bytes = rest.subarray(0, n)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
+  for (let i = 1; i + frameHeaderBytes <= bytes.length; i++) {
+    if (view.getUint32(i, true) !== frameMagic) continue
+    const header = decodeFrameHeader(bytes, i)
+    if (header !== undefined && frameIsValid(bytes, i, header) && header.durableLsn >= badLsn) return true
+  }
+  return false
+}
