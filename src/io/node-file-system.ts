@@ -96,7 +96,8 @@ export class NodeFileSystem implements FileSystem {
     try {
       await fsp.mkdir(path, { recursive })
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+      // An existing directory is fine; an existing file is not (it stays EEXIST, as in memory).
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !(await fsp.stat(path)).isDirectory()) throw e
     }
   }
 
