@@ -93,6 +93,11 @@ export class FaultFileSystem implements FileSystem {
     this.inner = inner
   }
 
+  /** The inner file system's crash generation (see `FileSystem.generation`). */
+  get generation(): number | undefined {
+    return this.inner.generation
+  }
+
   /** Fails operation number `index` (1-based, counting from construction). */
   failAt(index: number, options: { persistent?: boolean } = {}): void {
     const persistent = options.persistent ?? false

@@ -41,6 +41,11 @@ export interface FileHandle {
 }
 
 export interface FileSystem {
+  /**
+   * Set only by file systems that simulate crashes: changes with each simulated crash, so that
+   * locks held by engine objects from before it are known to be dead.
+   */
+  readonly generation?: number | undefined
   open(path: string, mode: OpenMode): Promise<FileHandle>
   readFile(path: string): Promise<Uint8Array>
   /** Makes the directory's entries (creations, renames, removals) durable. */

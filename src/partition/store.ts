@@ -1,0 +1,239 @@
+/**
+ * A store: one data directory, owned by one process, holding partitions and the catalog.
+ *
+ * Invariants:
+ * - a store is open in at most one place at a time (lock file; STORE_LOCKED otherwise);
+ * - a partition exists iff the catalog lists it; its directory is made durable before the
+ *   catalog entry, and directories the catalog does not list (a crash mid-create) are removed;
+ * - partition ids are validated before any path is built from them.
+ *
+ * Layout: <dir>/LOCK, <dir>/catalog.json, <dir>/partitions/<id>/log/<first lsn>.log
+ */
+import { randomBytes } from 'node:crypto'
+import { posix } from 'node:path'
+import { mkdirDurable } from '../io/atomic-write.js'
+import { CairnError, isCairnError } from '../io/errors.js'
+import type { FileSystem } from '../io/file-system.js'
+import { NodeFileSystem } from '../io/node-file-system.js'
+import { type Durability, Log } from '../log/log.js'
+import { Catalog } from './catalog.js'
+import { Partition, type PartitionInfo } from './partition.js'
+import { assertPartitionId } from './partition-id.js'
+import { StoreLock } from './store-lock.js'
+
+export interface StoreOptions {
+  /** The file system (default: the real one). */
+  fs?: FileSystem
+  /** Create the store if the directory holds none (default true). */
+  create?: boolean
+  /** 'sync' (default): an append resolves once fsynced. 'none': once written to the OS. */
+  durability?: Durability
+  segmentBytesMax?: number
+  recordBytesMax?: number
+  batchBytesMax?: number
+}
+
+export interface StoreInfo {
+  dir: string
+  storeId: string
+  createdAtMs: number
+  partitions: PartitionInfo[]
+}
+
+/**
+ * @example
+ * const store = await Store.open('./cairn-data')
+ * const orders = await store.ensurePartition('orders')
+ * await orders.append(['{"id":1}'])
+ * await store.close()
+ */
+export class Store {
+  readonly dir: string
+  readonly fs: FileSystem
+  readonly #options: StoreOptions
+  readonly #catalog: Catalog
+  readonly #lock: StoreLock
+  readonly #open = new Map<string, Promise<Partition>>()
+  #creating: Promise<unknown> = Promise.resolve()
+  #closed = false
+
+  private constructor(dir: string, fs: FileSystem, options: StoreOptions, catalog: Catalog, lock: StoreLock) {
+    this.dir = dir
+    this.fs = fs
+    this.#options = options
+    this.#catalog = catalog
+    this.#lock = lock
+  }
+
+  static async open(dir: string, options: StoreOptions = {}): Promise<Store> {
+    const fs = options.fs ?? new NodeFileSystem()
+    const root = posix.resolve(dir)
+    if ((await fs.stat(root)) === undefined) {
+      if (options.create === false) throw notFound(root)
+      await mkdirDurable(fs, root)
+    }
+    const lock = await StoreLock.acquire(fs, root)
+    try {
+      let catalog = await Catalog.load(fs, root)
+      if (catalog === undefined) {
+        if (options.create === false) throw notFound(root)
+        await mkdirDurable(fs, posix.join(root, 'partitions'))
+        catalog = await Catalog.create(fs, root, randomBytes(8).toString('hex'))
+      }
+      await removeOrphans(fs, root, new Set(catalog.partitionIds()))
+      return new Store(root, fs, options, catalog, lock)
+    } catch (e) {
+      await lock.release()
+      throw e
+    }
+  }
+
+  get storeId(): string {
+    return this.#catalog.data.storeId
+  }
+
+  /** @internal The catalog, for layers above the partition (snapshots, ingest). */
+  get catalog(): Catalog {
+    return this.#catalog
+  }
+
+  /** Ids of all partitions, sorted. */
+  partitions(): string[] {
+    return this.#catalog.partitionIds()
+  }
+
+  hasPartition(id: string): boolean {
+    assertPartitionId(id)
+    return this.#catalog.partition(id) !== undefined
+  }
+
+  /** Opens an existing partition; `PARTITION_NOT_FOUND` if there is none. */
+  partition(id: string): Promise<Partition> {
+    this.#checkOpen()
+    assertPartitionId(id)
+    const opened = this.#open.get(id)
+    if (opened !== undefined) return opened
+    const entry = this.#catalog.partition(id)
+    if (entry === undefined) {
+      return Promise.reject(
+        new CairnError('PARTITION_NOT_FOUND', `partition ${id} does not exist: create it first (writes create it by default)`, {
+          context: { partition: id },
+        }),
+      )
+    }
+    const opening = this.#openPartition(id, entry.logId)
+    this.#open.set(id, opening)
+    opening.catch(() => this.#open.delete(id))
+    return opening
+  }
+
+  /** Creates a partition; `PARTITION_EXISTS` if it exists. */
+  createPartition(id: string): Promise<Partition> {
+    this.#checkOpen()
+    assertPartitionId(id)
+    const run = this.#creating.then(async () => {
+      if (this.#catalog.partition(id) !== undefined) {
+        throw new CairnError('PARTITION_EXISTS', `partition ${id} already exists`, { context: { partition: id } })
+      }
+      const dir = this.#partitionDir(id)
+      const log = await Log.open({ ...this.#logOptions(dir) })
+      try {
+        await this.#catalog.update((c) => {
+          c.partitions[id] = { logId: log.logId, createdAtMs: Date.now(), meta: {} }
+        })
+      } catch (e) {
+        await log.close().catch(() => undefined)
+        throw e
+      }
+      const partition = new Partition(id, dir, log)
+      this.#open.set(id, Promise.resolve(partition))
+      return partition
+    })
+    this.#creating = run.catch(() => undefined)
+    return run
+  }
+
+  /** Opens the partition, creating it if missing. */
+  async ensurePartition(id: string): Promise<Partition> {
+    assertPartitionId(id)
+    await this.#creating
+    if (this.#catalog.partition(id) !== undefined) return await this.partition(id)
+    try {
+      return await this.createPartition(id)
+    } catch (e) {
+      if (isCairnError(e, 'PARTITION_EXISTS')) return await this.partition(id)
+      throw e
+    }
+  }
+
+  async info(): Promise<StoreInfo> {
+    this.#checkOpen()
+    const data = this.#catalog.data
+    const partitions: PartitionInfo[] = []
+    for (const id of this.partitions()) partitions.push((await this.partition(id)).info())
+    return { dir: this.dir, storeId: data.storeId, createdAtMs: data.createdAtMs, partitions }
+  }
+
+  /** Finishes in-flight appends, closes every partition and releases the lock. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#creating
+    const errors: unknown[] = []
+    for (const opening of this.#open.values()) {
+      try {
+        await (await opening).close()
+      } catch (e) {
+        errors.push(e)
+      }
+    }
+    this.#open.clear()
+    await this.#lock.release()
+    if (errors.length > 0) throw errors[0]
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new CairnError('CLOSED', `store ${this.dir} is closed: open it again`)
+  }
+
+  #partitionDir(id: string): string {
+    return posix.join(this.dir, 'partitions', id)
+  }
+
+  #logOptions(partitionDir: string) {
+    const o = this.#options
+    return {
+      fs: this.fs,
+      dir: posix.join(partitionDir, 'log'),
+      ...(o.durability !== undefined && { durability: o.durability }),
+      ...(o.segmentBytesMax !== undefined && { segmentBytesMax: o.segmentBytesMax }),
+      ...(o.recordBytesMax !== undefined && { recordBytesMax: o.recordBytesMax }),
+      ...(o.batchBytesMax !== undefined && { batchBytesMax: o.batchBytesMax }),
+    }
+  }
+
+  async #openPartition(id: string, logId: string): Promise<Partition> {
+    const dir = this.#partitionDir(id)
+    const log = await Log.open({ ...this.#logOptions(dir), logId })
+    return new Partition(id, dir, log)
+  }
+}
+
+function notFound(dir: string): CairnError {
+  return new CairnError('STORE_NOT_FOUND', `no cairn store in ${dir}: run \`cairn init --data ${dir}\` or pass the right --data`, {
+    context: { dir },
+  })
+}
+
+/** Removes partition directories the catalog does not list: leftovers of a crash mid-create. */
+async function removeOrphans(fs: FileSystem, root: string, known: Set<string>): Promise<void> {
+  const dir = posix.join(root, 'partitions')
+  if ((await fs.stat(dir)) === undefined) return
+  let removed = false
+  for (const name of await fs.list(dir)) {
+    if (known.has(name)) continue
+    await fs.removeTree(posix.join(dir, name))
+    removed = true
+  }
+  if (removed) await fs.syncDir(dir)
+}
