@@ -68,7 +68,10 @@ export class NodeFileSystem implements FileSystem {
   }
 
   async readFile(path: string): Promise<Uint8Array> {
-    return await fsp.readFile(path)
+    // A plain Uint8Array, not a Buffer: Buffer#slice is a view where Uint8Array#slice copies,
+    // and callers of the seam must see the same semantics on every implementation.
+    const b = await fsp.readFile(path)
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
   }
 
   async syncDir(path: string): Promise<void> {

@@ -1,6 +1,9 @@
 /** Shared helpers for log tests: deterministic payloads, a seeded PRNG, reading a whole log. */
 import { createHash } from 'node:crypto'
+import type { FileSystem } from '../../src/io/index.js'
+import { decodeFrameHeader, frameHeaderBytes } from '../../src/log/frame.js'
 import type { Log, LogEntry, LogRecord } from '../../src/log/index.js'
+import { segmentHeaderBytes } from '../../src/log/segment-header.js'
 
 /** mulberry32: a small seeded PRNG, so failing runs can be replayed from the printed seed. */
 export function prng(seed: number): { next(): number; int(lo: number, hi: number): number } {
@@ -38,4 +41,33 @@ export async function readAll(log: Log, from = log.firstLsn): Promise<LogEntry[]
 
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex')
+}
+
+/** Start offsets of the frames in a segment file's bytes (a whole, undamaged segment). */
+export function frameOffsets(segment: Uint8Array): number[] {
+  const out: number[] = []
+  let at = segmentHeaderBytes
+  while (at < segment.length) {
+    const header = decodeFrameHeader(segment, at)
+    if (header === undefined) throw new Error(`no frame at ${at}`)
+    out.push(at)
+    at += frameHeaderBytes + header.bodyBytes
+  }
+  return out
+}
+
+/** Segment file names in `dir`, oldest first. */
+export async function segmentNames(fs: FileSystem, dir: string): Promise<string[]> {
+  return (await fs.list(dir)).filter((n) => /^\d{20}\.log$/.test(n))
+}
+
+/** Replaces a file's contents durably (for tests that damage files). */
+export async function overwrite(fs: FileSystem, path: string, data: Uint8Array): Promise<void> {
+  const h = await fs.open(path, 'createOrTruncate')
+  try {
+    await h.write(data, 0)
+    await h.sync()
+  } finally {
+    await h.close()
+  }
 }

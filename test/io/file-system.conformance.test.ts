@@ -104,6 +104,19 @@ export function runFileSystemConformance(name: string, makeFs: () => Promise<{ f
       assert.equal((await readAllFrom(fs, p)).slice(0, 5), 'Onet!')
     })
 
+    test('readFile returns bytes whose slice() is a copy (a plain Uint8Array, not a Buffer view)', async () => {
+      const dir = await fresh()
+      const p = posix.join(dir, 'f')
+      const h = await fs.open(p, 'createNew')
+      await h.write(bytes('abc'), 0)
+      await h.close()
+      const data = await fs.readFile(p)
+      const copy = data.slice()
+      copy[0] = 0x7a
+      assert.equal(text(data), 'abc')
+      assert.equal(Object.getPrototypeOf(data), Uint8Array.prototype)
+    })
+
     test('a read-only handle refuses writes', async () => {
       const dir = await fresh()
       const p = posix.join(dir, 'f')
