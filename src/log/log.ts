@@ -292,6 +292,9 @@ export class Log {
       while (this.#queue.length > 0 && this.#failure === undefined) {
         await this.#writeGroup()
       }
+      // Appends queued while a failed write was being repaired must not be left hanging when
+      // the repair failed too: they fail with the log.
+      if (this.#failure !== undefined) this.#failQueue(this.#failure)
     } finally {
       this.#writing = false
       this.#idleResolve?.()
