@@ -25,9 +25,9 @@ class Model {
   trimFloor = 1
 
   attempt(lsn: number, payload: string): void {
-    let set = this.attempted.get(lsn)
-    if (set === undefined) this.attempted.set(lsn, (set = new Set()))
+    const set = this.attempted.get(lsn) ?? new Set<string>()
     set.add(payload)
+    this.attempted.set(lsn, set)
   }
 }
 
@@ -52,12 +52,12 @@ async function workload(log: Log, model: Model, rng: Rng, tag: string): Promise<
       } catch {
         continue // the log refuses work (LOG_FAILED): nothing was queued
       }
-      payloads.forEach((p, i) => model.attempt(first + i, hex(p)))
+      for (const [i, p] of payloads.entries()) model.attempt(first + i, hex(p))
       inflight.push(
         promise.then(
           (last) => {
             assert.equal(last, first + count - 1, 'append resolves with its last LSN')
-            payloads.forEach((p, i) => model.durable.set(first + i, hex(p)))
+            for (const [i, p] of payloads.entries()) model.durable.set(first + i, hex(p))
           },
           () => undefined,
         ),
