@@ -20,7 +20,7 @@ export const catalogVersion = 1
 /** The catalog is small metadata; a bound keeps a runaway writer from bloating every update. */
 export const catalogBytesMax = 16 * 1024 * 1024
 
-export interface PartitionEntry {
+export interface CatalogPartition {
   logId: string
   createdAtMs: number
   /** Small durable metadata owned by higher layers, by namespace (e.g. `snapshot`, `ingest:pg`). */
@@ -33,7 +33,7 @@ export interface CatalogData {
   storeId: string
   createdAtMs: number
   epoch: number
-  partitions: Record<string, PartitionEntry>
+  partitions: Record<string, CatalogPartition>
 }
 
 export class Catalog {
@@ -53,7 +53,7 @@ export class Catalog {
     return structuredClone(this.#data)
   }
 
-  partition(id: string): PartitionEntry | undefined {
+  partition(id: string): CatalogPartition | undefined {
     const entry = this.#data.partitions[id]
     return entry === undefined ? undefined : structuredClone(entry)
   }
