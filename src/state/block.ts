@@ -1,0 +1,155 @@
+/**
+ * Data blocks of a table file. Layout (all integers little-endian):
+ *
+ *   entry*            u32 keyLen | u32 valueLen (0xFFFFFFFF = tombstone) | f64 seq | key | value
+ *   u32 offset * n    where each entry starts, for binary search inside the block
+ *   u32 n
+ *   u32 crc32         of every byte of the block before it
+ *
+ * Invariants: entries are in strictly increasing key order; a block is trusted only after its
+ * crc matched (`decodeBlock`), so offsets read from it are in bounds.
+ */
+import { assert } from '../io/assert.js'
+import { crc32 } from '../io/checksum.js'
+import { CorruptionError } from '../io/errors.js'
+import { compareBytes } from './types.js'
+
+export const entryHeaderBytes = 16
+export const tombstoneLength = 0xffffffff
+
+/** Accumulates entries of one block; `finish` returns its encoded bytes. */
+export class BlockBuilder {
+  #buf: Buffer
+  #view: DataView
+  #length = 0
+  #offsets: number[] = []
+
+  constructor(capacityBytes: number) {
+    this.#buf = Buffer.allocUnsafe(Math.max(256, capacityBytes))
+    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength)
+  }
+
+  get count(): number {
+    return this.#offsets.length
+  }
+
+  /** Bytes the block will take once finished. */
+  get estimatedBytes(): number {
+    return this.#length + 4 * this.#offsets.length + 8
+  }
+
+  #ensure(extra: number): void {
+    const need = this.#length + extra
+    if (need <= this.#buf.length) return
+    const next = Buffer.allocUnsafe(Math.max(need, this.#buf.length * 2))
+    this.#buf.copy(next, 0, 0, this.#length)
+    this.#buf = next
+    this.#view = new DataView(next.buffer, next.byteOffset, next.byteLength)
+  }
+
+  add(key: Uint8Array, seq: number, value: Uint8Array | undefined): void {
+    const valueBytes = value === undefined ? 0 : value.length
+    this.#ensure(entryHeaderBytes + key.length + valueBytes)
+    const at = this.#length
+    this.#offsets.push(at)
+    this.#view.setUint32(at, key.length, true)
+    this.#view.setUint32(at + 4, value === undefined ? tombstoneLength : value.length, true)
+    this.#view.setFloat64(at + 8, seq, true)
+    this.#buf.set(key, at + entryHeaderBytes)
+    if (value !== undefined) this.#buf.set(value, at + entryHeaderBytes + key.length)
+    this.#length = at + entryHeaderBytes + key.length + valueBytes
+  }
+
+  /** The encoded block (a fresh buffer); the builder is reset for the next block. */
+  finish(): Buffer {
+    const n = this.#offsets.length
+    assert(n > 0, 'a block holds at least one entry')
+    const total = this.#length + 4 * n + 8
+    const out = Buffer.allocUnsafe(total)
+    this.#buf.copy(out, 0, 0, this.#length)
+    let at = this.#length
+    for (const o of this.#offsets) {
+      out.writeUInt32LE(o, at)
+      at += 4
+    }
+    out.writeUInt32LE(n, at)
+    out.writeUInt32LE(crc32(out.subarray(0, at + 4)), at + 4)
+    this.#length = 0
+    this.#offsets = []
+    return out
+  }
+}
+
+/** A decoded, verified block. Keys and values handed out are subarrays of its buffer: copy them before giving them to a user. */
+export class Block {
+  readonly buf: Uint8Array
+  readonly count: number
+  readonly #view: DataView
+  readonly #offsetsAt: number
+
+  constructor(buf: Uint8Array, count: number, offsetsAt: number) {
+    this.buf = buf
+    this.count = count
+    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    this.#offsetsAt = offsetsAt
+  }
+
+  offsetOf(i: number): number {
+    return this.#view.getUint32(this.#offsetsAt + 4 * i, true)
+  }
+
+  keyAt(i: number): Uint8Array {
+    const o = this.offsetOf(i)
+    const keyLen = this.#view.getUint32(o, true)
+    return this.buf.subarray(o + entryHeaderBytes, o + entryHeaderBytes + keyLen)
+  }
+
+  seqAt(i: number): number {
+    return this.#view.getFloat64(this.offsetOf(i) + 8, true)
+  }
+
+  /** The value at `i`, or undefined for a tombstone. */
+  valueAt(i: number): Uint8Array | undefined {
+    const o = this.offsetOf(i)
+    const keyLen = this.#view.getUint32(o, true)
+    const valueLen = this.#view.getUint32(o + 4, true)
+    if (valueLen === tombstoneLength) return undefined
+    const start = o + entryHeaderBytes + keyLen
+    return this.buf.subarray(start, start + valueLen)
+  }
+
+  /** Index of the first entry with key >= `key` (or > when `exclusive`); `count` if none. */
+  lowerBound(key: Uint8Array, exclusive = false): number {
+    let lo = 0
+    let hi = this.count
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const c = compareBytes(this.keyAt(mid), key)
+      if (c < 0 || (exclusive && c === 0)) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  /** Index of the entry equal to `key`, or -1. */
+  find(key: Uint8Array): number {
+    const i = this.lowerBound(key)
+    return i < this.count && compareBytes(this.keyAt(i), key) === 0 ? i : -1
+  }
+}
+
+/** Verifies and decodes one block read from `file` at `offset`. */
+export function decodeBlock(buf: Uint8Array, file: string, offset: number): Block {
+  const corrupt = (why: string): CorruptionError =>
+    new CorruptionError('CORRUPT_TABLE', `table ${file}: data block at offset ${offset} is corrupt (${why})`, {
+      context: { file, offset },
+    })
+  if (buf.length < 8) throw corrupt('too short')
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  const stored = view.getUint32(buf.length - 4, true)
+  if (crc32(buf.subarray(0, buf.length - 4)) !== stored) throw corrupt('checksum mismatch')
+  const n = view.getUint32(buf.length - 8, true)
+  const offsetsAt = buf.length - 8 - 4 * n
+  if (n === 0 || offsetsAt < 0) throw corrupt('bad entry count')
+  return new Block(buf, n, offsetsAt)
+}

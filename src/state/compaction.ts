@@ -1,0 +1,201 @@
+/**
+ * Compaction: LEVELED, as in LevelDB/RocksDB.
+ *
+ * Why leveled and not tiered: cairn's targets are point reads competitive with lmdb and bounded
+ * space amplification. Leveled keeps at most one table per key range in each level >= 1, so a
+ * read checks L0 (a few tables) plus one table per level, and obsolete versions are dropped soon
+ * (space amplification ~1.1x when levels are full). The price is higher write amplification
+ * (roughly the level size multiplier per level), bounded by `levelBytesMultiplier` and by
+ * trivial moves (a table with no overlap below is moved, not rewritten).
+ *
+ * Policy: L0 tables (flushed memtables, overlapping) are all merged into L1 once there are
+ * `level0TableCountTrigger` of them. A level l >= 1 over `level1BytesMax * multiplier^(l-1)`
+ * pushes one table (round robin by key) into level l+1 with the overlapping tables there.
+ *
+ * Invariants: only the newest version of each key survives a merge (read snapshots keep the
+ * old table files pinned instead of needing old versions in new files); point tombstones are
+ * dropped only when no level below the output holds an overlapping table (nothing older to hide);
+ * entries hidden by a version range tombstone are dropped anywhere; output tables are stamped
+ * with the durable LSN of the base version as `tombstoneLsn`. The merge yields to the event loop
+ * every `compactionSliceMs`, so it never blocks it for longer.
+ */
+import { performance } from 'node:perf_hooks'
+import { assert } from '../io/assert.js'
+import type { FileSystem } from '../io/file-system.js'
+import { type Cursor, LevelCursor, TableCursor } from './cursor.js'
+import { MergeIterator } from './merge-iterator.js'
+import { isCovered } from './range-tombstones.js'
+import type { TableInfo } from './table-format.js'
+import type { Table } from './table-reader.js'
+import { TableWriter } from './table-writer.js'
+import { type Bounds, compareBytes, type RangeTombstone } from './types.js'
+import { levelCount, overlapping, type Version } from './version.js'
+
+export interface CompactionOptions {
+  level0TableCountTrigger: number
+  level1BytesMax: number
+  levelBytesMultiplier: number
+  tableBytesTarget: number
+  blockBytes: number
+  compactionSliceMs: number
+}
+
+export interface CompactionJob {
+  /** Level the first inputs come from (0..levelCount-1), or -1 for a full compaction. */
+  level: number
+  outputLevel: number
+  /** Input tables in priority order (newest data first). */
+  inputs: Table[]
+  /** How the inputs group into cursors: each group is one sorted run. */
+  runs: Table[][]
+  /** Point tombstones may be dropped (nothing older below). */
+  bottom: boolean
+  /** The job is a pure move of one table: no rewrite. */
+  move: boolean
+}
+
+export function levelBytesMax(options: CompactionOptions, level: number): number {
+  return options.level1BytesMax * options.levelBytesMultiplier ** (level - 1)
+}
+
+function rangeOf(tables: readonly Table[]): { smallest: Uint8Array; largest: Uint8Array } {
+  let smallest = tables[0]!.info.smallest
+  let largest = tables[0]!.info.largest
+  for (const t of tables) {
+    if (compareBytes(t.info.smallest, smallest) < 0) smallest = t.info.smallest
+    if (compareBytes(t.info.largest, largest) > 0) largest = t.info.largest
+  }
+  return { smallest, largest }
+}
+
+function isBottom(version: Version, outputLevel: number, smallest: Uint8Array, largest: Uint8Array): boolean {
+  for (let l = outputLevel + 1; l < levelCount; l++) {
+    const tables = version.levels[l]!
+    if (tables.some((t) => compareBytes(t.info.largest, smallest) >= 0 && compareBytes(t.info.smallest, largest) <= 0)) return false
+  }
+  return true
+}
+
+/**
+ * The next compaction due in `version`, or undefined. `pointers[l]` is the largest key last
+ * compacted out of level l (round robin).
+ */
+export function pickCompaction(version: Version, options: CompactionOptions, pointers: (Uint8Array | undefined)[]): CompactionJob | undefined {
+  const l0 = version.levels[0]!
+  if (l0.length >= options.level0TableCountTrigger) return jobFor(version, 0, [...l0], l0.map((t) => [t]))
+  let best = -1
+  let bestScore = 1
+  for (let l = 1; l < levelCount - 1; l++) {
+    const score = version.levelBytes(l) / levelBytesMax(options, l)
+    if (score >= bestScore) {
+      best = l
+      bestScore = score
+    }
+  }
+  if (best < 0) return undefined
+  const tables = version.levels[best]!
+  const after = pointers[best]
+  const pick = (after === undefined ? undefined : tables.find((t) => compareBytes(t.info.smallest, after) > 0)) ?? tables[0]!
+  return jobFor(version, best, [pick], [[pick]])
+}
+
+function jobFor(version: Version, level: number, inputs: Table[], runs: Table[][]): CompactionJob {
+  const outputLevel = level + 1
+  const { smallest, largest } = rangeOf(inputs)
+  const below = overlapping(version.levels[outputLevel]!, smallest, largest)
+  const all = [...inputs, ...below]
+  const range = rangeOf(all)
+  return {
+    level,
+    outputLevel,
+    inputs: all,
+    runs: below.length > 0 ? [...runs, below] : runs,
+    bottom: isBottom(version, outputLevel, range.smallest, range.largest),
+    move: inputs.length === 1 && below.length === 0,
+  }
+}
+
+/** Everything into one sorted run at the deepest non-empty level (at least 1). */
+export function fullCompaction(version: Version): CompactionJob | undefined {
+  if (version.tableCount === 0) return undefined
+  let deepest = 1
+  for (let l = 1; l < levelCount; l++) if (version.levels[l]!.length > 0) deepest = l
+  const runs: Table[][] = version.levels[0]!.map((t) => [t])
+  const inputs: Table[] = [...version.levels[0]!]
+  for (let l = 1; l < levelCount; l++) {
+    if (version.levels[l]!.length > 0) {
+      runs.push([...version.levels[l]!])
+      inputs.push(...version.levels[l]!)
+    }
+  }
+  return { level: -1, outputLevel: deepest, inputs, runs, bottom: true, move: false }
+}
+
+export interface CompactionContext {
+  fs: FileSystem
+  dir: string
+  options: CompactionOptions
+  allocateTableId: () => number
+  /** Range tombstones of the base version: covered entries are dropped. */
+  tombstones: readonly RangeTombstone[]
+  /** Durable LSN of the base version (stamped on outputs as tombstoneLsn). */
+  tombstoneLsn: number
+  /** Called with bytes of each finished output table. */
+  onWritten: (bytes: number) => void
+  /** Called with the path of each output table renamed into place (so a failure can clean it up). */
+  onPublished: (path: string) => void
+}
+
+const unbounded: Bounds = { lower: undefined, lowerInclusive: true, upper: undefined, upperInclusive: true }
+
+/** Merges the job's inputs into new table files (durable, renamed, directory synced). */
+export async function runCompaction(job: CompactionJob, ctx: CompactionContext): Promise<TableInfo[]> {
+  assert(!job.move, 'a move needs no merge')
+  const cursors: Cursor[] = job.runs.map((run) =>
+    run.length === 1 ? new TableCursor(run[0]!, unbounded, false, false) : new LevelCursor(run, unbounded, false, false),
+  )
+  const merge = new MergeIterator(cursors, false)
+  const outputs: TableInfo[] = []
+  let writer: TableWriter | undefined
+  let sliceStart = performance.now()
+  let counter = 0
+  try {
+    let ok = await merge.start()
+    while (ok) {
+      const dropped =
+        (merge.value === undefined && job.bottom) ||
+        (ctx.tombstones.length > 0 && isCovered(ctx.tombstones, merge.key, merge.seq))
+      if (!dropped) {
+        if (writer === undefined) writer = await TableWriter.create(ctx.fs, ctx.dir, ctx.allocateTableId(), ctx.options.blockBytes)
+        const w = writer.add(merge.key, merge.seq, merge.value)
+        if (w !== undefined) await w
+        if (writer.estimatedBytes >= ctx.options.tableBytesTarget) {
+          outputs.push(await finishOutput(writer, ctx))
+          writer = undefined
+        }
+      }
+      if ((++counter & 255) === 0 && performance.now() - sliceStart > ctx.options.compactionSliceMs) {
+        await new Promise((resolve) => setImmediate(resolve))
+        sliceStart = performance.now()
+      }
+      const r = merge.next()
+      ok = r instanceof Promise ? await r : r
+    }
+    if (writer !== undefined) {
+      outputs.push(await finishOutput(writer, ctx))
+      writer = undefined
+    }
+    if (outputs.length > 0) await ctx.fs.syncDir(ctx.dir)
+    return outputs
+  } catch (e) {
+    await writer?.abort()
+    throw e
+  }
+}
+
+async function finishOutput(writer: TableWriter, ctx: CompactionContext): Promise<TableInfo> {
+  const info = await writer.finish(ctx.tombstoneLsn)
+  ctx.onPublished(writer.path)
+  ctx.onWritten(info.bytes)
+  return info
+}

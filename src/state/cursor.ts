@@ -1,0 +1,225 @@
+/**
+ * Cursors: positioned iteration over one source (a memtable, a table, a level of tables) in one
+ * direction within scan bounds. `start` and `next` return a boolean when they could answer
+ * synchronously and a Promise only when a block had to be read: scans over cached blocks run
+ * without per-entry promises. After `false` the cursor is exhausted.
+ *
+ * Invariant: a cursor yields keys strictly increasing (forward) or decreasing (reverse), all
+ * within its bounds. Keys and values may be subarrays of a cached block: copy before handing out.
+ */
+import type { Block } from './block.js'
+import type { Memtable } from './memtable.js'
+import type { Table } from './table-reader.js'
+import { aboveLower, type Bounds, belowUpper, compareBytes, type VersionedValue } from './types.js'
+
+export interface Cursor {
+  key: Uint8Array
+  seq: number
+  value: Uint8Array | undefined
+  start(): boolean | Promise<boolean>
+  next(): boolean | Promise<boolean>
+}
+
+const empty: Uint8Array = new Uint8Array(0)
+
+export class MemtableCursor implements Cursor {
+  key = empty
+  seq = 0
+  value: Uint8Array | undefined
+  readonly #memtable: Memtable
+  readonly #bounds: Bounds
+  readonly #reverse: boolean
+  #it: IterableIterator<[Uint8Array, VersionedValue]> | undefined
+
+  constructor(memtable: Memtable, bounds: Bounds, reverse: boolean) {
+    this.#memtable = memtable
+    this.#bounds = bounds
+    this.#reverse = reverse
+  }
+
+  start(): boolean {
+    const b = this.#bounds
+    this.#it = this.#reverse ? this.#memtable.tree.entriesReversed(b.upper) : this.#memtable.tree.entries(b.lower)
+    return this.next()
+  }
+
+  next(): boolean {
+    for (;;) {
+      const r = this.#it!.next()
+      if (r.done === true) return false
+      const [k, v] = r.value
+      if (this.#reverse) {
+        if (!belowUpper(this.#bounds, k)) continue
+        if (!aboveLower(this.#bounds, k)) return false
+      } else {
+        if (!aboveLower(this.#bounds, k)) continue
+        if (!belowUpper(this.#bounds, k)) return false
+      }
+      this.key = k
+      this.seq = v.seq
+      this.value = v.value
+      return true
+    }
+  }
+}
+
+export class TableCursor implements Cursor {
+  key = empty
+  seq = 0
+  value: Uint8Array | undefined
+  readonly #table: Table
+  readonly #bounds: Bounds
+  readonly #reverse: boolean
+  readonly #fillCache: boolean
+  #blockIndex = 0
+  #block: Block | undefined
+  #pos = 0
+
+  constructor(table: Table, bounds: Bounds, reverse: boolean, fillCache = true) {
+    this.#table = table
+    this.#bounds = bounds
+    this.#reverse = reverse
+    this.#fillCache = fillCache
+  }
+
+  start(): boolean | Promise<boolean> {
+    const b = this.#bounds
+    if (this.#reverse) {
+      this.#blockIndex = b.upper === undefined ? this.#table.blockCount - 1 : this.#table.blockForReverse(b.upper)
+    } else {
+      this.#blockIndex = b.lower === undefined ? 0 : this.#table.blockFor(b.lower, !b.lowerInclusive)
+      if (this.#blockIndex >= this.#table.blockCount) return false
+    }
+    const block = this.#table.block(this.#blockIndex, this.#fillCache)
+    if (block instanceof Promise) return block.then((bl) => this.#first(bl))
+    return this.#first(block)
+  }
+
+  #first(block: Block): boolean | Promise<boolean> {
+    this.#block = block
+    const b = this.#bounds
+    if (this.#reverse) {
+      this.#pos = b.upper === undefined ? block.count - 1 : block.lowerBound(b.upper, b.upperInclusive) - 1
+      if (this.#pos < 0) return this.#enterBlock(this.#blockIndex - 1)
+    } else {
+      this.#pos = b.lower === undefined ? 0 : block.lowerBound(b.lower, !b.lowerInclusive)
+      if (this.#pos >= block.count) return this.#enterBlock(this.#blockIndex + 1)
+    }
+    return this.#load()
+  }
+
+  #enterBlock(index: number): boolean | Promise<boolean> {
+    if (index < 0 || index >= this.#table.blockCount) return false
+    this.#blockIndex = index
+    const block = this.#table.block(index, this.#fillCache)
+    if (block instanceof Promise) {
+      return block.then((bl) => {
+        this.#block = bl
+        this.#pos = this.#reverse ? bl.count - 1 : 0
+        return this.#load()
+      })
+    }
+    this.#block = block
+    this.#pos = this.#reverse ? block.count - 1 : 0
+    return this.#load()
+  }
+
+  #load(): boolean {
+    const block = this.#block!
+    const k = block.keyAt(this.#pos)
+    if (this.#reverse ? !aboveLower(this.#bounds, k) : !belowUpper(this.#bounds, k)) return false
+    this.key = k
+    this.seq = block.seqAt(this.#pos)
+    this.value = block.valueAt(this.#pos)
+    return true
+  }
+
+  next(): boolean | Promise<boolean> {
+    if (this.#reverse) {
+      if (this.#pos > 0) {
+        this.#pos--
+        return this.#load()
+      }
+      return this.#enterBlock(this.#blockIndex - 1)
+    }
+    if (this.#pos + 1 < this.#block!.count) {
+      this.#pos++
+      return this.#load()
+    }
+    return this.#enterBlock(this.#blockIndex + 1)
+  }
+}
+
+/** Iterates a sorted, non-overlapping level table after table, opening only the tables in range. */
+export class LevelCursor implements Cursor {
+  key = empty
+  seq = 0
+  value: Uint8Array | undefined
+  readonly #tables: readonly Table[]
+  readonly #bounds: Bounds
+  readonly #reverse: boolean
+  readonly #fillCache: boolean
+  #index = 0
+  #cursor: TableCursor | undefined
+
+  constructor(tables: readonly Table[], bounds: Bounds, reverse: boolean, fillCache = true) {
+    this.#tables = tables
+    this.#bounds = bounds
+    this.#reverse = reverse
+    this.#fillCache = fillCache
+  }
+
+  start(): boolean | Promise<boolean> {
+    const b = this.#bounds
+    const t = this.#tables
+    if (this.#reverse) {
+      // last table whose smallest <= upper
+      let i = t.length - 1
+      if (b.upper !== undefined) while (i >= 0 && compareBytes(t[i]!.info.smallest, b.upper) > 0) i--
+      return this.#open(i)
+    }
+    let i = 0
+    if (b.lower !== undefined) {
+      let lo = 0
+      let hi = t.length
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if (compareBytes(t[mid]!.info.largest, b.lower) < 0) lo = mid + 1
+        else hi = mid
+      }
+      i = lo
+    }
+    return this.#open(i)
+  }
+
+  #open(i: number): boolean | Promise<boolean> {
+    if (i < 0 || i >= this.#tables.length) return false
+    this.#index = i
+    this.#cursor = new TableCursor(this.#tables[i]!, this.#bounds, this.#reverse, this.#fillCache)
+    const r = this.#cursor.start()
+    if (r instanceof Promise) return r.then((ok) => this.#settle(ok))
+    return this.#settle(r)
+  }
+
+  #settle(ok: boolean): boolean | Promise<boolean> {
+    if (!ok) {
+      // This table had nothing left in range; the next one may (unless we passed the bound).
+      const nextIndex = this.#reverse ? this.#index - 1 : this.#index + 1
+      const t = this.#tables[nextIndex]
+      if (t === undefined) return false
+      if (this.#reverse ? !aboveLower(this.#bounds, t.info.largest) : !belowUpper(this.#bounds, t.info.smallest)) return false
+      return this.#open(nextIndex)
+    }
+    const c = this.#cursor!
+    this.key = c.key
+    this.seq = c.seq
+    this.value = c.value
+    return true
+  }
+
+  next(): boolean | Promise<boolean> {
+    const r = this.#cursor!.next()
+    if (r instanceof Promise) return r.then((ok) => this.#settle(ok))
+    return this.#settle(r)
+  }
+}

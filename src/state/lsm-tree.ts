@@ -1,0 +1,794 @@
+/**
+ * The LSM tree holding one partition's state: a mutable memtable, frozen memtables being
+ * flushed, and a current version of immutable table files (see version.ts), described durably
+ * by the manifest. The partition's log is the write-ahead log: `apply` only touches memory, and
+ * after a crash the owner replays the log from `durableLsn + 1`.
+ *
+ * Invariants:
+ * - appliedLsn >= durableLsn; durableLsn only grows; all effects of LSNs <= durableLsn are in the
+ *   tables and tombstones of the current version, which the on-disk manifest describes;
+ * - a table file is referenced by a manifest only after it was fsynced, renamed into place and
+ *   its directory fsynced; published files are never rewritten;
+ * - a table file is deleted only when no version holds it (the current one, a read snapshot's,
+ *   an in-flight scan's, or one retained by `retainVersion`), and, when it came from a failed
+ *   attempt, only after a later manifest that does not list it was durably written;
+ * - flushes run one at a time, compactions one at a time, and manifest installs are serialized;
+ *   a flush and a compaction may overlap (the compaction edit is applied to the version current
+ *   at install time, and flushes only ever add L0 tables).
+ *
+ * Scheduling: the tree never flushes on its own. The owner calls `flush()` when `needsFlush()`
+ * (the partition does it in the background). After a flush, if `autoCompact` (default), a
+ * compaction runs in the background when one is due; `compact()` runs them to completion.
+ */
+import { posix } from 'node:path'
+import { assert } from '../io/assert.js'
+import { atomicWriteFile, mkdirDurable, tempSuffix } from '../io/atomic-write.js'
+import { CairnError, CorruptionError } from '../io/errors.js'
+import type { FileSystem } from '../io/file-system.js'
+import { BlockCache } from './block-cache.js'
+import {
+  type CompactionJob,
+  type CompactionOptions,
+  fullCompaction,
+  levelBytesMax,
+  pickCompaction,
+  runCompaction,
+} from './compaction.js'
+import { validateStateOps } from './limits.js'
+import { decodeManifest, encodeManifest, type ManifestData, type ManifestTable, manifestFileName } from './manifest.js'
+import { Memtable } from './memtable.js'
+import { liveTombstones } from './range-tombstones.js'
+import { ReadSnapshot } from './read-snapshot.js'
+import { type ViewParts, viewGet, viewScan } from './read-view.js'
+import { type TableInfo, tableFileName, tableFilePattern } from './table-format.js'
+import { Table } from './table-reader.js'
+import { TableWriter } from './table-writer.js'
+import { compareBytes, type RangeTombstone, type ScanRange, type StateOp } from './types.js'
+import { levelCount, Version } from './version.js'
+
+export const memtableBytesMaxDefault = 64 * 1024 * 1024
+export const blockCacheBytesMaxDefault = 64 * 1024 * 1024
+export const blockBytesDefault = 4 * 1024
+export const tableBytesTargetDefault = 32 * 1024 * 1024
+export const level0TableCountTriggerDefault = 4
+export const level1BytesMaxDefault = 256 * 1024 * 1024
+export const levelBytesMultiplierDefault = 10
+export const compactionSliceMsDefault = 4
+
+export interface StateOptions {
+  fs: FileSystem
+  /** Directory owned by this tree; created if missing. */
+  dir: string
+  /** Memtable size (approximate bytes) at which `needsFlush()` turns true. Default 64 MiB. */
+  memtableBytesMax?: number
+  /** Block cache capacity in bytes. Default 64 MiB. */
+  blockCacheBytesMax?: number
+  /** Target data block size in bytes. Default 4 KiB. */
+  blockBytes?: number
+  /** Target size of a compaction output table in bytes. Default 32 MiB. */
+  tableBytesTarget?: number
+  /** L0 table count that triggers an L0 -> L1 compaction. Default 4. */
+  level0TableCountTrigger?: number
+  /** Size of level 1 in bytes before it is compacted down; level l holds this * multiplier^(l-1). Default 256 MiB. */
+  level1BytesMax?: number
+  /** Growth factor between levels. Default 10. */
+  levelBytesMultiplier?: number
+  /** Longest stretch a compaction or flush runs on the event loop before yielding, in ms. Default 4. */
+  compactionSliceMs?: number
+  /** Run due compactions in the background after each flush. Default true. */
+  autoCompact?: boolean
+}
+
+export interface LevelStats {
+  level: number
+  tableCount: number
+  bytes: number
+  bytesMax: number
+}
+
+export interface StateStats {
+  appliedLsn: number
+  durableLsn: number
+  tableCount: number
+  tableBytes: number
+  memtableBytes: number
+  frozenMemtableBytes: number
+  frozenMemtableCount: number
+  rangeTombstoneCount: number
+  levels: LevelStats[]
+  /** Key and value bytes passed to apply() (the logical write volume). */
+  bytesApplied: number
+  bytesWrittenFlush: number
+  bytesWrittenCompaction: number
+  /** (flush + compaction bytes) / applied bytes. */
+  writeAmplification: number
+  flushCount: number
+  compactionCount: number
+  blockCacheBytes: number
+  blockCacheHits: number
+  blockCacheMisses: number
+  /** Bytes of index and bloom filters in memory. */
+  tableMemoryBytes: number
+  /** Table files kept only because a snapshot, scan or retained version pins them. */
+  pinnedObsoleteTableCount: number
+}
+
+/** The files of a retained version, kept on disk until `release()` (for checkpoints). */
+export interface RetainedVersion {
+  durableLsn: number
+  /** Absolute (or dir-relative as given) paths of the table files. */
+  files: string[]
+  /** Manifest bytes describing exactly these files. */
+  manifest: Uint8Array
+  release(): void
+}
+
+interface VersionEdit {
+  added: { level: number; table: Table }[]
+  removed: Set<number>
+  tombstones: RangeTombstone[]
+  durableLsn: number
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+export class LsmTree {
+  readonly #fs: FileSystem
+  readonly #dir: string
+  readonly #memtableBytesMax: number
+  readonly #blockBytes: number
+  readonly #compaction: CompactionOptions
+  readonly #autoCompact: boolean
+  readonly #cache: BlockCache
+  #active: Memtable
+  /** Frozen memtables, newest first. */
+  #imms: Memtable[] = []
+  #version: Version
+  #appliedLsn: number
+  #nextTableId: number
+  #closed = false
+  #flushChain: Promise<void> = Promise.resolve()
+  #compactChain: Promise<void> = Promise.resolve()
+  #installChain: Promise<void> = Promise.resolve()
+  #compactionScheduled = false
+  /** Paths from failed attempts: deleted after the next durable manifest write. */
+  #orphans: string[] = []
+  #pendingDeletes = new Set<Promise<void>>()
+  #openTables = new Set<Table>()
+  #tombstonesCache: RangeTombstone[] | undefined
+  #pointers: (Uint8Array | undefined)[] = new Array(levelCount).fill(undefined)
+  #bytesApplied = 0
+  #bytesWrittenFlush = 0
+  #bytesWrittenCompaction = 0
+  #flushCount = 0
+  #compactionCount = 0
+  /** Error of the last background compaction, if it failed (the next one retries). */
+  backgroundError: unknown
+
+  private constructor(options: StateOptions, cache: BlockCache, version: Version, nextTableId: number) {
+    this.#fs = options.fs
+    this.#dir = options.dir
+    this.#memtableBytesMax = options.memtableBytesMax ?? memtableBytesMaxDefault
+    this.#blockBytes = options.blockBytes ?? blockBytesDefault
+    this.#compaction = {
+      level0TableCountTrigger: options.level0TableCountTrigger ?? level0TableCountTriggerDefault,
+      level1BytesMax: options.level1BytesMax ?? level1BytesMaxDefault,
+      levelBytesMultiplier: options.levelBytesMultiplier ?? levelBytesMultiplierDefault,
+      tableBytesTarget: options.tableBytesTarget ?? tableBytesTargetDefault,
+      blockBytes: this.#blockBytes,
+      compactionSliceMs: options.compactionSliceMs ?? compactionSliceMsDefault,
+    }
+    assert(this.#compaction.level0TableCountTrigger >= 1, 'level0TableCountTrigger >= 1')
+    assert(this.#compaction.levelBytesMultiplier >= 2, 'levelBytesMultiplier >= 2')
+    this.#autoCompact = options.autoCompact ?? true
+    this.#cache = cache
+    this.#version = version.ref()
+    this.#appliedLsn = version.durableLsn
+    this.#active = new Memtable(undefined, [], 0, version.durableLsn)
+    this.#nextTableId = nextTableId
+    for (const t of version.tables()) this.#openTables.add(t)
+  }
+
+  /**
+   * Opens (or creates) the tree in `options.dir`: reads and verifies the manifest, opens every
+   * table (verifying footer, index and bloom filter), deletes orphan and temp files.
+   *
+   * @example
+   * const tree = await LsmTree.open({ fs: new NodeFileSystem(), dir: '/data/p/state' })
+   * // replay the log from tree.durableLsn + 1 with tree.apply(lsn, ops)
+   */
+  static async open(options: StateOptions): Promise<LsmTree> {
+    const { fs, dir } = options
+    await mkdirDurable(fs, dir)
+    const names = await fs.list(dir)
+    const manifestPath = posix.join(dir, manifestFileName)
+    let data: ManifestData
+    if (names.includes(manifestFileName)) {
+      data = decodeManifest(await fs.readFile(manifestPath), manifestPath)
+    } else {
+      if (names.some((n) => tableFilePattern.test(n))) {
+        throw new CorruptionError('CORRUPT_MANIFEST', `state directory ${dir} holds table files but no manifest: restore from a snapshot or checkpoint`, {
+          context: { file: manifestPath },
+        })
+      }
+      data = { durableLsn: 0, nextTableId: 1, tables: [], tombstones: [] }
+      await atomicWriteFile(fs, manifestPath, encodeManifest(data))
+    }
+    const cache = new BlockCache(options.blockCacheBytesMax ?? blockCacheBytesMaxDefault)
+    const opened: Table[] = []
+    const levels: Table[][] = Array.from({ length: levelCount }, () => [])
+    try {
+      for (const t of data.tables) {
+        if (!(t.level >= 0 && t.level < levelCount)) {
+          throw new CorruptionError('CORRUPT_MANIFEST', `state manifest ${manifestPath} puts table ${t.id} at level ${t.level}`, {
+            context: { file: manifestPath },
+          })
+        }
+        const { level, ...info } = t
+        const table = await Table.open(fs, posix.join(dir, tableFileName(t.id)), info, cache)
+        opened.push(table)
+        levels[level]!.push(table)
+      }
+    } catch (e) {
+      for (const t of opened) await t.close().catch(() => undefined)
+      throw e
+    }
+    sortLevels(levels)
+    // Orphans: tables a crash left unreferenced, and temp files of unfinished writes.
+    const live = new Set(data.tables.map((t) => tableFileName(t.id)))
+    let maxId = 0
+    let removed = false
+    for (const name of names) {
+      const m = tableFilePattern.exec(name)
+      if (m !== null) maxId = Math.max(maxId, Number(m[1]))
+      if ((m !== null && !live.has(name)) || (name.endsWith(tempSuffix) && name !== manifestFileName)) {
+        await fs.unlink(posix.join(dir, name))
+        removed = true
+      }
+    }
+    if (removed) await fs.syncDir(dir)
+    const nextTableId = Math.max(data.nextTableId, maxId + 1)
+    // The tree wires the release callback; a version is built before the tree exists, so route through a holder.
+    const holder: { tree?: LsmTree } = {}
+    let version: Version
+    try {
+      version = new Version(levels, data.tombstones, data.durableLsn, nextTableId, (t) => holder.tree!.#release(t))
+    } catch (e) {
+      for (const t of opened) await t.close().catch(() => undefined)
+      throw new CorruptionError('CORRUPT_MANIFEST', `state manifest ${manifestPath} describes overlapping tables`, {
+        context: { file: manifestPath },
+        cause: e,
+      })
+    }
+    const tree = new LsmTree(options, cache, version, nextTableId)
+    holder.tree = tree
+    return tree
+  }
+
+  /** Highest LSN whose effects are all in table files (0 when none): replay the log from here + 1. */
+  get durableLsn(): number {
+    return this.#version.durableLsn
+  }
+
+  /** Highest LSN applied. */
+  get appliedLsn(): number {
+    return this.#appliedLsn
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new CairnError('CLOSED', 'this state tree is closed')
+  }
+
+  /**
+   * Applies the ops of record `lsn` atomically (all or none: ops are validated first), in
+   * memory. `lsn` must be above `appliedLsn`; LSNs without state ops may be skipped. Keys and
+   * values are copied, so the caller may reuse its buffers.
+   *
+   * @example
+   * tree.apply(7, [{ type: 'put', key: k, value: v }, { type: 'deleteRange', start: a, end: b }])
+   */
+  apply(lsn: number, ops: readonly StateOp[]): void {
+    this.#checkOpen()
+    assert(Number.isSafeInteger(lsn) && lsn > this.#appliedLsn, `apply lsn ${lsn} must be above applied lsn ${this.#appliedLsn}`)
+    validateStateOps(ops)
+    const m = this.#active
+    for (const op of ops) {
+      switch (op.type) {
+        case 'put':
+          m.set(op.key.slice(), lsn, op.value.slice())
+          this.#bytesApplied += op.key.length + op.value.length
+          break
+        case 'delete':
+          m.set(op.key.slice(), lsn, undefined)
+          this.#bytesApplied += op.key.length
+          break
+        case 'deleteRange':
+          if (compareBytes(op.start, op.end) < 0) {
+            m.deleteRange(op.start.slice(), op.end.slice(), lsn)
+            this.#tombstonesCache = undefined
+          }
+          this.#bytesApplied += op.start.length + op.end.length
+          break
+      }
+    }
+    m.noteLsn(lsn)
+    this.#appliedLsn = lsn
+  }
+
+  /** Every range tombstone of the current state (memtables and version). */
+  #tombstones(): RangeTombstone[] {
+    if (this.#tombstonesCache === undefined) {
+      const all: RangeTombstone[] = [...this.#active.tombstones]
+      for (const m of this.#imms) all.push(...m.tombstones)
+      all.push(...this.#version.tombstones)
+      this.#tombstonesCache = all
+    }
+    return this.#tombstonesCache
+  }
+
+  /**
+   * The value of `key`, or undefined. Reads the state as of the call.
+   *
+   * @example
+   * const v = await tree.get(Buffer.from('user/1'))
+   */
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.#checkOpen()
+    const hit = this.#active.tree.get(key)
+    if (hit !== undefined) return hit.value?.slice()
+    const version = this.#version.ref()
+    try {
+      return await viewGet({ memtables: this.#imms.slice(), version, tombstones: this.#tombstones() }, key)
+    } finally {
+      version.unref()
+    }
+  }
+
+  #view(): ViewParts {
+    const memtables = this.#active.tree.size > 0 ? [this.#active.snapshot(), ...this.#imms] : [...this.#imms]
+    return { memtables, version: this.#version.ref(), tombstones: this.#tombstones() }
+  }
+
+  /**
+   * Entries in key order (or reverse) within the range, as of the call. Pins the files it reads
+   * until the iteration ends (finish it, or `break` out of `for await`).
+   *
+   * @example
+   * for await (const [k, v] of tree.scan({ gte: Buffer.from('a'), lt: Buffer.from('b'), limit: 10 })) console.log(k, v)
+   */
+  scan(range: ScanRange = {}): AsyncIterableIterator<[Uint8Array, Uint8Array]> {
+    this.#checkOpen()
+    const view = this.#view()
+    return viewScan(view, range, () => view.version.unref())
+  }
+
+  /**
+   * A consistent view at the current applied LSN that stays the same while writes, flushes and
+   * compactions go on. Pins its files until `close()`.
+   *
+   * @example
+   * const snap = tree.readSnapshot()
+   * try { for await (const e of snap.scan()) write(e) } finally { await snap.close() }
+   */
+  readSnapshot(): ReadSnapshot {
+    this.#checkOpen()
+    const view = this.#view()
+    return new ReadSnapshot(
+      this.#appliedLsn,
+      view,
+      async () => {
+        view.version.unref()
+        await this.#settleDeletes()
+      },
+      () => !this.#closed,
+    )
+  }
+
+  /** True when the memtable is over `memtableBytesMax`: the owner should call `flush()`. */
+  needsFlush(): boolean {
+    return this.#active.bytes >= this.#memtableBytesMax
+  }
+
+  /**
+   * Writes every memtable (including the current one, which is frozen at once so writes go on)
+   * to table files and records them with the new durable LSN in the manifest. On failure the
+   * memtables stay in memory and readable; a later flush retries.
+   *
+   * @example
+   * if (tree.needsFlush()) await tree.flush()
+   */
+  async flush(): Promise<void> {
+    this.#checkOpen()
+    const newestFrozen = this.#imms[0]?.lsn ?? this.#version.durableLsn
+    if (!this.#active.isEmpty || this.#active.lsn > newestFrozen) {
+      this.#imms.unshift(this.#active)
+      this.#active = new Memtable(undefined, [], 0, this.#appliedLsn)
+      this.#tombstonesCache = undefined
+    }
+    const run = this.#flushChain.then(() => this.#flushFrozen())
+    this.#flushChain = run.catch(() => undefined)
+    await run
+    if (this.#autoCompact) this.#scheduleCompaction()
+  }
+
+  async #flushFrozen(): Promise<void> {
+    while (this.#imms.length > 0 && !this.#closed) {
+      await this.#flushOne(this.#imms[this.#imms.length - 1]!)
+    }
+  }
+
+  async #flushOne(m: Memtable): Promise<void> {
+    let table: Table | undefined
+    let writer: TableWriter | undefined
+    let published: string | undefined
+    try {
+      if (m.tree.size > 0) {
+        writer = await TableWriter.create(this.#fs, this.#dir, this.#nextTableId++, this.#blockBytes)
+        let sliceStart = performance.now()
+        let counter = 0
+        for (const [key, v] of m.tree.entries()) {
+          const w = writer.add(key, v.seq, v.value)
+          if (w !== undefined) await w
+          if ((++counter & 255) === 0 && performance.now() - sliceStart > this.#compaction.compactionSliceMs) {
+            await yieldToEventLoop()
+            sliceStart = performance.now()
+          }
+        }
+        const info = await writer.finish(m.lsn)
+        published = writer.path
+        writer = undefined
+        await this.#fs.syncDir(this.#dir)
+        table = await this.#openTable(info)
+        this.#bytesWrittenFlush += info.bytes
+      }
+      await this.#install(
+        { added: table === undefined ? [] : [{ level: 0, table }], removed: new Set(), tombstones: m.tombstones, durableLsn: m.lsn },
+        () => {
+          const i = this.#imms.indexOf(m)
+          assert(i === this.#imms.length - 1, 'the oldest frozen memtable is flushed first')
+          this.#imms.splice(i, 1)
+        },
+      )
+      this.#flushCount++
+    } catch (e) {
+      await writer?.abort()
+      if (table !== undefined) await this.#discard(table)
+      else if (published !== undefined) this.#orphans.push(published)
+      throw e
+    }
+  }
+
+  async #openTable(info: TableInfo): Promise<Table> {
+    const table = await Table.open(this.#fs, posix.join(this.#dir, tableFileName(info.id)), info, this.#cache)
+    this.#openTables.add(table)
+    return table
+  }
+
+  /** A table written by a failed attempt: closed now, its file deleted after the next durable manifest. */
+  async #discard(table: Table): Promise<void> {
+    assert(table.refs === 0, 'a discarded table is in no version')
+    this.#openTables.delete(table)
+    await table.close().catch(() => undefined)
+    this.#orphans.push(table.path)
+  }
+
+  /**
+   * Installs a version edit: writes the manifest of the resulting version durably, then swaps
+   * it in (with `onInstalled` run in the same synchronous step). Serialized.
+   */
+  #install(edit: VersionEdit, onInstalled?: () => void): Promise<void> {
+    const run = this.#installChain.then(async () => {
+      this.#checkOpen()
+      const base = this.#version
+      const levels: Table[][] = base.levels.map((tables) => tables.filter((t) => !edit.removed.has(t.id)))
+      for (const { level, table } of edit.added) levels[level]!.push(table)
+      sortLevels(levels)
+      const tables = levels.flat()
+      const tombstones = liveTombstones([...base.tombstones, ...edit.tombstones], tables)
+      const durableLsn = Math.max(base.durableLsn, edit.durableLsn)
+      const orphans = this.#orphans
+      this.#orphans = []
+      try {
+        await atomicWriteFile(this.#fs, posix.join(this.#dir, manifestFileName), encodeManifest(manifestOf(levels, tombstones, durableLsn, this.#nextTableId)))
+      } catch (e) {
+        this.#orphans.push(...orphans)
+        throw e
+      }
+      const next = new Version(levels, tombstones, durableLsn, this.#nextTableId, (t) => this.#release(t)).ref()
+      this.#version = next
+      this.#tombstonesCache = undefined
+      onInstalled?.()
+      base.unref()
+      for (const path of orphans) this.#track(this.#fs.unlink(path).catch(() => undefined))
+    })
+    this.#installChain = run.catch(() => undefined)
+    return run
+  }
+
+  /** A table no version holds any more: close it and delete its file. */
+  #release(table: Table): void {
+    this.#openTables.delete(table)
+    const closing = table.close().catch(() => undefined)
+    if (this.#closed) return
+    this.#track(closing.then(() => this.#fs.unlink(table.path)).catch(() => undefined))
+  }
+
+  #track(p: Promise<void>): void {
+    this.#pendingDeletes.add(p)
+    void p.finally(() => this.#pendingDeletes.delete(p))
+  }
+
+  async #settleDeletes(): Promise<void> {
+    while (this.#pendingDeletes.size > 0) await Promise.all([...this.#pendingDeletes])
+  }
+
+  #scheduleCompaction(): void {
+    if (this.#compactionScheduled || this.#closed) return
+    if (pickCompaction(this.#version, this.#compaction, this.#pointers) === undefined) return
+    this.#compactionScheduled = true
+    const run = this.#compactChain.then(async () => {
+      this.#compactionScheduled = false
+      if (!this.#closed) await this.#compactUntilDone(false)
+    })
+    this.#compactChain = run.then(
+      () => {
+        this.backgroundError = undefined
+      },
+      (e) => {
+        this.backgroundError = e
+      },
+    )
+  }
+
+  /**
+   * Runs compactions until none is due. With `full`, first merges every table into one sorted
+   * run at the deepest level (dropping all shadowed versions and tombstones).
+   *
+   * @example
+   * await tree.compact()              // what is due
+   * await tree.compact({ full: true }) // everything
+   */
+  async compact(options: { full?: boolean } = {}): Promise<void> {
+    this.#checkOpen()
+    const run = this.#compactChain.then(() => this.#compactUntilDone(options.full === true))
+    this.#compactChain = run.catch(() => undefined)
+    await run
+  }
+
+  async #compactUntilDone(full: boolean): Promise<void> {
+    if (full) {
+      const job = fullCompaction(this.#version)
+      if (job !== undefined) await this.#runJob(job)
+    }
+    for (;;) {
+      if (this.#closed) return
+      const job = pickCompaction(this.#version, this.#compaction, this.#pointers)
+      if (job === undefined) return
+      await this.#runJob(job)
+    }
+  }
+
+  async #runJob(job: CompactionJob): Promise<void> {
+    const base = this.#version.ref()
+    try {
+      if (job.level >= 1) this.#pointers[job.level] = job.inputs[0]!.info.largest
+      if (job.move) {
+        const table = job.inputs[0]!
+        // Reuses the open table in a new level: the same file, so nothing to write but the manifest.
+        await this.#install({ added: [{ level: job.outputLevel, table }], removed: new Set([table.id]), tombstones: [], durableLsn: 0 })
+        this.#compactionCount++
+        return
+      }
+      const published: string[] = []
+      let infos: TableInfo[]
+      try {
+        infos = await runCompaction(job, {
+          fs: this.#fs,
+          dir: this.#dir,
+          options: this.#compaction,
+          allocateTableId: () => this.#nextTableId++,
+          tombstones: base.tombstones,
+          tombstoneLsn: base.durableLsn,
+          onWritten: (bytes) => {
+            this.#bytesWrittenCompaction += bytes
+          },
+          onPublished: (path) => published.push(path),
+        })
+      } catch (e) {
+        this.#orphans.push(...published)
+        throw e
+      }
+      const outputs: Table[] = []
+      try {
+        for (const info of infos) outputs.push(await this.#openTable(info))
+        await this.#install({
+          added: outputs.map((table) => ({ level: job.outputLevel, table })),
+          removed: new Set(job.inputs.map((t) => t.id)),
+          tombstones: [],
+          durableLsn: 0,
+        })
+      } catch (e) {
+        for (const t of outputs) await this.#discard(t)
+        const openedPaths = new Set(outputs.map((t) => t.path))
+        this.#orphans.push(...published.filter((p) => !openedPaths.has(p)))
+        throw e
+      }
+      this.#compactionCount++
+    } finally {
+      base.unref()
+    }
+  }
+
+  /**
+   * Restores the tree from a sorted stream (a snapshot): the tree must be empty. Writes tables
+   * straight into the bottom level and makes `lsn` both applied and durable.
+   *
+   * @example
+   * await tree.bulkLoad(readSnapshotEntries(), snapshot.lsn)
+   */
+  async bulkLoad(entries: AsyncIterable<[Uint8Array, Uint8Array]> | Iterable<[Uint8Array, Uint8Array]>, lsn: number): Promise<void> {
+    this.#checkOpen()
+    assert(Number.isSafeInteger(lsn) && lsn >= 0, 'bulkLoad lsn is a safe integer')
+    if (this.#version.tableCount > 0 || !this.#active.isEmpty || this.#imms.length > 0 || this.#appliedLsn > 0) {
+      throw new CairnError('INVALID_ARGUMENT', 'bulkLoad needs an empty state tree')
+    }
+    const bottom = levelCount - 1
+    const infos: TableInfo[] = []
+    const published: string[] = []
+    let writer: TableWriter | undefined
+    let last: Uint8Array | undefined
+    try {
+      for await (const [key, value] of entries) {
+        if (last !== undefined && compareBytes(last, key) >= 0) {
+          throw new CairnError('INVALID_ARGUMENT', 'bulkLoad entries must be in strictly increasing key order')
+        }
+        validateStateOps([{ type: 'put', key, value }])
+        last = key.slice()
+        if (writer === undefined) writer = await TableWriter.create(this.#fs, this.#dir, this.#nextTableId++, this.#blockBytes)
+        const w = writer.add(key, lsn, value)
+        if (w !== undefined) await w
+        if (writer.estimatedBytes >= this.#compaction.tableBytesTarget) {
+          infos.push(await writer.finish(lsn))
+          published.push(writer.path)
+          writer = undefined
+        }
+      }
+      if (writer !== undefined) {
+        infos.push(await writer.finish(lsn))
+        published.push(writer.path)
+        writer = undefined
+      }
+      if (infos.length > 0) await this.#fs.syncDir(this.#dir)
+    } catch (e) {
+      await writer?.abort()
+      this.#orphans.push(...published)
+      throw e
+    }
+    const tables: Table[] = []
+    try {
+      for (const info of infos) {
+        tables.push(await this.#openTable(info))
+        this.#bytesWrittenFlush += info.bytes
+      }
+      await this.#install({ added: tables.map((table) => ({ level: bottom, table })), removed: new Set(), tombstones: [], durableLsn: lsn })
+    } catch (e) {
+      for (const t of tables) await this.#discard(t)
+      throw e
+    }
+    this.#appliedLsn = Math.max(this.#appliedLsn, lsn)
+    this.#active = new Memtable(undefined, [], 0, this.#appliedLsn)
+  }
+
+  /**
+   * Pins the current version's files until `release()` (for checkpoints and backups), with a
+   * manifest describing exactly them.
+   *
+   * @example
+   * const v = tree.retainVersion(); try { for (const f of v.files) await fs.link(f, dest(f)) } finally { v.release() }
+   */
+  retainVersion(): RetainedVersion {
+    this.#checkOpen()
+    const version = this.#version.ref()
+    let released = false
+    const levels = version.levels.map((l) => [...l])
+    return {
+      durableLsn: version.durableLsn,
+      files: [...version.tables()].map((t) => t.path),
+      manifest: encodeManifest(manifestOf(levels, [...version.tombstones], version.durableLsn, version.nextTableId)),
+      release: () => {
+        if (released) return
+        released = true
+        version.unref()
+      },
+    }
+  }
+
+  /**
+   * Counters to report write and space amplification.
+   *
+   * @example
+   * const s = tree.stats(); console.log(s.tableBytes, s.writeAmplification)
+   */
+  stats(): StateStats {
+    const v = this.#version
+    let tableBytes = 0
+    let tableMemoryBytes = 0
+    const levels: LevelStats[] = []
+    for (let l = 0; l < levelCount; l++) {
+      const bytes = v.levelBytes(l)
+      tableBytes += bytes
+      for (const t of v.levels[l]!) tableMemoryBytes += t.memoryBytes
+      levels.push({
+        level: l,
+        tableCount: v.levels[l]!.length,
+        bytes,
+        bytesMax: l === 0 ? 0 : levelBytesMax(this.#compaction, l),
+      })
+    }
+    let frozenMemtableBytes = 0
+    for (const m of this.#imms) frozenMemtableBytes += m.bytes
+    const written = this.#bytesWrittenFlush + this.#bytesWrittenCompaction
+    return {
+      appliedLsn: this.#appliedLsn,
+      durableLsn: v.durableLsn,
+      tableCount: v.tableCount,
+      tableBytes,
+      memtableBytes: this.#active.bytes,
+      frozenMemtableBytes,
+      frozenMemtableCount: this.#imms.length,
+      rangeTombstoneCount: this.#tombstones().length,
+      levels,
+      bytesApplied: this.#bytesApplied,
+      bytesWrittenFlush: this.#bytesWrittenFlush,
+      bytesWrittenCompaction: this.#bytesWrittenCompaction,
+      writeAmplification: this.#bytesApplied === 0 ? 0 : written / this.#bytesApplied,
+      flushCount: this.#flushCount,
+      compactionCount: this.#compactionCount,
+      blockCacheBytes: this.#cache.bytes,
+      blockCacheHits: this.#cache.hits,
+      blockCacheMisses: this.#cache.misses,
+      tableMemoryBytes,
+      pinnedObsoleteTableCount: this.#openTables.size - v.tableCount,
+    }
+  }
+
+  /** Resolves when background work (compaction, file deletions) has settled. For tests and shutdown. */
+  async idle(): Promise<void> {
+    await this.#flushChain
+    await this.#compactChain
+    await this.#installChain
+    await this.#settleDeletes()
+  }
+
+  /**
+   * Closes the tree without flushing (the log is the WAL): waits for running flushes and
+   * compactions, then releases every file. Further calls fail with `CLOSED`.
+   *
+   * @example
+   * await tree.close()
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    // Let running work finish first (it stops early once closed is set below).
+    this.#closed = true
+    await this.#flushChain
+    await this.#compactChain
+    await this.#installChain
+    await this.#settleDeletes()
+    for (const t of this.#openTables) await t.close().catch(() => undefined)
+    this.#openTables.clear()
+  }
+}
+
+function sortLevels(levels: Table[][]): void {
+  levels[0]!.sort((a, b) => b.id - a.id)
+  for (let l = 1; l < levels.length; l++) levels[l]!.sort((a, b) => compareBytes(a.info.smallest, b.info.smallest))
+}
+
+function manifestOf(levels: readonly (readonly Table[])[], tombstones: RangeTombstone[], durableLsn: number, nextTableId: number): ManifestData {
+  const tables: ManifestTable[] = []
+  levels.forEach((tablesOfLevel, level) => {
+    for (const t of tablesOfLevel) tables.push({ level, ...t.info })
+  })
+  return { durableLsn, nextTableId, tables, tombstones }
+}

@@ -1,0 +1,165 @@
+/**
+ * An open, immutable table file: footer, block index and bloom filter in memory; data blocks read
+ * on demand through the FileHandle (never the whole file) and kept in the shared block cache.
+ * Invariants: every byte read is checked (footer, index and bloom at open; each data block on
+ * load) and damage is a `CORRUPT_TABLE` naming file and offset. `refs` counts the versions (and
+ * direct pins) holding this table; when it drops to zero the owner may delete the file.
+ */
+import { assert } from '../io/assert.js'
+import type { FileHandle, FileSystem } from '../io/file-system.js'
+import { type Block, decodeBlock } from './block.js'
+import { BlockCache } from './block-cache.js'
+import { BloomFilter } from './bloom-filter.js'
+import {
+  corruptTable,
+  decodeBloom,
+  decodeFooter,
+  decodeIndex,
+  footerBytes,
+  type TableIndex,
+  type TableInfo,
+} from './table-format.js'
+import { compareBytes } from './types.js'
+
+export class Table {
+  readonly info: TableInfo
+  readonly path: string
+  readonly #handle: FileHandle
+  readonly #index: TableIndex
+  readonly #bloom: BloomFilter
+  readonly #cache: BlockCache
+  refs = 0
+  #closed = false
+
+  private constructor(info: TableInfo, path: string, handle: FileHandle, index: TableIndex, bloom: BloomFilter, cache: BlockCache) {
+    this.info = info
+    this.path = path
+    this.#handle = handle
+    this.#index = index
+    this.#bloom = bloom
+    this.#cache = cache
+  }
+
+  get id(): number {
+    return this.info.id
+  }
+
+  get blockCount(): number {
+    return this.#index.lastKeys.length
+  }
+
+  /** Bytes kept in memory for this table (index keys and bloom bits). */
+  get memoryBytes(): number {
+    let n = this.#bloom.bytes
+    for (const k of this.#index.lastKeys) n += k.length + 48
+    return n
+  }
+
+  /** Opens and verifies a table. `info` is what the manifest says about it (checked against the file). */
+  static async open(fs: FileSystem, path: string, info: TableInfo, cache: BlockCache): Promise<Table> {
+    let handle: FileHandle
+    try {
+      handle = await fs.open(path, 'read')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw corruptTable(path, 0, 'the manifest lists it but the file is missing')
+      throw e
+    }
+    try {
+      const size = await handle.size()
+      if (size !== info.bytes) throw corruptTable(path, 0, `size is ${size} bytes, the manifest says ${info.bytes}`)
+      if (size < footerBytes) throw corruptTable(path, 0, 'file too short for a footer')
+      const footerBuf = Buffer.allocUnsafe(footerBytes)
+      await readFully(handle, footerBuf, size - footerBytes, path)
+      const footer = decodeFooter(footerBuf, path, size)
+      const meta = Buffer.allocUnsafe(footer.indexLength + footer.bloomLength)
+      await readFully(handle, meta, footer.indexOffset, path)
+      const index = decodeIndex(meta.subarray(0, footer.indexLength), path, footer.indexOffset)
+      const bloomBits = decodeBloom(meta.subarray(footer.indexLength), path, footer.indexOffset + footer.indexLength)
+      if (
+        footer.entryCount !== info.entries ||
+        index.lastKeys.length === 0 ||
+        compareBytes(index.smallest, info.smallest) !== 0 ||
+        compareBytes(index.lastKeys[index.lastKeys.length - 1]!, info.largest) !== 0
+      ) {
+        throw corruptTable(path, footer.indexOffset, 'contents disagree with the manifest')
+      }
+      // Copy so the large read buffer is not retained by subarrays.
+      const ownIndex: TableIndex = {
+        smallest: index.smallest.slice(),
+        lastKeys: index.lastKeys.map((k) => k.slice()),
+        offsets: index.offsets,
+        lengths: index.lengths,
+      }
+      return new Table(info, path, handle, ownIndex, new BloomFilter(bloomBits.bits.slice(), bloomBits.probes), cache)
+    } catch (e) {
+      await handle.close().catch(() => undefined)
+      throw e
+    }
+  }
+
+  /** False when the table surely does not hold the key (hash from `hashKey`). */
+  mayContain(key: Uint8Array, hash: number): boolean {
+    if (compareBytes(key, this.info.smallest) < 0 || compareBytes(key, this.info.largest) > 0) return false
+    return this.#bloom.mayContain(hash)
+  }
+
+  /** Index of the first block whose last key is >= key (or > key when `exclusive`); blockCount when none. */
+  blockFor(key: Uint8Array, exclusive = false): number {
+    const keys = this.#index.lastKeys
+    let lo = 0
+    let hi = keys.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const c = compareBytes(keys[mid]!, key)
+      if (c < 0 || (exclusive && c === 0)) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  /**
+   * Where a reverse scan from `key` starts: the greatest entry <= key is in the first block whose
+   * last key is >= key (or in the block before it), or in the last block when key is beyond.
+   */
+  blockForReverse(key: Uint8Array): number {
+    return Math.min(this.blockFor(key), this.blockCount - 1)
+  }
+
+  cachedBlock(i: number): Block | undefined {
+    return this.#cache.get(BlockCache.keyOf(this.info.id, i))
+  }
+
+  /** Reads and verifies block `i`; caches it unless `fillCache` is false (compaction reads). */
+  async loadBlock(i: number, fillCache = true): Promise<Block> {
+    assert(i >= 0 && i < this.blockCount, 'block index in range')
+    assert(!this.#closed, `table ${this.path} read after close`)
+    const offset = this.#index.offsets[i]!
+    const length = this.#index.lengths[i]!
+    const buf = Buffer.allocUnsafe(length)
+    await readFully(this.#handle, buf, offset, this.path)
+    const block = decodeBlock(buf, this.path, offset)
+    if (fillCache) this.#cache.set(BlockCache.keyOf(this.info.id, i), block)
+    return block
+  }
+
+  /** The block, from cache or disk. */
+  block(i: number, fillCache = true): Block | Promise<Block> {
+    if (fillCache) {
+      const b = this.cachedBlock(i)
+      if (b !== undefined) return b
+    }
+    return this.loadBlock(i, fillCache)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#cache.evictTable(this.info.id, this.blockCount)
+    await this.#handle.close()
+  }
+}
+
+async function readFully(handle: FileHandle, buf: Uint8Array, position: number, path: string): Promise<void> {
+  const n = await handle.read(buf, 0, buf.length, position)
+  if (n !== buf.length) throw corruptTable(path, position, `short read: ${n} of ${buf.length} bytes`)
+}
