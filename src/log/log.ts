@@ -117,6 +117,8 @@ export class Log {
   #writing = false
   #closed = false
   #failure: CairnError | undefined
+  /** A trimmed segment's removal is not yet durable (its directory fsync failed). */
+  #trimUnsynced = false
   #commitWaiters: Array<() => void> = []
   #roomWaiters: Array<() => void> = []
   #idle: Promise<void> = Promise.resolve()
@@ -544,6 +546,9 @@ export class Log {
   async trim(belowLsn: number): Promise<number> {
     this.#checkWritable()
     assert(Number.isSafeInteger(belowLsn), 'belowLsn is an integer')
+    // A removal whose directory fsync failed last time is made durable before anything else,
+    // so that a retry that has nothing left to unlink still makes the earlier trim durable.
+    if (this.#trimUnsynced) await this.#syncTrim()
     while (this.#segments.length > 1 && this.#segments[0]!.lastLsn < belowLsn) {
       const oldest = this.#segments[0]!
       try {
@@ -552,15 +557,21 @@ export class Log {
         if (!isNotFound(e)) throw new IoError('unlink', oldest.path, e)
       }
       this.#segments.shift()
-      try {
-        // One durable removal at a time: power loss can then only bring back the oldest ones,
-        // never leave a hole in the middle.
-        await this.fs.syncDir(this.dir)
-      } catch (e) {
-        throw new IoError('fsync directory', this.dir, e)
-      }
+      this.#trimUnsynced = true
+      // One durable removal at a time: power loss can then only bring back the oldest ones,
+      // never leave a hole in the middle.
+      await this.#syncTrim()
     }
     return this.firstLsn
+  }
+
+  async #syncTrim(): Promise<void> {
+    try {
+      await this.fs.syncDir(this.dir)
+    } catch (e) {
+      throw new IoError('fsync directory', this.dir, e)
+    }
+    this.#trimUnsynced = false
   }
 
   /** Waits for queued appends, fsyncs, and releases the files. Idempotent. */
