@@ -1,0 +1,1 @@
+export const stateSuites: import("../harness.js").Suite[] = []
