@@ -1,0 +1,77 @@
+/** What a route handler gets, and what it answers. */
+import type { IncomingMessage } from 'node:http'
+import type { Partition } from '../partition/partition.js'
+import { assertPartitionId } from '../partition/partition-id.js'
+import type { Store } from '../partition/store.js'
+import { ApiError } from './error-response.js'
+import type { ServerMetrics } from './metrics.js'
+import { parseJson, readBody } from './read-body.js'
+import { decodeSegment } from './router.js'
+
+export interface ResolvedServerOptions {
+  bodyBytesMax: number
+  recordBytesMax: number
+  readLimitDefault: number
+  readLimitMax: number
+  autoCreate: boolean
+}
+
+export interface Context {
+  req: IncomingMessage
+  params: Record<string, string>
+  query: URLSearchParams
+  store: Store
+  options: ResolvedServerOptions
+  metrics: ServerMetrics
+}
+
+export type Reply =
+  | { status?: number; json: unknown }
+  | { status?: number; text: string; contentType: string }
+  | { status?: number; bytes: Uint8Array; contentType: string }
+
+/** The `:p` parameter, decoded and validated before anything touches the store. */
+export function partitionParam(ctx: Context): string {
+  const raw = ctx.params.p ?? ''
+  const id = decodeSegment(raw) ?? raw
+  assertPartitionId(id)
+  return id
+}
+
+/** The partition a write goes to: created when missing unless auto-create is off. */
+export function writePartition(ctx: Context, id: string): Promise<Partition> {
+  return ctx.options.autoCreate ? ctx.store.ensurePartition(id) : ctx.store.partition(id)
+}
+
+export function bodyOf(ctx: Context): Promise<Buffer> {
+  return readBody(ctx.req, ctx.options.bodyBytesMax)
+}
+
+export async function jsonBodyOf(ctx: Context): Promise<unknown> {
+  return parseJson(await bodyOf(ctx))
+}
+
+/** A non-negative integer query parameter, or `fallback` when absent. */
+export function intParam(ctx: Context, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const text = ctx.query.get(name)
+  if (text === null || text === '') return fallback
+  if (!/^\d{1,16}$/.test(text)) throw new ApiError('INVALID_REQUEST', `query parameter ${name} must be an integer (got ${JSON.stringify(text.slice(0, 40))})`)
+  const n = Number(text)
+  if (n < min || n > max) throw new ApiError('INVALID_REQUEST', `query parameter ${name} must be between ${min} and ${max} (got ${n})`)
+  return n
+}
+
+export function boolParam(ctx: Context, name: string): boolean {
+  const text = ctx.query.get(name)
+  if (text === null || text === '' || text === 'false' || text === '0') return false
+  if (text === 'true' || text === '1') return true
+  throw new ApiError('INVALID_REQUEST', `query parameter ${name} must be true or false`)
+}
+
+/** Formats a zod error as one readable line. */
+export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : 'body'}: ${i.message}`)
+    .join('; ')
+}

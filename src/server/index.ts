@@ -1,0 +1,12 @@
+/** The HTTP server of cairn. */
+export { bytesField, utf8OrUndefined } from './bytes-json.js'
+export {
+  bodyBytesMaxDefault,
+  type CairnServer,
+  createServer,
+  readLimitDefault,
+  readLimitMax,
+  type ServerOptions,
+} from './create-server.js'
+export { ApiError, type ApiErrorCode, cairnErrorStatus, toErrorResponse } from './error-response.js'
+export type { KvOp, KvPartition, ScanOptions } from './kv-partition.js'
