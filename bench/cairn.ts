@@ -2,7 +2,40 @@
  * The cairn side of the benches: opens a store with one partition, and feature-detects the state
  * API (issue 3) so state suites can skip cleanly until it lands.
  */
-import { type Durability, type Partition, Store } from '../src/index.js'
+import { type Durability, type FileHandle, type FileSystem, NodeFileSystem, type Partition, Store } from '../src/index.js'
+
+/** Counts file syncs and writes under the log (the engine's own I/O seam), to see group sizes. */
+export interface IoCounts {
+  syncs: number
+  writes: number
+  writeBytes: number
+}
+
+function countingFs(counts: IoCounts): FileSystem {
+  const inner = new NodeFileSystem()
+  const wrapHandle = (h: FileHandle): FileHandle =>
+    new Proxy(h, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver)
+        if (prop === 'sync') return () => (counts.syncs++, target.sync())
+        if (prop === 'write') {
+          return (data: Uint8Array, position: number) => {
+            counts.writes++
+            counts.writeBytes += data.length
+            return target.write(data, position)
+          }
+        }
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver)
+      if (prop === 'open') return async (path: string, mode: Parameters<FileSystem['open']>[1]) => wrapHandle(await target.open(path, mode))
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+}
 
 export interface CairnStateApi {
   write(batch: { ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'delete'; key: Uint8Array }> }): Promise<number>
@@ -15,20 +48,26 @@ export interface CairnOpenOptions {
   durability?: Durability
   memtableBytesMax?: number
   blockCacheBytesMax?: number
+  /** Count syncs / writes through the file-system seam (a thin proxy over NodeFileSystem). */
+  countIo?: boolean
 }
 
 export interface CairnHandle {
   store: Store
   partition: Partition
+  io: IoCounts | undefined
   close(): Promise<void>
 }
 
 export async function openCairn(dir: string, options: CairnOpenOptions = {}): Promise<CairnHandle> {
   // memtableBytesMax / blockCacheBytesMax are state-engine options (issue 3); passed through as
   // they are so the benches pick them up once Store knows them.
-  const store = await Store.open(dir, options as Parameters<typeof Store.open>[1])
+  const { countIo, ...rest } = options
+  const io = countIo ? { syncs: 0, writes: 0, writeBytes: 0 } : undefined
+  const store = await Store.open(dir, { ...(rest as Parameters<typeof Store.open>[1]), ...(io && { fs: countingFs(io) }) })
   const partition = await store.ensurePartition('bench')
-  return { store, partition, close: () => store.close() }
+  if (io) Object.assign(io, { syncs: 0, writes: 0, writeBytes: 0 })
+  return { store, partition, io, close: () => store.close() }
 }
 
 /** The state API of a partition, or undefined while `partition.write` does not exist yet. */

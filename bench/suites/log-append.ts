@@ -12,6 +12,7 @@ import {
   finishCase,
   maybeGc,
   type Row,
+  round,
   rowFromLoop,
   type Suite,
   type SuiteContext,
@@ -31,10 +32,13 @@ async function appendCase(ctx: SuiteContext, writers: number): Promise<{ rows: R
   const notes: string[] = []
   ctx.log(`  cairn (${writers} writer${writers > 1 ? 's' : ''})`)
   await withTempDir('cairn-append', async (dir) => {
-    const c = await openCairn(dir, { durability: 'sync' })
+    const c = await openCairn(dir, { durability: 'sync', countIo: true })
     try {
       const r = await timedLoop(benchSeconds, writers, () => c.partition.append([value]))
       const row = rowFromLoop('cairn', 'cairn', r, 1, recordBytes)
+      if (c.io && c.io.syncs > 0) {
+        row.extra = { 'fsyncs/s': round(c.io.syncs / r.seconds, 0), 'records/fsync': round(r.ops / c.io.syncs, 2) }
+      }
       const lastLsn = c.partition.lastLsn
       if (lastLsn !== r.ops) notes.push(`cairn lastLsn ${lastLsn} != ops ${r.ops}`)
       rows.push(row)
