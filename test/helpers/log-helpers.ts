@@ -71,3 +71,18 @@ export async function overwrite(fs: FileSystem, path: string, data: Uint8Array):
     await h.close()
   }
 }
+
+/**
+ * A payload that is a pure function of its LSN (size 0..1499, bytes from a PRNG seeded by the
+ * LSN), so a process that only learns "LSN n was acknowledged" can check the record's bytes.
+ */
+export function payloadOfLsn(lsn: number): Uint8Array {
+  const size = Math.imul(lsn, 2654435761) >>> 0
+  const out = new Uint8Array(size % 1500)
+  const rng = prng(lsn)
+  for (let i = 0; i < out.length; i += 4) {
+    const v = (rng.next() * 4294967296) >>> 0
+    for (let j = 0; j < 4 && i + j < out.length; j++) out[i + j] = (v >>> (8 * j)) & 0xff
+  }
+  return out
+}
