@@ -59,6 +59,7 @@ export function rawRequest(
   })
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: tests check response fields one by one
 export async function json(res: Response): Promise<any> {
   return JSON.parse(await res.text())
 }

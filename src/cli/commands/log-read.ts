@@ -1,0 +1,63 @@
+/**
+ * `cairn log read <partition> [--from LSN] [--limit N] [--follow] [--json]`. Plain output is
+ * `lsn<TAB>payload` for people; `--json` is one object per line for programs, with
+ * `payloadBase64` when a payload is not UTF-8. `--follow` waits for new records until SIGINT.
+ */
+import type { Command } from 'commander'
+import type { LogEntry } from '../../log/frame.js'
+import { assertPartitionId } from '../../partition/partition-id.js'
+import { bytesField, utf8OrUndefined } from '../../server/bytes-json.js'
+import { withStore } from '../open-store.js'
+import { type DataOptions, parseLimit, parseLsn, withData } from '../options.js'
+import { writeLine } from '../output.js'
+
+interface ReadOptions extends DataOptions {
+  from?: number
+  limit?: number
+  follow?: boolean
+  json?: boolean
+}
+
+export function registerLogRead(log: Command): void {
+  withData(log.command('read').description('print records of a partition'))
+    .argument('<partition>', 'partition id')
+    .option('--from <lsn>', 'first LSN to print (default: the first retained)', parseLsn)
+    .option('--limit <n>', 'print at most n records', parseLimit)
+    .option('-f, --follow', 'keep waiting for new records until Ctrl-C')
+    .option('--json', 'one JSON object per line: {"lsn":1,"payload":"..."}')
+    .action(async (partitionId: string, options: ReadOptions) => {
+      assertPartitionId(partitionId)
+      await withStore(options.data, false, async (store) => {
+        const partition = await store.partition(partitionId)
+        const print = async (e: LogEntry) => writeLine(options.json ? formatJson(e) : formatPlain(e))
+        if (!options.follow) {
+          const read = options.from === undefined ? { limit: options.limit } : { fromLsn: options.from, limit: options.limit }
+          for await (const e of partition.read(read)) await print(e)
+          return
+        }
+        const stop = new AbortController()
+        const onSignal = () => stop.abort()
+        process.once('SIGINT', onSignal)
+        process.once('SIGTERM', onSignal)
+        try {
+          let left = options.limit ?? Number.POSITIVE_INFINITY
+          for await (const e of partition.tail(options.from ?? partition.firstLsn, { signal: stop.signal })) {
+            await print(e)
+            if (--left <= 0) break
+          }
+        } finally {
+          process.off('SIGINT', onSignal)
+          process.off('SIGTERM', onSignal)
+        }
+      })
+    })
+}
+
+function formatJson(e: LogEntry): string {
+  return JSON.stringify({ lsn: e.lsn, ...bytesField('payload', e.payload) })
+}
+
+function formatPlain(e: LogEntry): string {
+  const text = utf8OrUndefined(e.payload)
+  return `${e.lsn}\t${text ?? `base64:${Buffer.from(e.payload).toString('base64')}`}`
+}

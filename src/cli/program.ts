@@ -1,0 +1,25 @@
+/** The `cairn` command tree. */
+import { Command } from 'commander'
+import { registerInfo } from './commands/info.js'
+import { registerInit } from './commands/init.js'
+import { registerKv } from './commands/kv.js'
+import { registerLogAppend } from './commands/log-append.js'
+import { registerLogRead } from './commands/log-read.js'
+import { registerServe } from './commands/serve.js'
+
+export function buildProgram(): Command {
+  const program = new Command('cairn')
+    .description('a durable, partitioned log + state engine')
+    .version('0.1.0')
+    // Set before adding commands: subcommands copy these settings when created.
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+  registerInit(program)
+  registerInfo(program)
+  const log = program.command('log').description('append to and read from partition logs')
+  registerLogAppend(log)
+  registerLogRead(log)
+  registerKv(program)
+  registerServe(program)
+  return program
+}
