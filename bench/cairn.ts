@@ -2,7 +2,9 @@
  * The cairn side of the benches: opens a store with one partition, and feature-detects the state
  * API (issue 3) so state suites can skip cleanly until it lands.
  */
-import { type Durability, type FileHandle, type FileSystem, NodeFileSystem, type Partition, Store } from '../src/index.js'
+import { type Durability, type FileSystem, NodeFileSystem, type Partition, Store } from '../src/index.js'
+
+type FileHandle = Awaited<ReturnType<FileSystem['open']>>
 
 /** Counts file syncs and writes under the log (the engine's own I/O seam), to see group sizes. */
 export interface IoCounts {
@@ -17,7 +19,12 @@ function countingFs(counts: IoCounts): FileSystem {
     new Proxy(h, {
       get(target, prop, receiver) {
         const v = Reflect.get(target, prop, receiver)
-        if (prop === 'sync') return () => (counts.syncs++, target.sync())
+        if (prop === 'sync') {
+          return () => {
+            counts.syncs++
+            return target.sync()
+          }
+        }
         if (prop === 'write') {
           return (data: Uint8Array, position: number) => {
             counts.writes++

@@ -41,6 +41,9 @@ export interface Target {
   metric: 'opsPerSec' | 'recordsPerSec'
   /** cairn >= factor x best peer, or cairn >= absolute. */
   factorOfBestPeer?: number
+  /** cairn >= factor x this peer (with `factor`). */
+  peer?: string
+  factor?: number
   absolute?: number
 }
 
@@ -182,6 +185,10 @@ export function finishCase(
     let threshold: number | undefined
     if (t.absolute !== undefined) threshold = t.absolute
     else if (t.factorOfBestPeer !== undefined && best !== undefined) threshold = t.factorOfBestPeer * v(best)
+    else if (t.peer !== undefined) {
+      const named = peers.find((r) => r.system === t.peer)
+      if (named !== undefined) threshold = (t.factor ?? 1) * v(named)
+    }
     const cv = cairn !== undefined ? v(cairn) : undefined
     return {
       ...t,
