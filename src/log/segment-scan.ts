@@ -87,7 +87,11 @@ async function laterFrameProvesDurable(handle: FileHandle, size: number, from: n
   for (let i = 1; i + frameHeaderBytes <= bytes.length; i++) {
     if (view.getUint32(i, true) !== frameMagic) continue
     const header = decodeFrameHeader(bytes, i)
-    if (header !== undefined && frameIsValid(bytes, i, header) && header.durableLsn >= badLsn) return true
+    // A genuine later frame starts after the bad LSN and, as the writer keeps it, records a
+    // durable LSN below its own first LSN. Anything else is frame-shaped bytes inside a torn
+    // record's payload (a log of logs), which must not turn a torn tail into CORRUPT_LOG.
+    if (header === undefined || header.firstLsn <= badLsn || header.durableLsn >= header.firstLsn) continue
+    if (frameIsValid(bytes, i, header) && header.durableLsn >= badLsn) return true
   }
   return false
 }

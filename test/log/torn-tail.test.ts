@@ -225,3 +225,33 @@ for (const [name, makeEnv] of envs) {
     })
   })
 }
+
+describe('torn tail whose lost bytes hold a frame-shaped payload', () => {
+  test('a valid frame inside the torn payload (a log of logs) does not make the torn tail look acknowledged', async () => {
+    const { encodeFrame } = await import('../../src/log/frame.js')
+    const fs = new MemoryFileSystem()
+    const dir = '/data/log'
+    const log = await Log.open({ fs, dir })
+    for (let lsn = 1; lsn <= 5; lsn++) await log.append([record(payloadFor('nest', lsn, 40))])
+    // Record 6 carries, as its payload, a frame of another log for the same LSN (as a follower
+    // shipping its leader's frames would), followed by more bytes.
+    const inner = new Uint8Array(32 + 5 + 10)
+    encodeFrame(inner, 0, [record(payloadFor('leader', 6, 10))], 6, 6)
+    const payload = new Uint8Array(inner.length + 100)
+    payload.set(inner, 0)
+    await log.append([record(payload)])
+    await log.close()
+    const [name] = await segmentNames(fs, dir)
+    const path = posix.join(dir, name!)
+    const original = await fs.readFile(path)
+    const offsets = frameOffsets(original)
+    const start = offsets[offsets.length - 1]!
+    // Torn right after the nested frame: the outer frame is cut short, the nested one is whole.
+    const cut = start + 32 + 5 + inner.length + 3
+    await overwrite(fs, path, original.subarray(0, cut))
+    const again = await Log.open({ fs, dir })
+    assert.equal(again.lastLsn, 5)
+    assert.equal(await again.append([record(payloadFor('nest', 6, 1))]), 6)
+    await again.close()
+  })
+})
