@@ -16,10 +16,9 @@ import { getStatus } from './handlers/status.js'
 import { createMetrics, type ServerMetrics } from './metrics.js'
 import { Router } from './router.js'
 
-export const bodyBytesMaxDefault = 16 * 1024 * 1024
-export const readLimitDefault = 1000
-export const readLimitMax = 10_000
-export const shutdownMsDefault = 30_000
+import { bodyBytesMaxDefault, readLimitDefault, readLimitMax, shutdownMsDefault } from './server-limits.js'
+
+export { bodyBytesMaxDefault, readLimitDefault, readLimitMax, shutdownMsDefault }
 
 export interface ServerOptions {
   /** Bearer token required on every request (metrics included) when set. */

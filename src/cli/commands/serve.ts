@@ -4,9 +4,8 @@
  * signal exits at once with 1.
  */
 import type { Command } from 'commander'
-import { pino } from 'pino'
 import { Store } from '../../partition/store.js'
-import { bodyBytesMaxDefault, createServer } from '../../server/create-server.js'
+import { bodyBytesMaxDefault } from '../../server/server-limits.js'
 import { type DataOptions, intParser, withData } from '../options.js'
 
 interface ServeOptions extends DataOptions {
@@ -25,6 +24,8 @@ export function registerServe(program: Command): void {
     .option('--no-auto-create', 'answer 404 to writes to a missing partition instead of creating it')
     .option('--body-bytes-max <bytes>', 'largest request body', intParser('body-bytes-max', 1), bodyBytesMaxDefault)
     .action(async (options: ServeOptions) => {
+      // Loaded here, not at the top: other commands should not pay for zod, prom-client and pino.
+      const [{ pino }, { createServer }] = await Promise.all([import('pino'), import('../../server/create-server.js')])
       // Logs go to stderr: stdout stays free for whatever wraps the server.
       const logger = pino({ name: 'cairn' }, pino.destination({ fd: 2, sync: true }))
       const store = await Store.open(options.data, { create: true })
