@@ -1,5 +1,16 @@
 /** Partitions and the store that owns them. */
 export { Catalog, type CatalogData, type CatalogPartition } from './catalog.js'
-export { Partition, type PartitionInfo, type Payload, payloadRecordType } from './partition.js'
+export {
+  type BytesScanRange,
+  Partition,
+  type PartitionEntry,
+  type PartitionInfo,
+  type Payload,
+  payloadRecordType,
+  type StateOpInput,
+  type WriteBatch,
+} from './partition.js'
+export { type Bytes, type Reducer, type ReducerTx, toBytes } from './reducer.js'
+export { decodeStateBatch, encodeStateBatch, type StateBatch, stateRecordType } from './state-record.js'
 export { assertPartitionId, isPartitionId, partitionIdPattern } from './partition-id.js'
 export { Store, type StoreInfo, type StoreOptions } from './store.js'

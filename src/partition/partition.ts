@@ -1,44 +1,134 @@
 /**
- * A partition: an independent log (and, with the state engine, the state materialized from
- * it). Owned by a `Store`; users get it from `store.partition(id)`.
+ * A partition: an independent log and the ordered key-value state materialized from it.
  *
  * Invariants:
- * - every write goes through the log first; nothing is acknowledged before the log says so;
- * - the log is trimmed only below the floor that every consumer of it allows (DESIGN.md
- *   invariant 5): for now the caller's bound, later min(state durable LSN, archived LSN,
- *   replication retention).
+ * - every change goes through the log first: a batch is applied to state (synchronously, in LSN
+ *   order) only once the log says it is durable, so state never shows an unacknowledged write;
+ * - a batch is validated and reduced before it is logged: a bad key or a throwing reducer
+ *   rejects the write with nothing logged and nothing applied;
+ * - on open, state is recovered from its tables and the log is replayed from the state's
+ *   durable LSN + 1, so applied LSN == the log's last LSN once open returns;
+ * - the log is trimmed only below the state's durable LSN + 1 (DESIGN.md invariant 5; later
+ *   layers lower this floor further with the archived LSN and replication retention);
+ * - under 'none' durability the log is fsynced before state makes an LSN durable, so state
+ *   can never be ahead of the log after power loss.
  */
-import { CairnError } from '../io/errors.js'
+import { posix } from 'node:path'
+import { CairnError, CorruptionError } from '../io/errors.js'
+import type { FileSystem } from '../io/file-system.js'
 import type { LogEntry, LogRecord } from '../log/frame.js'
-import type { Log } from '../log/log.js'
+import { type Durability, Log } from '../log/log.js'
+import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type ScanRange, type StateOp, type StateStats, validateStateOps } from '../state/index.js'
+import { type Bytes, type Reducer, reduce, toBytes } from './reducer.js'
+import { decodeStateBatch, encodeStateBatch, stateRecordType } from './state-record.js'
 
-/** The log record type of an opaque user payload. */
+/** The log record type of an opaque user payload with no state commands. */
 export const payloadRecordType = 1
+
+export type Payload = Bytes
+
+export type StateOpInput =
+  | { type: 'put'; key: Bytes; value: Bytes }
+  | { type: 'delete'; key: Bytes }
+  | { type: 'deleteRange'; start: Bytes; end: Bytes }
+
+export interface WriteBatch {
+  ops?: readonly StateOpInput[]
+  payloads?: readonly Payload[]
+}
+
+export interface BytesScanRange {
+  gte?: Bytes
+  gt?: Bytes
+  lte?: Bytes
+  lt?: Bytes
+  reverse?: boolean
+  limit?: number
+}
+
+/** A log entry with its state batch decoded. `payload` is the first payload (or empty). */
+export interface PartitionEntry extends LogEntry {
+  payloads: Uint8Array[]
+  ops: StateOp[]
+}
 
 export interface PartitionInfo {
   id: string
   logId: string
   firstLsn: number
   lastLsn: number
+  appliedLsn: number
+  durableLsn: number
   logBytes: number
   segmentCount: number
+  tableCount: number
+  tableBytes: number
+  memtableBytes: number
 }
 
-export type Payload = Uint8Array | string
+export interface PartitionOptions {
+  id: string
+  dir: string
+  fs: FileSystem
+  logId?: string
+  durability?: Durability
+  segmentBytesMax?: number
+  recordBytesMax?: number
+  batchBytesMax?: number
+  memtableBytesMax?: number
+  blockCacheBytesMax?: number
+  reducer?: Reducer
+}
 
-const encoder = new TextEncoder()
+const empty = new Uint8Array(0)
 
 export class Partition {
   readonly id: string
   readonly dir: string
   readonly log: Log
+  readonly #tree: LsmTree
+  readonly #reducer: Reducer | undefined
+  readonly #memtableBytesMax: number
+  #maintenance: Promise<void> | undefined
+  #maintenanceError: unknown
   #closed = false
 
-  /** @internal Partitions are opened by their store. */
-  constructor(id: string, dir: string, log: Log) {
-    this.id = id
-    this.dir = dir
+  private constructor(options: PartitionOptions, log: Log, tree: LsmTree) {
+    this.id = options.id
+    this.dir = options.dir
     this.log = log
+    this.#tree = tree
+    this.#reducer = options.reducer
+    this.#memtableBytesMax = options.memtableBytesMax ?? memtableBytesMaxDefault
+  }
+
+  /** @internal Partitions are opened by their store. */
+  static async open(options: PartitionOptions): Promise<Partition> {
+    const { fs, dir } = options
+    const log = await Log.open({
+      fs,
+      dir: posix.join(dir, 'log'),
+      ...(options.logId !== undefined && { logId: options.logId }),
+      ...(options.durability !== undefined && { durability: options.durability }),
+      ...(options.segmentBytesMax !== undefined && { segmentBytesMax: options.segmentBytesMax }),
+      ...(options.recordBytesMax !== undefined && { recordBytesMax: options.recordBytesMax }),
+      ...(options.batchBytesMax !== undefined && { batchBytesMax: options.batchBytesMax }),
+    })
+    let tree: LsmTree | undefined
+    try {
+      tree = await LsmTree.open({
+        fs,
+        dir: posix.join(dir, 'state'),
+        ...(options.memtableBytesMax !== undefined && { memtableBytesMax: options.memtableBytesMax }),
+        ...(options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: options.blockCacheBytesMax }),
+      })
+      await replay(options.id, log, tree)
+      return new Partition(options, log, tree)
+    } catch (e) {
+      await tree?.close().catch(() => undefined)
+      await log.close().catch(() => undefined)
+      throw e
+    }
   }
 
   get firstLsn(): number {
@@ -49,65 +139,234 @@ export class Partition {
     return this.log.lastLsn
   }
 
+  /** Highest LSN whose effects are visible in state. */
+  get appliedLsn(): number {
+    return this.#tree.appliedLsn
+  }
+
+  /** Highest LSN whose effects are in table files; the log is replayed from here on open. */
+  get durableLsn(): number {
+    return this.#tree.durableLsn
+  }
+
+  /** The log may be trimmed below this LSN and no further. */
+  get trimFloor(): number {
+    return this.#tree.durableLsn + 1
+  }
+
   /**
-   * Appends payloads as one atomic batch (one LSN each); resolves with the last LSN once durable.
+   * Writes one atomic batch of state commands and/or payloads (one LSN); resolves with the LSN
+   * once durable, after its effects are visible to `get` and `scan`.
+   *
+   * @example
+   * await p.write({ ops: [{ type: 'put', key: 'a', value: '1' }, { type: 'deleteRange', start: 'b', end: 'c' }] })
+   * await p.write({ payloads: ['{"type":"deposit","id":7,"amount":5}'] })   // reduced by the store's reducer
+   */
+  async write(batch: WriteBatch): Promise<number> {
+    this.#checkOpen()
+    await this.#admit()
+    const ops = (batch.ops ?? []).map(toStateOp)
+    const payloads = (batch.payloads ?? []).map(toBytes)
+    // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns.
+    const lsn = this.log.nextLsn
+    if (this.#reducer !== undefined) for (const p of payloads) reduce(this.#reducer, p, lsn, ops)
+    validateStateOps(ops)
+    const record: LogRecord =
+      ops.length === 0 && payloads.length === 1
+        ? { type: payloadRecordType, payload: payloads[0]! }
+        : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads }) }
+    return await this.log.append([record], { onDurable: (at) => this.#apply(at, ops) })
+  }
+
+  /**
+   * Appends payloads as one atomic batch, one LSN each; resolves with the last LSN once
+   * durable. With a reducer, each payload's state commands commit with it.
    *
    * @example
    * const lsn = await partition.append(['{"type":"created"}', new Uint8Array([1, 2])])
    */
   async append(payloads: readonly Payload[]): Promise<number> {
     this.#checkOpen()
-    await this.log.room()
-    const records: LogRecord[] = payloads.map((p) => ({
-      type: payloadRecordType,
-      payload: typeof p === 'string' ? encoder.encode(p) : p,
-    }))
-    return await this.log.append(records)
+    await this.#admit()
+    const first = this.log.nextLsn
+    const records: LogRecord[] = []
+    const opsByRecord: StateOp[][] = []
+    for (const [i, p] of payloads.entries()) {
+      const payload = toBytes(p)
+      const ops: StateOp[] = []
+      if (this.#reducer !== undefined) reduce(this.#reducer, payload, first + i, ops)
+      validateStateOps(ops)
+      opsByRecord.push(ops)
+      records.push(
+        ops.length === 0 ? { type: payloadRecordType, payload } : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads: [payload] }) },
+      )
+    }
+    return await this.log.append(records, {
+      onDurable: (last) => {
+        for (let i = 0; i < opsByRecord.length; i++) this.#apply(last - opsByRecord.length + 1 + i, opsByRecord[i]!)
+      },
+    })
+  }
+
+  put(key: Bytes, value: Bytes): Promise<number> {
+    return this.write({ ops: [{ type: 'put', key, value }] })
+  }
+
+  delete(key: Bytes): Promise<number> {
+    return this.write({ ops: [{ type: 'delete', key }] })
+  }
+
+  deleteRange(start: Bytes, end: Bytes): Promise<number> {
+    return this.write({ ops: [{ type: 'deleteRange', start, end }] })
+  }
+
+  /** The value of `key`, or undefined. */
+  async get(key: Bytes): Promise<Uint8Array | undefined> {
+    this.#checkOpen()
+    return await this.#tree.get(toBytes(key))
+  }
+
+  async getString(key: Bytes): Promise<string | undefined> {
+    const value = await this.get(key)
+    return value === undefined ? undefined : new TextDecoder().decode(value)
+  }
+
+  async getJson<T = unknown>(key: Bytes): Promise<T | undefined> {
+    const text = await this.getString(key)
+    return text === undefined ? undefined : (JSON.parse(text) as T)
   }
 
   /**
-   * Reads entries from `fromLsn` (default: the first), at most `limit` of them.
+   * Entries in key order (or reverse) within the bounds, as of the call.
+   *
+   * @example
+   * for await (const [key, value] of p.scan({ gte: 'user/', lt: 'user0', limit: 100 })) { ... }
+   */
+  scan(range: BytesScanRange = {}): AsyncIterableIterator<[Uint8Array, Uint8Array]> {
+    this.#checkOpen()
+    return this.#tree.scan(toScanRange(range))
+  }
+
+  /** A consistent view pinned at the current applied LSN; `close()` it when done. */
+  readSnapshot(): ReadSnapshot {
+    this.#checkOpen()
+    return this.#tree.readSnapshot()
+  }
+
+  /** Moves the memtable into table files (the state's durable LSN advances). */
+  async flush(): Promise<void> {
+    this.#checkOpen()
+    await this.#runMaintenance(false)
+  }
+
+  /** Flushes, then compacts until nothing is due. */
+  async compact(): Promise<void> {
+    this.#checkOpen()
+    await this.#runMaintenance(true)
+  }
+
+  /**
+   * Reads log entries from `fromLsn` (default: the first), at most `limit` of them.
    *
    * @example
    * for await (const { lsn, payload } of partition.read({ fromLsn: 1, limit: 10 })) { ... }
    */
-  async *read(options: { fromLsn?: number; limit?: number } = {}): AsyncGenerator<LogEntry> {
+  async *read(options: { fromLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
     this.#checkOpen()
     let left = options.limit ?? Number.POSITIVE_INFINITY
     if (left <= 0) return
     for await (const batch of this.log.readBatches(options.fromLsn ?? this.log.firstLsn)) {
       for (const entry of batch) {
-        yield entry
+        yield decodeEntry(entry)
         if (--left <= 0) return
       }
     }
   }
 
   /** Reads from `fromLsn`, then waits for new entries until the store closes or `signal` aborts. */
-  tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<LogEntry> {
+  async *tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
     this.#checkOpen()
-    return this.log.tail(fromLsn, options)
+    for await (const entry of this.log.tail(fromLsn, options)) yield decodeEntry(entry)
   }
 
-  /** Trims whole log segments below `belowLsn`; returns the new first LSN. */
+  /**
+   * Trims whole log segments below `min(belowLsn, trimFloor)`; returns the new first LSN.
+   * Flush first to raise the floor.
+   */
   async trim(belowLsn: number): Promise<number> {
     this.#checkOpen()
-    return await this.log.trim(belowLsn)
+    return await this.log.trim(Math.min(belowLsn, this.trimFloor))
   }
 
   info(): PartitionInfo {
+    const stats = this.#tree.stats()
     return {
       id: this.id,
       logId: this.log.logId,
       firstLsn: this.log.firstLsn,
       lastLsn: this.log.lastLsn,
+      appliedLsn: this.#tree.appliedLsn,
+      durableLsn: this.#tree.durableLsn,
       logBytes: this.log.bytes,
       segmentCount: this.log.segmentCount,
+      tableCount: stats.tableCount,
+      tableBytes: stats.tableBytes,
+      memtableBytes: stats.memtableBytes,
     }
+  }
+
+  /** Stats of the state engine (levels, amplification, cache) for benchmarks and metrics. */
+  stateStats(): StateStats {
+    return this.#tree.stats()
   }
 
   #checkOpen(): void {
     if (this.#closed) throw new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`)
+  }
+
+  /** Backpressure: waits for log queue room, and for a flush when the memtable is far over. */
+  async #admit(): Promise<void> {
+    await this.log.room()
+    const stats = this.#tree.stats()
+    const unflushed = stats.memtableBytes + stats.frozenMemtableBytes
+    // Writes wait for the flush when memory runs far ahead of it, so memory stays bounded.
+    if (unflushed > 2 * this.#memtableBytesMax && this.#maintenance !== undefined) {
+      await this.#maintenance.catch(() => undefined)
+    }
+    if (this.#maintenanceError !== undefined && unflushed > 4 * this.#memtableBytesMax) {
+      throw new CairnError('IO_ERROR', `partition ${this.id} cannot flush its state (writes are paused): check the disk, then retry`, {
+        context: { partition: this.id },
+        cause: this.#maintenanceError,
+      })
+    }
+  }
+
+  #apply(lsn: number, ops: StateOp[]): void {
+    this.#tree.apply(lsn, ops)
+    if (this.#tree.needsFlush() && this.#maintenance === undefined) void this.#runMaintenance(false).catch(() => undefined)
+  }
+
+  /** One flush (+ compaction) at a time; errors are kept and retried on the next trigger. */
+  #runMaintenance(compact: boolean): Promise<void> {
+    const previous = this.#maintenance ?? Promise.resolve()
+    const run = previous
+      .catch(() => undefined)
+      .then(async () => {
+        if (this.log.durability === 'none') await this.log.sync()
+        await this.#tree.flush()
+        // The tree compacts in the background after a flush; an explicit compact waits for it.
+        if (compact) await this.#tree.compact()
+        this.#maintenanceError = undefined
+      })
+      .catch((e) => {
+        this.#maintenanceError = e
+        throw e
+      })
+      .finally(() => {
+        if (this.#maintenance === run) this.#maintenance = undefined
+      })
+    this.#maintenance = run
+    return run
   }
 
   /** @internal */
@@ -115,5 +374,65 @@ export class Partition {
     if (this.#closed) return
     this.#closed = true
     await this.log.close()
+    await this.#maintenance?.catch(() => undefined)
+    await this.#tree.close()
+  }
+}
+
+function toStateOp(op: StateOpInput): StateOp {
+  switch (op.type) {
+    case 'put':
+      return { type: 'put', key: toBytes(op.key), value: toBytes(op.value) }
+    case 'delete':
+      return { type: 'delete', key: toBytes(op.key) }
+    case 'deleteRange':
+      return { type: 'deleteRange', start: toBytes(op.start), end: toBytes(op.end) }
+    default:
+      throw new CairnError('INVALID_ARGUMENT', `unknown op type ${JSON.stringify((op as { type?: unknown }).type)}: use put, delete or deleteRange`)
+  }
+}
+
+function toScanRange(range: BytesScanRange): ScanRange {
+  const out: ScanRange = {}
+  if (range.gte !== undefined) out.gte = toBytes(range.gte)
+  if (range.gt !== undefined) out.gt = toBytes(range.gt)
+  if (range.lte !== undefined) out.lte = toBytes(range.lte)
+  if (range.lt !== undefined) out.lt = toBytes(range.lt)
+  if (range.reverse !== undefined) out.reverse = range.reverse
+  if (range.limit !== undefined) out.limit = range.limit
+  return out
+}
+
+function decodeEntry(entry: LogEntry): PartitionEntry {
+  if (entry.type === stateRecordType) {
+    const { ops, payloads } = decodeStateBatch(entry.payload, entry.lsn)
+    return { ...entry, payload: payloads[0] ?? empty, payloads, ops }
+  }
+  return { ...entry, payloads: [entry.payload], ops: [] }
+}
+
+/** Replays the log into state from the state's durable LSN + 1. */
+async function replay(id: string, log: Log, tree: LsmTree): Promise<void> {
+  const from = tree.durableLsn + 1
+  if (tree.durableLsn > log.lastLsn) {
+    throw new CorruptionError(
+      'CORRUPT_LOG',
+      `partition ${id}: state is durable up to LSN ${tree.durableLsn} but the log ends at ${log.lastLsn}: the log lost acknowledged records; restore from a backup`,
+      { context: { partition: id, durableLsn: tree.durableLsn, lastLsn: log.lastLsn } },
+    )
+  }
+  if (from < log.firstLsn && log.lastLsn >= from) {
+    throw new CorruptionError(
+      'CORRUPT_LOG',
+      `partition ${id}: state needs the log from LSN ${from} but it starts at ${log.firstLsn}: restore from a backup`,
+      { context: { partition: id, from, firstLsn: log.firstLsn } },
+    )
+  }
+  if (from > log.lastLsn) return
+  for await (const batch of log.readBatches(from)) {
+    for (const entry of batch) {
+      tree.apply(entry.lsn, entry.type === stateRecordType ? decodeStateBatch(entry.payload, entry.lsn).ops : [])
+      if (tree.needsFlush()) await tree.flush()
+    }
   }
 }

@@ -7,7 +7,7 @@
  *   catalog entry, and directories the catalog does not list (a crash mid-create) are removed;
  * - partition ids are validated before any path is built from them.
  *
- * Layout: <dir>/LOCK, <dir>/catalog.json, <dir>/partitions/<id>/log/<first lsn>.log
+ * Layout: <dir>/LOCK, <dir>/catalog.json, <dir>/partitions/<id>/{log,state}/
  */
 import { randomBytes } from 'node:crypto'
 import { posix } from 'node:path'
@@ -15,10 +15,11 @@ import { mkdirDurable } from '../io/atomic-write.js'
 import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
-import { type Durability, Log } from '../log/log.js'
+import type { Durability } from '../log/log.js'
 import { Catalog } from './catalog.js'
-import { Partition, type PartitionInfo } from './partition.js'
+import { Partition, type PartitionInfo, type PartitionOptions } from './partition.js'
 import { assertPartitionId } from './partition-id.js'
+import type { Reducer } from './reducer.js'
 import { StoreLock } from './store-lock.js'
 
 export interface StoreOptions {
@@ -31,6 +32,14 @@ export interface StoreOptions {
   segmentBytesMax?: number
   recordBytesMax?: number
   batchBytesMax?: number
+  /** Bound of each partition's memtable (default 64 MiB). */
+  memtableBytesMax?: number
+  /** Bound of each partition's block cache (default 64 MiB). */
+  blockCacheBytesMax?: number
+  /** The reducer of every partition that `reducers` does not name. */
+  reducer?: Reducer
+  /** Reducers by partition id. */
+  reducers?: Record<string, Reducer>
 }
 
 export interface StoreInfo {
@@ -135,17 +144,15 @@ export class Store {
       if (this.#catalog.partition(id) !== undefined) {
         throw new CairnError('PARTITION_EXISTS', `partition ${id} already exists`, { context: { partition: id } })
       }
-      const dir = this.#partitionDir(id)
-      const log = await Log.open({ ...this.#logOptions(dir) })
+      const partition = await Partition.open(this.#partitionOptions(id, undefined))
       try {
         await this.#catalog.update((c) => {
-          c.partitions[id] = { logId: log.logId, createdAtMs: Date.now(), meta: {} }
+          c.partitions[id] = { logId: partition.log.logId, createdAtMs: Date.now(), meta: {} }
         })
       } catch (e) {
-        await log.close().catch(() => undefined)
+        await partition.close().catch(() => undefined)
         throw e
       }
-      const partition = new Partition(id, dir, log)
       this.#open.set(id, Promise.resolve(partition))
       return partition
     })
@@ -200,22 +207,26 @@ export class Store {
     return posix.join(this.dir, 'partitions', id)
   }
 
-  #logOptions(partitionDir: string) {
+  #partitionOptions(id: string, logId: string | undefined): PartitionOptions {
     const o = this.#options
+    const reducer = o.reducers?.[id] ?? o.reducer
     return {
+      id,
+      dir: this.#partitionDir(id),
       fs: this.fs,
-      dir: posix.join(partitionDir, 'log'),
+      ...(logId !== undefined && { logId }),
       ...(o.durability !== undefined && { durability: o.durability }),
       ...(o.segmentBytesMax !== undefined && { segmentBytesMax: o.segmentBytesMax }),
       ...(o.recordBytesMax !== undefined && { recordBytesMax: o.recordBytesMax }),
       ...(o.batchBytesMax !== undefined && { batchBytesMax: o.batchBytesMax }),
+      ...(o.memtableBytesMax !== undefined && { memtableBytesMax: o.memtableBytesMax }),
+      ...(o.blockCacheBytesMax !== undefined && { blockCacheBytesMax: o.blockCacheBytesMax }),
+      ...(reducer !== undefined && { reducer }),
     }
   }
 
-  async #openPartition(id: string, logId: string): Promise<Partition> {
-    const dir = this.#partitionDir(id)
-    const log = await Log.open({ ...this.#logOptions(dir), logId })
-    return new Partition(id, dir, log)
+  #openPartition(id: string, logId: string): Promise<Partition> {
+    return Partition.open(this.#partitionOptions(id, logId))
   }
 }
 
