@@ -23,3 +23,4 @@ export {
   type StoreInfo,
   type StoreOptions,
 } from './partition/index.js'
+export { type CairnServer, createServer, type ServerOptions } from './server/index.js'

@@ -134,9 +134,21 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     })
   })
   // A malformed request line or header: answer 400 instead of letting the socket error escape.
-  http.on('clientError', (_e, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
-    else socket.destroy()
+  http.on('clientError', (e: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) {
+      socket.destroy()
+      return
+    }
+    const tooLarge = e.code === 'HPE_HEADER_OVERFLOW'
+    const body = JSON.stringify({
+      error: tooLarge
+        ? { code: 'HEADERS_TOO_LARGE', message: 'request line or headers are too large: send long keys in a batch body' }
+        : { code: 'INVALID_REQUEST', message: 'malformed HTTP request' },
+    })
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'
+    socket.end(
+      `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    )
   })
 
   async function shutdown(): Promise<void> {

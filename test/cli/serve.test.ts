@@ -36,7 +36,7 @@ test('serve answers, requires its token, and exits 0 on SIGTERM with the store c
     const auth = { authorization: 'Bearer tok' }
     const status = await fetch(`${url}/v1/status`, { headers: auth })
     assert.equal(status.status, 200)
-    assert.equal((await status.json()).ok, true)
+    assert.equal(((await status.json()) as { ok: boolean }).ok, true)
     const append = await fetch(`${url}/v1/partitions/p/records`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
