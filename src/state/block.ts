@@ -88,7 +88,8 @@ export class Block {
   readonly #offsetsAt: number
 
   constructor(buf: Uint8Array, count: number, offsetsAt: number) {
-    this.buf = buf
+    // A plain Uint8Array view: subarray on it is much cheaper than on a Buffer.
+    this.buf = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
     this.count = count
     this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
     this.#offsetsAt = offsetsAt

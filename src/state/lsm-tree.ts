@@ -43,7 +43,7 @@ import { type ViewParts, viewGet, viewScan } from './read-view.js'
 import { type TableInfo, tableFileName, tableFilePattern } from './table-format.js'
 import { Table } from './table-reader.js'
 import { TableWriter } from './table-writer.js'
-import { compareBytes, type RangeTombstone, type ScanRange, type StateOp } from './types.js'
+import { compareBytes, copyBytes, type RangeTombstone, type ScanRange, type StateOp } from './types.js'
 import { levelCount, Version } from './version.js'
 
 export const memtableBytesMaxDefault = 64 * 1024 * 1024
@@ -295,16 +295,16 @@ export class LsmTree {
     for (const op of ops) {
       switch (op.type) {
         case 'put':
-          m.set(op.key.slice(), lsn, op.value.slice())
+          m.set(copyBytes(op.key), lsn, copyBytes(op.value))
           this.#bytesApplied += op.key.length + op.value.length
           break
         case 'delete':
-          m.set(op.key.slice(), lsn, undefined)
+          m.set(copyBytes(op.key), lsn, undefined)
           this.#bytesApplied += op.key.length
           break
         case 'deleteRange':
           if (compareBytes(op.start, op.end) < 0) {
-            m.deleteRange(op.start.slice(), op.end.slice(), lsn)
+            m.deleteRange(copyBytes(op.start), copyBytes(op.end), lsn)
             this.#tombstonesCache = undefined
           }
           this.#bytesApplied += op.start.length + op.end.length
@@ -335,7 +335,7 @@ export class LsmTree {
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#checkOpen()
     const hit = this.#active.tree.get(key)
-    if (hit !== undefined) return hit.value?.slice()
+    if (hit !== undefined) return hit.value === undefined ? undefined : copyBytes(hit.value)
     const version = this.#version.ref()
     try {
       return await viewGet({ memtables: this.#imms.slice(), version, tombstones: this.#tombstones() }, key)
@@ -643,7 +643,7 @@ export class LsmTree {
           throw new CairnError('INVALID_ARGUMENT', 'bulkLoad entries must be in strictly increasing key order')
         }
         validateStateOps([{ type: 'put', key, value }])
-        last = key.slice()
+        last = copyBytes(key)
         if (writer === undefined) writer = await TableWriter.create(this.#fs, this.#dir, this.#nextTableId++, this.#blockBytes)
         const w = writer.add(key, lsn, value)
         if (w !== undefined) await w

@@ -13,7 +13,7 @@ import type { Memtable } from './memtable.js'
 import { MergeIterator } from './merge-iterator.js'
 import { isCovered, tombstonesWithin } from './range-tombstones.js'
 import type { Table } from './table-reader.js'
-import { boundsOf, compareBytes, type RangeTombstone, type ScanRange, type VersionedValue } from './types.js'
+import { boundsOf, compareBytes, copyBytes, SlabCopier, type RangeTombstone, type ScanRange, type VersionedValue } from './types.js'
 import type { Version } from './version.js'
 
 export interface ViewParts {
@@ -34,7 +34,7 @@ async function tableGet(t: Table, key: Uint8Array): Promise<VersionedValue | und
 function visible(v: VersionedValue, key: Uint8Array, tombstones: readonly RangeTombstone[]): Uint8Array | undefined {
   if (v.value === undefined) return undefined
   if (tombstones.length > 0 && isCovered(tombstones, key, v.seq)) return undefined
-  return v.value.slice()
+  return copyBytes(v.value)
 }
 
 /** The newest visible value of `key` in the view, or undefined. */
@@ -71,38 +71,124 @@ export async function viewGet(view: ViewParts, key: Uint8Array): Promise<Uint8Ar
   return undefined
 }
 
+/** Entries a scan gathers synchronously per refill (bounded so a scan with a small limit or an early break does little extra work). */
+export const scanBatchEntries = 256
+
 /**
  * Scans the view. The caller has pinned `view.version` and passes `release`, called once when
  * the iteration ends (exhausted, `return()`ed by a `break`, or failed).
+ *
+ * Not an async generator: it fills a batch of entries synchronously from cached blocks and
+ * serves `next()` from it with an already-resolved promise, awaiting only when a block must be
+ * read. This keeps the per-entry cost to one small promise.
  */
-export async function* viewScan(view: ViewParts, range: ScanRange, release: () => void): AsyncGenerator<[Uint8Array, Uint8Array]> {
-  try {
-    const bounds = boundsOf(range)
-    const reverse = range.reverse === true
-    let limit = range.limit ?? Number.POSITIVE_INFINITY
-    if (limit <= 0) return
+export function viewScan(view: ViewParts, range: ScanRange, release: () => void): AsyncIterableIterator<[Uint8Array, Uint8Array]> {
+  return new ScanIterator(view, range, release)
+}
+
+type Entry = [Uint8Array, Uint8Array]
+
+class ScanIterator implements AsyncIterableIterator<Entry> {
+  readonly #view: ViewParts
+  readonly #range: ScanRange
+  #release: (() => void) | undefined
+  #merge: MergeIterator | undefined
+  #tombstones: RangeTombstone[] = []
+  #copier = new SlabCopier()
+  #limit: number
+  #batch: Entry[] = []
+  #pos = 0
+  /** The merge iterator is positioned on an entry not yet considered. */
+  #positioned = false
+  #exhausted = false
+  /** A refill in progress: a next() called meanwhile waits for it. */
+  #filling: Promise<void> | undefined
+
+  constructor(view: ViewParts, range: ScanRange, release: () => void) {
+    this.#view = view
+    this.#range = range
+    this.#release = release
+    this.#limit = range.limit ?? Number.POSITIVE_INFINITY
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  #finish(): void {
+    this.#exhausted = true
+    const release = this.#release
+    this.#release = undefined
+    release?.()
+  }
+
+  async #start(): Promise<void> {
+    const bounds = boundsOf(this.#range)
+    const reverse = this.#range.reverse === true
+    if (this.#limit <= 0) return this.#finish()
     if (bounds.lower !== undefined && bounds.upper !== undefined) {
       const c = compareBytes(bounds.lower, bounds.upper)
-      if (c > 0 || (c === 0 && !(bounds.lowerInclusive && bounds.upperInclusive))) return
+      if (c > 0 || (c === 0 && !(bounds.lowerInclusive && bounds.upperInclusive))) return this.#finish()
     }
     const cursors: Cursor[] = []
-    for (const m of view.memtables) cursors.push(new MemtableCursor(m, bounds, reverse))
-    const levels = view.version.levels
+    for (const m of this.#view.memtables) cursors.push(new MemtableCursor(m, bounds, reverse))
+    const levels = this.#view.version.levels
     for (const t of levels[0]!) cursors.push(new TableCursor(t, bounds, reverse))
     for (let l = 1; l < levels.length; l++) if (levels[l]!.length > 0) cursors.push(new LevelCursor(levels[l]!, bounds, reverse))
-    const tombstones = tombstonesWithin(view.tombstones, bounds.lower, bounds.upper)
-    const merge = new MergeIterator(cursors, reverse)
-    let ok = await merge.start()
-    while (ok) {
+    this.#tombstones = tombstonesWithin(this.#view.tombstones, bounds.lower, bounds.upper)
+    this.#merge = new MergeIterator(cursors, reverse)
+    this.#positioned = await this.#merge.start()
+    if (!this.#positioned) this.#finish()
+  }
+
+  /** Gathers up to scanBatchEntries entries; awaits only to read blocks. */
+  async #fill(): Promise<void> {
+    this.#batch = []
+    this.#pos = 0
+    if (this.#merge === undefined) {
+      await this.#start()
+      if (this.#exhausted) return
+    }
+    const merge = this.#merge!
+    const tombstones = this.#tombstones
+    while (!this.#exhausted && this.#batch.length < scanBatchEntries) {
+      if (!this.#positioned) {
+        const r = merge.next()
+        this.#positioned = r instanceof Promise ? await r : r
+        if (!this.#positioned) {
+          this.#finish()
+          break
+        }
+      }
+      this.#positioned = false
       const value = merge.value
       if (value !== undefined && (tombstones.length === 0 || !isCovered(tombstones, merge.key, merge.seq))) {
-        yield [merge.key.slice(), value.slice()]
-        if (--limit <= 0) return
+        this.#batch.push([this.#copier.copy(merge.key), this.#copier.copy(value)])
+        if (--this.#limit <= 0) this.#finish()
       }
-      const r = merge.next()
-      ok = r instanceof Promise ? await r : r
     }
-  } finally {
-    release()
+  }
+
+  next(): Promise<IteratorResult<Entry>> {
+    if (this.#filling !== undefined) return this.#filling.then(() => this.next())
+    if (this.#pos < this.#batch.length) return Promise.resolve({ value: this.#batch[this.#pos++]!, done: false })
+    if (this.#exhausted) return Promise.resolve({ value: undefined, done: true })
+    const filling = this.#fill().finally(() => {
+      this.#filling = undefined
+    })
+    this.#filling = filling.catch(() => undefined)
+    return filling.then(
+      () => (this.#pos < this.#batch.length ? { value: this.#batch[this.#pos++]!, done: false } : { value: undefined, done: true }),
+      (e: unknown) => {
+        this.#finish()
+        throw e
+      },
+    )
+  }
+
+  return(): Promise<IteratorResult<Entry>> {
+    this.#batch = []
+    this.#finish()
+    return Promise.resolve({ value: undefined, done: true })
   }
 }

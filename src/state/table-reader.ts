@@ -19,7 +19,7 @@ import {
   type TableIndex,
   type TableInfo,
 } from './table-format.js'
-import { compareBytes } from './types.js'
+import { compareBytes, copyBytes } from './types.js'
 
 export class Table {
   readonly info: TableInfo
@@ -85,12 +85,12 @@ export class Table {
       }
       // Copy so the large read buffer is not retained by subarrays.
       const ownIndex: TableIndex = {
-        smallest: index.smallest.slice(),
-        lastKeys: index.lastKeys.map((k) => k.slice()),
+        smallest: copyBytes(index.smallest),
+        lastKeys: index.lastKeys.map(copyBytes),
         offsets: index.offsets,
         lengths: index.lengths,
       }
-      return new Table(info, path, handle, ownIndex, new BloomFilter(bloomBits.bits.slice(), bloomBits.probes), cache)
+      return new Table(info, path, handle, ownIndex, new BloomFilter(copyBytes(bloomBits.bits), bloomBits.probes), cache)
     } catch (e) {
       await handle.close().catch(() => undefined)
       throw e

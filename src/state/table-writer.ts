@@ -11,7 +11,7 @@ import type { FileHandle, FileSystem } from '../io/file-system.js'
 import { BlockBuilder } from './block.js'
 import { buildBloom, hashKey } from './bloom-filter.js'
 import { encodeBloom, encodeFooter, encodeIndex, type TableInfo, tableFileName } from './table-format.js'
-import { compareBytes } from './types.js'
+import { compareBytes, copyBytes } from './types.js'
 
 /** Pending output is written to the file once it reaches this size. */
 export const writeChunkBytes = 256 * 1024
@@ -66,7 +66,7 @@ export class TableWriter {
   add(key: Uint8Array, seq: number, value: Uint8Array | undefined): Promise<void> | undefined {
     assert(!this.#done, 'add after finish')
     assert(this.#last === undefined || compareBytes(this.#last, key) < 0, 'table keys strictly increase')
-    if (this.#smallest === undefined) this.#smallest = key.slice()
+    if (this.#smallest === undefined) this.#smallest = copyBytes(key)
     this.#last = key
     if (this.#entries === this.#hashes.length) {
       const next = new Uint32Array(this.#hashes.length * 2)
@@ -87,7 +87,7 @@ export class TableWriter {
 
   #finishBlock(): void {
     const bytes = this.#block.finish()
-    this.#lastKeys.push(this.#last!.slice())
+    this.#lastKeys.push(copyBytes(this.#last!))
     this.#offsets.push(this.#written + this.#pendingBytes)
     this.#lengths.push(bytes.length)
     this.#pending.push(bytes)

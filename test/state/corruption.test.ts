@@ -91,7 +91,7 @@ test('state corruption: every single flipped bit in a table gives the right valu
       }
       for (let i = 0; i < count; i += 17) {
         try {
-          const v = await tree.get(key(i))
+          const v: Uint8Array | undefined = await tree.get(key(i))
           assert.equal(v === undefined ? undefined : hex(v), hex(value(i)), `get at offset ${offset}`)
         } catch (e) {
           // A flip in the bloom filter may only make a key look absent if the bloom block's crc missed it: never.

@@ -11,7 +11,7 @@ export class Model {
 
   apply(ops: readonly StateOp[]): void {
     for (const op of ops) {
-      if (op.type === 'put') this.map.set(hex(op.key), op.value.slice())
+      if (op.type === 'put') this.map.set(hex(op.key), new Uint8Array(op.value))
       else if (op.type === 'delete') this.map.delete(hex(op.key))
       else {
         const a = hex(op.start)
