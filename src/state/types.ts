@@ -45,7 +45,7 @@ export interface Bounds {
  * call (which validates its arguments) for the 8-64 byte keys that dominate.
  */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = a.length < b.length ? a.length : b.length
+  const n = Math.min(a.length, b.length)
   if (n > 64) return Buffer.compare(a, b)
   for (let i = 0; i < n; i++) {
     const d = a[i]! - b[i]!

@@ -22,7 +22,7 @@ const key = (i: number): Uint8Array => {
   k.writeUInt32BE(i % 65521, 12)
   return k
 }
-function valueOf(i: number, version: number): Uint8Array {
+function valueFor(i: number, version: number): Uint8Array {
   const v = Buffer.alloc(valueBytes, (i * 31 + version) & 0xff)
   v.writeDoubleBE(i, 0)
   v.writeUInt32BE(version, 8)
@@ -57,9 +57,9 @@ test(`state large: ${megabytes} MB with a 4 MiB memtable and an 8 MiB block cach
           const old = random(j)
           const version = (versions.get(old) ?? 0) + 1
           versions.set(old, version)
-          ops.push({ type: 'put' as const, key: key(old), value: valueOf(old, version) })
+          ops.push({ type: 'put' as const, key: key(old), value: valueFor(old, version) })
         }
-        ops.push({ type: 'put' as const, key: key(j), value: valueOf(j, versions.get(j) ?? 0) })
+        ops.push({ type: 'put' as const, key: key(j), value: valueFor(j, versions.get(j) ?? 0) })
       }
       tree.apply(++lsn, ops)
       if (tree.needsFlush()) {
@@ -77,7 +77,7 @@ test(`state large: ${megabytes} MB with a 4 MiB memtable and an 8 MiB block cach
       const i = random(count)
       const v = await tree.get(key(i))
       assert.ok(v !== undefined, `key ${i} present`)
-      assert.deepEqual(Buffer.from(v), Buffer.from(valueOf(i, versions.get(i) ?? 0)), `value of key ${i}`)
+      assert.deepEqual(Buffer.from(v), Buffer.from(valueFor(i, versions.get(i) ?? 0)), `value of key ${i}`)
     }
     const readMs = performance.now() - readStarted
     let scanned = 0
