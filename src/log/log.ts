@@ -51,6 +51,12 @@ export const batchRecordsMax = 100_000
 export const groupBytesMax = 4 * 1024 * 1024
 /** Appends queued beyond this make `room()` wait. */
 export const queueBytesMax = 64 * 1024 * 1024
+/**
+ * The active segment is extended with zeros this far ahead of its data, so most appends do not
+ * change the file's size and their fdatasync flushes data only, without a metadata journal
+ * commit. Recovery reads the zeros as a torn tail and cuts them; sealing cuts them too.
+ */
+export const preallocateBytes = 1024 * 1024
 /** Entries handed out per batch by `readBatches`. */
 export const readBatchEntriesMax = 4096
 
@@ -112,6 +118,8 @@ export class Log {
   #active: FileHandle
   #nextLsn: number
   #syncedLsn: number
+  /** Bytes of the active segment file, data plus zeros preallocated after it. */
+  #allocated: number
   #queue: Pending[] = []
   #queueBytes = 0
   #writing = false
@@ -137,6 +145,7 @@ export class Log {
     const last = segments[segments.length - 1]!
     this.#nextLsn = last.lastLsn + 1
     this.#syncedLsn = last.lastLsn
+    this.#allocated = last.size
   }
 
   /** Opens (recovering) or creates the log in `options.dir`. */
@@ -293,6 +302,9 @@ export class Log {
     try {
       while (this.#queue.length > 0 && this.#failure === undefined) {
         await this.#writeGroup()
+        // Let the appenders just acknowledged run and queue their next records, so that they
+        // join the next group instead of the first of them going out alone.
+        await new Promise<void>((resolve) => setImmediate(resolve))
       }
       // Appends queued while a failed write was being repaired must not be left hanging when
       // the repair failed too: they fail with the log.
@@ -325,7 +337,9 @@ export class Log {
     }
     const group = this.#queue.splice(0, count)
     this.#queueBytes -= bytes
-    const buffer = new Uint8Array(bytes)
+    const end = segment.size + bytes
+    const allocateTo = end > this.#allocated ? Math.ceil((end + preallocateBytes) / preallocateBytes) * preallocateBytes : this.#allocated
+    const buffer = new Uint8Array(bytes + Math.max(0, allocateTo - Math.max(end, this.#allocated)))
     const offsets: number[] = []
     let at = 0
     for (const p of group) {
@@ -334,7 +348,8 @@ export class Log {
     }
     assert(at === bytes, 'group encoded to its computed size')
     try {
-      await this.#active.write(buffer, segment.size)
+      await this.#active.write(end > this.#allocated ? buffer : buffer.subarray(0, bytes), segment.size)
+      this.#allocated = Math.max(this.#allocated, allocateTo)
       if (this.durability === 'sync') await this.#active.sync()
     } catch (e) {
       const error = new IoError(this.durability === 'sync' ? 'write+fsync' : 'write', segment.path, e)
@@ -378,6 +393,7 @@ export class Log {
     this.#failQueue(error)
     try {
       await this.#active.truncate(segment.size)
+      this.#allocated = segment.size
       if (this.durability === 'sync') await this.#active.sync()
     } catch (e) {
       this.#failure = new CairnError(
@@ -399,12 +415,15 @@ export class Log {
   /** Seals the active segment and starts a new one at lastLsn + 1. */
   async #roll(): Promise<Segment> {
     const sealed = this.#segments[this.#segments.length - 1]!
-    // Sealed segments are always whole on disk (recovery is strict about them).
+    // Sealed segments are exactly their frames on disk (recovery is strict about them).
+    await this.#active.truncate(sealed.size)
+    this.#allocated = sealed.size
     await this.#active.sync()
     this.#syncedLsn = Math.max(this.#syncedLsn, sealed.lastLsn)
     const created = await createSegment(this.fs, this.dir, this.logId, sealed.lastLsn + 1)
     const old = this.#active
     this.#active = created.handle
+    this.#allocated = created.segment.size
     this.#segments.push(created.segment)
     await old.close().catch(() => undefined)
     return created.segment
@@ -582,7 +601,11 @@ export class Log {
     this.#wakeCommit()
     this.#wakeRoom()
     try {
-      if (this.#failure === undefined) await this.#active.sync()
+      if (this.#failure === undefined) {
+        // Leave the file exactly its frames, without the preallocated zeros.
+        await this.#active.truncate(this.#segments[this.#segments.length - 1]!.size)
+        await this.#active.sync()
+      }
     } finally {
       await this.#active.close()
     }
