@@ -5,8 +5,8 @@ import { NodeFileSystem } from '../../src/io/index.js'
 import { LsmTree } from '../../src/state/index.js'
 
 const dir = await mkdtemp(join(tmpdir(), 'cairn-perf-'))
-const tree = await LsmTree.open({ fs: new NodeFileSystem(), dir, autoCompact: false })
-const n = 1_000_000
+const tree = await LsmTree.open({ fs: new NodeFileSystem(), dir, autoCompact: false, blockCacheBytesMax: Number(process.env.CACHE_MB ?? 64) * 1048576 })
+const n = Number(process.env.N ?? 1_000_000)
 const keys: Buffer[] = []
 for (let i = 0; i < n; i++) { const k = Buffer.alloc(16); k.writeUInt32BE((i * 2654435761) >>> 0, 0); k.writeUInt32BE(i, 4); keys.push(k) }
 const value = Buffer.alloc(100, 7)
