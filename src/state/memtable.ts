@@ -7,7 +7,7 @@
  * - every entry's seq is > the seq of every range tombstone of this memtable covering it
  *   (a deleteRange removes the covered entries it replaces), so a memtable hit is never hidden
  *   by this memtable's own tombstones;
- * - `bytes` approximates memory use (keys + values + a per-entry overhead);
+ * - `bytes` approximates memory use (keys + values + a per-entry overhead), never below it;
  * - once frozen (`lsn` set by the tree) it is never modified again.
  */
 import { assert } from '../io/assert.js'
@@ -35,11 +35,14 @@ export class Memtable {
     return this.tree.size === 0 && this.tombstones.length === 0
   }
 
-  /** Sets the newest version of `key`; `value` undefined writes a point tombstone. Takes ownership of the buffers. */
+  /**
+   * Sets the newest version of `key`; `value` undefined writes a point tombstone. Takes
+   * ownership of the buffers. One tree descent only: an overwrite adds the new version's bytes
+   * without subtracting the old one's (looking it up would double the cost of a write), so
+   * `bytes` can overestimate, which flushes early, never late.
+   */
   set(key: Uint8Array, seq: number, value: Uint8Array | undefined): void {
-    const old = this.tree.get(key)
-    if (old !== undefined) this.bytes -= (old.value?.length ?? 0) + key.length + memtableEntryOverheadBytes
-    this.tree.set(key, { seq, value })
+    this.tree.set(key, { seq, value }, true)
     this.bytes += (value?.length ?? 0) + key.length + memtableEntryOverheadBytes
   }
 

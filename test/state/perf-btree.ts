@@ -13,3 +13,14 @@ for (const [name, cmp] of [['js', compareBytes], ['native', Buffer.compare]] as 
   for (let i = 0; i < n; i++) x += t.get(keys[(i * 7919) % n]!)!
   console.log(name, 'set/s', Math.round(n / (setMs / 1000)), 'get/s', Math.round(n / ((performance.now() - s) / 1000)), x > 0)
 }
+{
+  const t = new BTree<string, number>()
+  const strKeys = keys.map((k) => Buffer.from(k.buffer, k.byteOffset, k.length).latin1Slice(0, k.length))
+  let s = performance.now()
+  for (let i = 0; i < n; i++) t.set(Buffer.from(keys[i]!.buffer, keys[i]!.byteOffset, 16).latin1Slice(0, 16), i)
+  const setMs = performance.now() - s
+  s = performance.now()
+  let x = 0
+  for (let i = 0; i < n; i++) x += t.get(strKeys[(i * 7919) % n]!)!
+  console.log('latin1 string', 'set/s', Math.round(n / (setMs / 1000)), 'get/s', Math.round(n / ((performance.now() - s) / 1000)), x > 0)
+}
