@@ -283,6 +283,20 @@ export class Partition {
     }
   }
 
+  /**
+   * Like `read`, in arrays of entries: the fastest way through a long log.
+   *
+   * @example
+   * for await (const batch of partition.readBatches({ fromLsn: 1 })) for (const e of batch) { ... }
+   */
+  async *readBatches(options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
+    this.#checkOpen()
+    for await (const batch of this.log.readBatches(options.fromLsn ?? this.log.firstLsn, options.toLsn)) {
+      for (const entry of batch) decodeEntry(entry)
+      yield batch as PartitionEntry[]
+    }
+  }
+
   /** Reads from `fromLsn`, then waits for new entries until the store closes or `signal` aborts. */
   async *tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
     this.#checkOpen()
@@ -327,6 +341,8 @@ export class Partition {
   /** Backpressure: waits for log queue room, and for a flush when the memtable is far over. */
   async #admit(): Promise<void> {
     await this.log.room()
+    // Cheap test first: the full stats are only worth computing once the memtable is full.
+    if (!this.#tree.needsFlush()) return
     const stats = this.#tree.stats()
     const unflushed = stats.memtableBytes + stats.frozenMemtableBytes
     // Writes wait for the flush when memory runs far ahead of it, so memory stays bounded.
@@ -403,12 +419,21 @@ function toScanRange(range: BytesScanRange): ScanRange {
   return out
 }
 
+const noOps: StateOp[] = Object.freeze([]) as unknown as StateOp[]
+
+/** Adds the decoded batch to a fresh log entry in place (no copy: this runs per entry read). */
 function decodeEntry(entry: LogEntry): PartitionEntry {
+  const out = entry as PartitionEntry
   if (entry.type === stateRecordType) {
     const { ops, payloads } = decodeStateBatch(entry.payload, entry.lsn)
-    return { ...entry, payload: payloads[0] ?? empty, payloads, ops }
+    out.payload = payloads[0] ?? empty
+    out.payloads = payloads
+    out.ops = ops
+  } else {
+    out.payloads = [entry.payload]
+    out.ops = noOps
   }
-  return { ...entry, payloads: [entry.payload], ops: [] }
+  return out
 }
 
 /** Replays the log into state from the state's durable LSN + 1. */
