@@ -21,6 +21,7 @@
  */
 import { performance } from 'node:perf_hooks'
 import { assert } from '../io/assert.js'
+import { CairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { type Cursor, LevelCursor, TableCursor } from './cursor.js'
 import { MergeIterator } from './merge-iterator.js'
@@ -144,6 +145,8 @@ export interface CompactionContext {
   onWritten: (bytes: number) => void
   /** Called with the path of each output table renamed into place (so a failure can clean it up). */
   onPublished: (path: string) => void
+  /** Checked at each slice: true stops the merge with a `CLOSED` error (the tree is closing). */
+  cancelled: () => boolean
 }
 
 const unbounded: Bounds = { lower: undefined, lowerInclusive: true, upper: undefined, upperInclusive: true }
@@ -176,6 +179,7 @@ export async function runCompaction(job: CompactionJob, ctx: CompactionContext):
       }
       if ((++counter & 255) === 0 && performance.now() - sliceStart > ctx.options.compactionSliceMs) {
         await new Promise((resolve) => setImmediate(resolve))
+        if (ctx.cancelled()) throw new CairnError('CLOSED', 'compaction stopped: the state tree is closing')
         sliceStart = performance.now()
       }
       const r = merge.next()

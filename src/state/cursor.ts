@@ -63,6 +63,9 @@ export class MemtableCursor implements Cursor {
   }
 }
 
+/** Bytes a cursor that bypasses the cache (compaction) reads ahead in one I/O. */
+export const readaheadBytes = 256 * 1024
+
 export class TableCursor implements Cursor {
   key = empty
   seq = 0
@@ -74,6 +77,9 @@ export class TableCursor implements Cursor {
   #blockIndex = 0
   #block: Block | undefined
   #pos = 0
+  /** Blocks read ahead (forward, uncached reads only), starting at block #aheadFirst. */
+  #ahead: Block[] = []
+  #aheadFirst = 0
 
   constructor(table: Table, bounds: Bounds, reverse: boolean, fillCache = true) {
     this.#table = table
@@ -90,7 +96,7 @@ export class TableCursor implements Cursor {
       this.#blockIndex = b.lower === undefined ? 0 : this.#table.blockFor(b.lower, !b.lowerInclusive)
       if (this.#blockIndex >= this.#table.blockCount) return false
     }
-    const block = this.#table.block(this.#blockIndex, this.#fillCache)
+    const block = this.#blockAt(this.#blockIndex)
     if (block instanceof Promise) return block.then((bl) => this.#first(bl))
     return this.#first(block)
   }
@@ -108,10 +114,22 @@ export class TableCursor implements Cursor {
     return this.#load()
   }
 
+  /** Block `index`: from the read-ahead batch when reading sequentially without the cache. */
+  #blockAt(index: number): Block | Promise<Block> {
+    if (this.#fillCache || this.#reverse) return this.#table.block(index, this.#fillCache)
+    const i = index - this.#aheadFirst
+    if (i >= 0 && i < this.#ahead.length) return this.#ahead[i]!
+    return this.#table.loadBlocks(index, readaheadBytes).then((blocks) => {
+      this.#ahead = blocks
+      this.#aheadFirst = index
+      return blocks[0]!
+    })
+  }
+
   #enterBlock(index: number): boolean | Promise<boolean> {
     if (index < 0 || index >= this.#table.blockCount) return false
     this.#blockIndex = index
-    const block = this.#table.block(index, this.#fillCache)
+    const block = this.#blockAt(index)
     if (block instanceof Promise) {
       return block.then((bl) => {
         this.#block = bl

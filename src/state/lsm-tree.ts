@@ -593,6 +593,7 @@ export class LsmTree {
             this.#bytesWrittenCompaction += bytes
           },
           onPublished: (path) => published.push(path),
+          cancelled: () => this.#closed,
         })
       } catch (e) {
         this.#orphans.push(...published)

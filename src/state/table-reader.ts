@@ -142,6 +142,32 @@ export class Table {
     return block
   }
 
+  /**
+   * Reads blocks first.. in one I/O, as many as fit in `bytesMax` (at least one), without
+   * caching them: sequential readers (compaction) issue one read per chunk instead of per block.
+   */
+  async loadBlocks(first: number, bytesMax: number): Promise<Block[]> {
+    assert(first >= 0 && first < this.blockCount, 'block index in range')
+    assert(!this.#closed, `table ${this.path} read after close`)
+    const offsets = this.#index.offsets
+    const lengths = this.#index.lengths
+    let last = first
+    let total = lengths[first]!
+    while (last + 1 < this.blockCount && total + lengths[last + 1]! <= bytesMax) {
+      last++
+      total += lengths[last]!
+    }
+    const start = offsets[first]!
+    const buf = Buffer.allocUnsafe(offsets[last]! + lengths[last]! - start)
+    await readFully(this.#handle, buf, start, this.path)
+    const blocks: Block[] = []
+    for (let i = first; i <= last; i++) {
+      const at = offsets[i]! - start
+      blocks.push(decodeBlock(buf.subarray(at, at + lengths[i]!), this.path, offsets[i]!))
+    }
+    return blocks
+  }
+
   /** The block, from cache or disk. */
   block(i: number, fillCache = true): Block | Promise<Block> {
     if (fillCache) {
