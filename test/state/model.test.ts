@@ -213,7 +213,7 @@ test('state model: random operations agree with a sorted map, through flush, com
       }
     }),
     {
-      numRuns: Number(process.env.FC_RUNS ?? 400),
+      numRuns: Number(process.env.FC_RUNS ?? 600),
       ...(seed === undefined ? {} : { seed }),
       ...(process.env.FC_PATH === undefined ? {} : { path: process.env.FC_PATH }),
     },
