@@ -332,16 +332,16 @@ export class LsmTree {
    * @example
    * const v = await tree.get(Buffer.from('user/1'))
    */
-  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    this.#checkOpen()
+  get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.#closed) return Promise.reject(new CairnError('CLOSED', 'this state tree is closed'))
     const hit = this.#active.tree.get(key)
-    if (hit !== undefined) return hit.value === undefined ? undefined : copyBytes(hit.value)
-    const version = this.#version.ref()
-    try {
-      return await viewGet({ memtables: this.#imms.slice(), version, tombstones: this.#tombstones() }, key)
-    } finally {
-      version.unref()
-    }
+    if (hit !== undefined) return Promise.resolve(hit.value === undefined ? undefined : copyBytes(hit.value))
+    const version = this.#version
+    const result = viewGet({ memtables: this.#imms.slice(), version, tombstones: this.#tombstones() }, key)
+    if (!(result instanceof Promise)) return Promise.resolve(result)
+    // It reads a block: pin the version until it is done.
+    version.ref()
+    return result.finally(() => version.unref())
   }
 
   #view(): ViewParts {

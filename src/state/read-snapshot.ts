@@ -33,7 +33,7 @@ export class ReadSnapshot {
   /** @example const v = await snap.get(Buffer.from('k')) */
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     this.#check()
-    return await viewGet(this.#view, key)
+    return viewGet(this.#view, key)
   }
 
   /** @example for await (const [k, v] of snap.scan({ gte: a, lt: b })) { ... } */

@@ -7,6 +7,7 @@
  * version is visible unless it is a point tombstone or a range tombstone with a higher seq covers
  * it. Values handed out are copies, so a caller can never corrupt a memtable or a cached block.
  */
+import type { Block } from './block.js'
 import { hashKey } from './bloom-filter.js'
 import { type Cursor, LevelCursor, MemtableCursor, TableCursor } from './cursor.js'
 import type { Memtable } from './memtable.js'
@@ -22,10 +23,7 @@ export interface ViewParts {
   tombstones: readonly RangeTombstone[]
 }
 
-async function tableGet(t: Table, key: Uint8Array): Promise<VersionedValue | undefined> {
-  const bi = t.blockFor(key)
-  if (bi >= t.blockCount) return undefined
-  const block = t.cachedBlock(bi) ?? (await t.loadBlock(bi))
+function lookup(block: Block, key: Uint8Array): VersionedValue | undefined {
   const i = block.find(key)
   if (i < 0) return undefined
   return { seq: block.seqAt(i), value: block.valueAt(i) }
@@ -37,19 +35,14 @@ function visible(v: VersionedValue, key: Uint8Array, tombstones: readonly RangeT
   return copyBytes(v.value)
 }
 
-/** The newest visible value of `key` in the view, or undefined. */
-export async function viewGet(view: ViewParts, key: Uint8Array): Promise<Uint8Array | undefined> {
-  for (const m of view.memtables) {
-    const v = m.tree.get(key)
-    if (v !== undefined) return visible(v, key, view.tombstones)
-  }
-  const levels = view.version.levels
+/** Tables that may hold `key`, newest first: L0 tables, then at most one per deeper level. */
+function candidateTables(version: Version, key: Uint8Array): Table[] {
+  const out: Table[] = []
+  const levels = version.levels
   let hash = -1
   for (const t of levels[0]!) {
     if (hash < 0) hash = hashKey(key)
-    if (!t.mayContain(key, hash)) continue
-    const v = await tableGet(t, key)
-    if (v !== undefined) return visible(v, key, view.tombstones)
+    if (t.mayContain(key, hash)) out.push(t)
   }
   for (let l = 1; l < levels.length; l++) {
     const tables = levels[l]!
@@ -64,8 +57,40 @@ export async function viewGet(view: ViewParts, key: Uint8Array): Promise<Uint8Ar
     const t = tables[lo]
     if (t === undefined) continue
     if (hash < 0) hash = hashKey(key)
-    if (!t.mayContain(key, hash)) continue
-    const v = await tableGet(t, key)
+    if (t.mayContain(key, hash)) out.push(t)
+  }
+  return out
+}
+
+/**
+ * The newest visible value of `key` in the view, or undefined. Answers synchronously when every
+ * block it needs is cached (no promise at all); returns a Promise once it has to read a block.
+ * A caller that gets a Promise must keep `view.version` pinned until it settles.
+ */
+export function viewGet(view: ViewParts, key: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+  for (const m of view.memtables) {
+    const v = m.tree.get(key)
+    if (v !== undefined) return visible(v, key, view.tombstones)
+  }
+  const tables = candidateTables(view.version, key)
+  for (let i = 0; i < tables.length; i++) {
+    const t = tables[i]!
+    const bi = t.blockFor(key)
+    if (bi >= t.blockCount) continue
+    const block = t.cachedBlock(bi)
+    if (block === undefined) return viewGetFrom(view, key, tables, i)
+    const v = lookup(block, key)
+    if (v !== undefined) return visible(v, key, view.tombstones)
+  }
+  return undefined
+}
+
+async function viewGetFrom(view: ViewParts, key: Uint8Array, tables: Table[], from: number): Promise<Uint8Array | undefined> {
+  for (let i = from; i < tables.length; i++) {
+    const t = tables[i]!
+    const bi = t.blockFor(key)
+    if (bi >= t.blockCount) continue
+    const v = lookup(t.cachedBlock(bi) ?? (await t.loadBlock(bi)), key)
     if (v !== undefined) return visible(v, key, view.tombstones)
   }
   return undefined

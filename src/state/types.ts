@@ -55,10 +55,12 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 /**
- * A copy of `bytes` in a new plain Uint8Array. (Not `.slice()`: on a Buffer that is a view, so a
- * caller could write into a cached block or the memtable.)
+ * A copy of `bytes`, a plain Uint8Array that owns its bytes (small copies share a slab, see
+ * SlabCopier). Not `.slice()`: on a Buffer that is a view, so a caller could write into a cached
+ * block or the memtable.
  */
 export function copyBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.length <= slabCopyBytesMax) return sharedCopier.copy(bytes)
   const out = new Uint8Array(bytes.length)
   out.set(bytes)
   return out
@@ -66,6 +68,8 @@ export function copyBytes(bytes: Uint8Array): Uint8Array {
 
 /** Slab size for `SlabCopier`: small copies are carved out of one allocation this big. */
 export const slabBytes = 16 * 1024
+/** Largest copy carved from a slab; bigger ones get their own allocation. */
+export const slabCopyBytesMax = slabBytes / 16
 
 /**
  * Copies many small byte strings cheaply: a fresh ArrayBuffer per copy costs far more than the
@@ -78,7 +82,11 @@ export class SlabCopier {
 
   copy(bytes: Uint8Array): Uint8Array {
     const n = bytes.length
-    if (n > slabBytes / 4) return copyBytes(bytes)
+    if (n > slabCopyBytesMax) {
+      const out = new Uint8Array(n)
+      out.set(bytes)
+      return out
+    }
     if (this.#used + n > slabBytes) {
       this.#slab = new Uint8Array(slabBytes)
       this.#used = 0
@@ -121,3 +129,6 @@ export function belowUpper(b: Bounds, key: Uint8Array): boolean {
   const c = compareBytes(key, b.upper)
   return c < 0 || (c === 0 && b.upperInclusive)
 }
+
+/** Copier behind `copyBytes` (single-threaded: one per module instance is enough). */
+const sharedCopier = new SlabCopier()
