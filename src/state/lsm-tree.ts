@@ -384,6 +384,13 @@ export class LsmTree {
     )
   }
 
+  /** Approximate bytes of the current and frozen memtables (not yet in tables); cheap, for backpressure. */
+  get unflushedBytes(): number {
+    let n = this.#active.bytes
+    for (const m of this.#imms) n += m.bytes
+    return n
+  }
+
   /** True when the memtable is over `memtableBytesMax`: the owner should call `flush()`. */
   needsFlush(): boolean {
     return this.#active.bytes >= this.#memtableBytesMax

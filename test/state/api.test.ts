@@ -34,8 +34,10 @@ test('state api: key and value limits are typed errors and leave nothing applied
   assert.throws(() => tree.apply(5, []), /above applied lsn/)
   tree.apply(9, [])
   assert.equal(tree.appliedLsn, 9)
+  assert.ok(tree.unflushedBytes > 0)
   await tree.flush()
   assert.equal(tree.durableLsn, 9)
+  assert.equal(tree.unflushedBytes, 0)
   // A value handed out is a copy: writing into it changes nothing stored.
   const v = (await tree.get(key(1)))!
   v.fill(0)

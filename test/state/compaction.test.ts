@@ -47,7 +47,8 @@ test('state compaction: a flush and a full compaction of 40 MB never block the e
     clearInterval(timer)
   }
   console.log(`longest event-loop stall during flush + full compaction: ${maxGapMs.toFixed(1)} ms`)
-  assert.ok(maxGapMs < 50, `event loop blocked for ${maxGapMs} ms`)
+  // Slices are 4 ms; the bound leaves room for GC pauses and a busy CI machine (alone: ~12-15 ms).
+  assert.ok(maxGapMs < 100, `event loop blocked for ${maxGapMs} ms`)
   assert.equal(tree.stats().tableCount > 0, true)
   await tree.close()
 })
