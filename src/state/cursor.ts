@@ -65,6 +65,8 @@ export class MemtableCursor implements Cursor {
 
 /** Bytes a cursor that bypasses the cache (compaction) reads ahead in one I/O. */
 export const readaheadBytes = 256 * 1024
+/** Bytes a forward scan reads ahead in one I/O on a cache miss (the blocks go to the cache). */
+export const scanReadaheadBytes = 64 * 1024
 
 export class TableCursor implements Cursor {
   key = empty
@@ -114,12 +116,21 @@ export class TableCursor implements Cursor {
     return this.#load()
   }
 
-  /** Block `index`: from the read-ahead batch when reading sequentially without the cache. */
+  /**
+   * Block `index`: from the read-ahead batch, else the cache, else disk. Forward cursors read
+   * ahead several blocks per I/O (a scan over data larger than the cache would otherwise issue
+   * one small read per block).
+   */
   #blockAt(index: number): Block | Promise<Block> {
-    if (this.#fillCache || this.#reverse) return this.#table.block(index, this.#fillCache)
     const i = index - this.#aheadFirst
     if (i >= 0 && i < this.#ahead.length) return this.#ahead[i]!
-    return this.#table.loadBlocks(index, readaheadBytes).then((blocks) => {
+    if (this.#reverse) return this.#table.block(index, this.#fillCache)
+    if (this.#fillCache) {
+      const cached = this.#table.cachedBlock(index)
+      if (cached !== undefined) return cached
+    }
+    const bytes = this.#fillCache ? scanReadaheadBytes : readaheadBytes
+    return this.#table.loadBlocks(index, bytes, this.#fillCache).then((blocks) => {
       this.#ahead = blocks
       this.#aheadFirst = index
       return blocks[0]!

@@ -143,10 +143,12 @@ export class Table {
   }
 
   /**
-   * Reads blocks first.. in one I/O, as many as fit in `bytesMax` (at least one), without
-   * caching them: sequential readers (compaction) issue one read per chunk instead of per block.
+   * Reads blocks first.. in one I/O, as many as fit in `bytesMax` (at least one): sequential
+   * readers issue one read per chunk instead of per block. With `fillCache`, each block is
+   * copied into its own buffer before it is cached, so a cached block never keeps the whole
+   * chunk alive (the cache's byte bound stays true).
    */
-  async loadBlocks(first: number, bytesMax: number): Promise<Block[]> {
+  async loadBlocks(first: number, bytesMax: number, fillCache = false): Promise<Block[]> {
     assert(first >= 0 && first < this.blockCount, 'block index in range')
     assert(!this.#closed, `table ${this.path} read after close`)
     const offsets = this.#index.offsets
@@ -163,7 +165,10 @@ export class Table {
     const blocks: Block[] = []
     for (let i = first; i <= last; i++) {
       const at = offsets[i]! - start
-      blocks.push(decodeBlock(buf.subarray(at, at + lengths[i]!), this.path, offsets[i]!))
+      const bytes = buf.subarray(at, at + lengths[i]!)
+      const block = decodeBlock(fillCache ? copyBytes(bytes) : bytes, this.path, offsets[i]!)
+      if (fillCache) this.#cache.set(BlockCache.keyOf(this.info.id, i), block)
+      blocks.push(block)
     }
     return blocks
   }
