@@ -16,7 +16,6 @@ export type ApiErrorCode =
   | 'UNAUTHORIZED'
   | 'KEY_NOT_FOUND'
   | 'SHUTTING_DOWN'
-  | 'NOT_IMPLEMENTED'
   | 'INTERNAL'
 
 /** An error with a code the engine does not define; carries its own HTTP status. */
@@ -43,7 +42,6 @@ const apiStatus: Record<ApiErrorCode, number> = {
   UNAUTHORIZED: 401,
   KEY_NOT_FOUND: 404,
   SHUTTING_DOWN: 503,
-  NOT_IMPLEMENTED: 501,
   INTERNAL: 500,
 }
 

@@ -9,4 +9,3 @@ export {
   type ServerOptions,
 } from './create-server.js'
 export { ApiError, type ApiErrorCode, cairnErrorStatus, toErrorResponse } from './error-response.js'
-export type { KvOp, KvPartition, ScanOptions } from './kv-partition.js'

@@ -4,7 +4,7 @@
  * still check every write; the stricter of the two wins.
  */
 import { CairnError } from '../io/errors.js'
-import type { KvOp } from './kv-partition.js'
+import type { StateOp } from '../state/index.js'
 
 export const keyBytesMax = 64 * 1024
 export const valueBytesMax = 16 * 1024 * 1024
@@ -26,7 +26,7 @@ export function checkValue(value: Uint8Array): void {
   }
 }
 
-export function checkOp(op: KvOp): void {
+export function checkOp(op: StateOp): void {
   if (op.type === 'deleteRange') {
     checkKey(op.start)
     checkKey(op.end)

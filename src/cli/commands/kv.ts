@@ -8,7 +8,7 @@ import { assertPartitionId } from '../../partition/partition-id.js'
 import { bytesField, utf8, utf8OrUndefined } from '../../server/bytes-json.js'
 import { ApiError } from '../../server/error-response.js'
 import { checkKey, checkValue } from '../../server/kv-limits.js'
-import { asKv, type ScanOptions } from '../../server/kv-partition.js'
+import type { ScanRange } from '../../state/index.js'
 import { withStore } from '../open-store.js'
 import { type DataOptions, parseLimit, withData } from '../options.js'
 import { write, writeLine } from '../output.js'
@@ -33,7 +33,7 @@ export function registerKv(program: Command): void {
       const value = valueText !== undefined ? utf8(valueText) : await readStdin()
       checkValue(value)
       await withStore(options.data, false, async (store) => {
-        const lsn = await asKv(await store.ensurePartition(partitionId)).put(key, value)
+        const lsn = await (await store.ensurePartition(partitionId)).put(key, value)
         await writeLine(String(lsn))
       })
     })
@@ -45,7 +45,7 @@ export function registerKv(program: Command): void {
       assertPartitionId(partitionId)
       const key = keyOf(keyText)
       await withStore(options.data, false, async (store) => {
-        const value = await asKv(await store.partition(partitionId)).get(key)
+        const value = await (await store.partition(partitionId)).get(key)
         if (value === undefined) throw new ApiError('KEY_NOT_FOUND', `no key ${JSON.stringify(keyText)} in partition ${partitionId}`)
         await write(process.stdout, value)
         if (process.stdout.isTTY) await writeLine('')
@@ -59,7 +59,7 @@ export function registerKv(program: Command): void {
       assertPartitionId(partitionId)
       const key = keyOf(keyText)
       await withStore(options.data, false, async (store) => {
-        const lsn = await asKv(await store.partition(partitionId)).delete(key)
+        const lsn = await (await store.partition(partitionId)).delete(key)
         await writeLine(String(lsn))
       })
     })
@@ -72,12 +72,12 @@ export function registerKv(program: Command): void {
     .option('--json', 'one JSON object per line: {"key":"...","value":"..."}')
     .action(async (partitionId: string, options: ScanCliOptions) => {
       assertPartitionId(partitionId)
-      const scan: ScanOptions = {}
+      const scan: ScanRange = {}
       if (options.gte !== undefined) scan.gte = utf8(options.gte)
       if (options.lt !== undefined) scan.lt = utf8(options.lt)
       if (options.limit !== undefined) scan.limit = options.limit
       await withStore(options.data, false, async (store) => {
-        const partition = asKv(await store.partition(partitionId))
+        const partition = await store.partition(partitionId)
         let left = options.limit ?? Number.POSITIVE_INFINITY
         for await (const [key, value] of partition.scan(scan)) {
           if (left-- <= 0) break

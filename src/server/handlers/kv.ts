@@ -3,7 +3,7 @@ import { bytesField, utf8 } from '../bytes-json.js'
 import { bodyOf, boolParam, type Context, describeIssues, intParam, jsonBodyOf, partitionParam, type Reply, writePartition } from '../context.js'
 import { ApiError } from '../error-response.js'
 import { checkKey, checkOp, checkValue } from '../kv-limits.js'
-import { asKv, type KvOp, type ScanOptions } from '../kv-partition.js'
+import type { ScanRange, StateOp } from '../../state/index.js'
 import { decodeSegment } from '../router.js'
 import { batchBody, opBytes } from '../schemas.js'
 
@@ -21,7 +21,7 @@ export async function putKey(ctx: Context): Promise<Reply> {
   const key = keyParam(ctx)
   const value = new Uint8Array(await bodyOf(ctx))
   checkValue(value)
-  const partition = asKv(await writePartition(ctx, id))
+  const partition = await writePartition(ctx, id)
   const lsn = await partition.put(key, value)
   ctx.metrics.appendedRecords.inc()
   ctx.metrics.appendedBytes.inc(key.length + value.length)
@@ -32,7 +32,7 @@ export async function putKey(ctx: Context): Promise<Reply> {
 export async function getKey(ctx: Context): Promise<Reply> {
   const id = partitionParam(ctx)
   const key = keyParam(ctx)
-  const value = await asKv(await ctx.store.partition(id)).get(key)
+  const value = await (await ctx.store.partition(id)).get(key)
   if (value === undefined) throw new ApiError('KEY_NOT_FOUND', `no key ${JSON.stringify(ctx.params.key?.slice(0, 80))} in partition ${id}`)
   return { bytes: value, contentType: 'application/octet-stream' }
 }
@@ -41,7 +41,7 @@ export async function getKey(ctx: Context): Promise<Reply> {
 export async function deleteKey(ctx: Context): Promise<Reply> {
   const id = partitionParam(ctx)
   const key = keyParam(ctx)
-  const lsn = await asKv(await writePartition(ctx, id)).delete(key)
+  const lsn = await (await writePartition(ctx, id)).delete(key)
   ctx.metrics.appendedRecords.inc()
   ctx.metrics.appendedBytes.inc(key.length)
   return { json: { lsn } }
@@ -53,9 +53,9 @@ export async function postBatch(ctx: Context): Promise<Reply> {
   const parsed = batchBody.safeParse(await jsonBodyOf(ctx))
   if (!parsed.success) throw new ApiError('INVALID_REQUEST', `invalid ops: ${describeIssues(parsed.error.issues)}`)
   let bytes = 0
-  const ops: KvOp[] = parsed.data.ops.map((json) => {
+  const ops: StateOp[] = parsed.data.ops.map((json) => {
     const o = json as Record<string, unknown>
-    const op: KvOp =
+    const op: StateOp =
       json.type === 'put'
         ? { type: 'put', key: opBytes(o, 'key'), value: opBytes(o, 'value') }
         : json.type === 'delete'
@@ -65,7 +65,7 @@ export async function postBatch(ctx: Context): Promise<Reply> {
     bytes += op.type === 'put' ? op.key.length + op.value.length : op.type === 'delete' ? op.key.length : op.start.length + op.end.length
     return op
   })
-  const lsn = await asKv(await writePartition(ctx, id)).write({ ops })
+  const lsn = await (await writePartition(ctx, id)).write({ ops })
   ctx.metrics.appendedRecords.inc()
   ctx.metrics.appendedBytes.inc(bytes)
   return { json: { lsn } }
@@ -74,7 +74,7 @@ export async function postBatch(ctx: Context): Promise<Reply> {
 /** GET /v1/partitions/:p/scan?gte=&gt=&lte=&lt=&limit=&reverse= -> `{"entries":[{"key","value"}]}`. */
 export async function getScan(ctx: Context): Promise<Reply> {
   const id = partitionParam(ctx)
-  const options: ScanOptions = {
+  const options: ScanRange = {
     limit: intParam(ctx, 'limit', ctx.options.readLimitDefault, 1, ctx.options.readLimitMax),
     reverse: boolParam(ctx, 'reverse'),
   }
@@ -82,7 +82,7 @@ export async function getScan(ctx: Context): Promise<Reply> {
     const text = ctx.query.get(bound)
     if (text !== null) options[bound] = utf8(text)
   }
-  const partition = asKv(await ctx.store.partition(id))
+  const partition = await ctx.store.partition(id)
   const entries: Array<Record<string, string>> = []
   for await (const [key, value] of partition.scan(options)) {
     entries.push({ ...bytesField('key', key), ...bytesField('value', value) })
