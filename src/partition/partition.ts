@@ -221,9 +221,14 @@ export class Partition {
   }
 
   /** The value of `key`, or undefined. */
-  async get(key: Bytes): Promise<Uint8Array | undefined> {
-    this.#checkOpen()
-    return await this.#tree.get(toBytes(key))
+  get(key: Bytes): Promise<Uint8Array | undefined> {
+    // Not async: a cached read answers with the tree's already-resolved promise, no extra hop.
+    if (this.#closed) return Promise.reject(new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`))
+    try {
+      return this.#tree.get(toBytes(key))
+    } catch (e) {
+      return Promise.reject(e)
+    }
   }
 
   async getString(key: Bytes): Promise<string | undefined> {

@@ -3,6 +3,10 @@
  * Invariant: the sum of the charges of cached blocks stays <= `capacityBytes` (a block larger
  * than the whole cache is simply not cached). A Map keeps insertion order, so re-inserting on a
  * hit makes it the most recent and the first key is the least recently used.
+ *
+ * A hit re-inserts only a block in the older half of the order (more than half the cache's
+ * entries were inserted since it was): a Map delete + set per hit was a fifth of a cached point
+ * read, and a block hit while in the newer half is far from eviction anyway.
  */
 import type { Block } from './block.js'
 
@@ -13,6 +17,8 @@ export class BlockCache {
   readonly capacityBytes: number
   #bytes = 0
   #map = new Map<number, Block>()
+  /** Counts insertions into the map (sets and re-inserts), to tell a block's age in the order. */
+  #clock = 0
   hits = 0
   misses = 0
 
@@ -36,8 +42,11 @@ export class BlockCache {
       return undefined
     }
     this.hits++
-    this.#map.delete(key)
-    this.#map.set(key, block)
+    if (this.#clock - block.cacheStamp > this.#map.size >>> 1) {
+      this.#map.delete(key)
+      this.#map.set(key, block)
+      block.cacheStamp = ++this.#clock
+    }
     return block
   }
 
@@ -50,6 +59,7 @@ export class BlockCache {
       this.#bytes -= old.buf.byteLength + entryOverheadBytes
     }
     this.#map.set(key, block)
+    block.cacheStamp = ++this.#clock
     this.#bytes += charge
     while (this.#bytes > this.capacityBytes) {
       const first = this.#map.keys().next()

@@ -86,6 +86,8 @@ export class Block {
   readonly count: number
   readonly #view: DataView
   readonly #offsetsAt: number
+  /** The block cache's insertion clock when it last (re)inserted this block (see BlockCache.get). */
+  cacheStamp = 0
 
   constructor(buf: Uint8Array, count: number, offsetsAt: number) {
     // A plain Uint8Array view: subarray on it is much cheaper than on a Buffer.
@@ -119,13 +121,31 @@ export class Block {
     return this.buf.subarray(start, start + valueLen)
   }
 
+  /**
+   * compareBytes(keyAt(i), key) without making a subarray: a point read compares about a dozen
+   * keys per block, and the garbage of one view per compare showed up as GC time.
+   */
+  compareKeyAt(i: number, key: Uint8Array): number {
+    const o = this.offsetOf(i)
+    const keyLen = this.#view.getUint32(o, true)
+    const n = keyLen < key.length ? keyLen : key.length
+    if (n > 64) return compareBytes(this.keyAt(i), key)
+    const buf = this.buf
+    const start = o + entryHeaderBytes
+    for (let j = 0; j < n; j++) {
+      const d = buf[start + j]! - key[j]!
+      if (d !== 0) return d < 0 ? -1 : 1
+    }
+    return keyLen === key.length ? 0 : keyLen < key.length ? -1 : 1
+  }
+
   /** Index of the first entry with key >= `key` (or > when `exclusive`); `count` if none. */
   lowerBound(key: Uint8Array, exclusive = false): number {
     let lo = 0
     let hi = this.count
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      const c = compareBytes(this.keyAt(mid), key)
+      const c = this.compareKeyAt(mid, key)
       if (c < 0 || (exclusive && c === 0)) lo = mid + 1
       else hi = mid
     }
@@ -135,7 +155,7 @@ export class Block {
   /** Index of the entry equal to `key`, or -1. */
   find(key: Uint8Array): number {
     const i = this.lowerBound(key)
-    return i < this.count && compareBytes(this.keyAt(i), key) === 0 ? i : -1
+    return i < this.count && this.compareKeyAt(i, key) === 0 ? i : -1
   }
 }
 

@@ -337,7 +337,8 @@ export class LsmTree {
     const hit = this.#active.tree.get(key)
     if (hit !== undefined) return Promise.resolve(hit.value === undefined ? undefined : copyBytes(hit.value))
     const version = this.#version
-    const result = viewGet({ memtables: this.#imms.slice(), version, tombstones: this.#tombstones() }, key)
+    // viewGet reads the memtables synchronously only, so the live list needs no copy.
+    const result = viewGet({ memtables: this.#imms, version, tombstones: this.#tombstones() }, key)
     if (!(result instanceof Promise)) return Promise.resolve(result)
     // It reads a block: pin the version until it is done.
     version.ref()

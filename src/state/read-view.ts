@@ -23,75 +23,100 @@ export interface ViewParts {
   tombstones: readonly RangeTombstone[]
 }
 
-function lookup(block: Block, key: Uint8Array): VersionedValue | undefined {
-  const i = block.find(key)
-  if (i < 0) return undefined
-  return { seq: block.seqAt(i), value: block.valueAt(i) }
-}
-
 function visible(v: VersionedValue, key: Uint8Array, tombstones: readonly RangeTombstone[]): Uint8Array | undefined {
   if (v.value === undefined) return undefined
   if (tombstones.length > 0 && isCovered(tombstones, key, v.seq)) return undefined
   return copyBytes(v.value)
 }
 
-/** Tables that may hold `key`, newest first: L0 tables, then at most one per deeper level. */
-function candidateTables(version: Version, key: Uint8Array): Table[] {
-  const out: Table[] = []
-  const levels = version.levels
-  let hash = -1
-  for (const t of levels[0]!) {
-    if (hash < 0) hash = hashKey(key)
-    if (t.mayContain(key, hash)) out.push(t)
+/** The table of a sorted, non-overlapping level whose range may hold `key`, or undefined. */
+function levelTableFor(tables: readonly Table[], key: Uint8Array): Table | undefined {
+  let lo = 0
+  let hi = tables.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (compareBytes(tables[mid]!.info.largest, key) < 0) lo = mid + 1
+    else hi = mid
   }
-  for (let l = 1; l < levels.length; l++) {
-    const tables = levels[l]!
-    if (tables.length === 0) continue
-    let lo = 0
-    let hi = tables.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (compareBytes(tables[mid]!.info.largest, key) < 0) lo = mid + 1
-      else hi = mid
-    }
-    const t = tables[lo]
-    if (t === undefined) continue
-    if (hash < 0) hash = hashKey(key)
-    if (t.mayContain(key, hash)) out.push(t)
-  }
-  return out
+  return tables[lo]
+}
+
+/** Outcome of probing one table from cached blocks: a hit, "not here", or "the block is not cached". */
+const notHere = 0
+const notCached = 1
+
+/**
+ * Looks `key` up in `t` from the cache only. Returns the visible value (or undefined for a hidden
+ * one) wrapped as a hit, or a marker: no allocation on this path besides the value copy.
+ */
+function probeCached(view: ViewParts, t: Table, key: Uint8Array, hit: { value: Uint8Array | undefined }): number | undefined {
+  const bi = t.blockFor(key)
+  if (bi >= t.blockCount) return notHere
+  const block = t.cachedBlock(bi)
+  if (block === undefined) return notCached
+  const i = block.find(key)
+  if (i < 0) return notHere
+  hit.value = visibleAt(block, i, key, view.tombstones)
+  return undefined
+}
+
+function visibleAt(block: Block, i: number, key: Uint8Array, tombstones: readonly RangeTombstone[]): Uint8Array | undefined {
+  const value = block.valueAt(i)
+  if (value === undefined) return undefined
+  if (tombstones.length > 0 && isCovered(tombstones, key, block.seqAt(i))) return undefined
+  return copyBytes(value)
 }
 
 /**
  * The newest visible value of `key` in the view, or undefined. Answers synchronously when every
- * block it needs is cached (no promise at all); returns a Promise once it has to read a block.
- * A caller that gets a Promise must keep `view.version` pinned until it settles.
+ * block it needs is cached (no promise, no candidate list); returns a Promise once it has to read
+ * a block. A caller that gets a Promise must keep `view.version` pinned until it settles.
  */
 export function viewGet(view: ViewParts, key: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
-  for (const m of view.memtables) {
-    const v = m.tree.get(key)
+  const memtables = view.memtables
+  for (let i = 0; i < memtables.length; i++) {
+    const v = memtables[i]!.tree.get(key)
     if (v !== undefined) return visible(v, key, view.tombstones)
   }
-  const tables = candidateTables(view.version, key)
-  for (let i = 0; i < tables.length; i++) {
-    const t = tables[i]!
-    const bi = t.blockFor(key)
-    if (bi >= t.blockCount) continue
-    const block = t.cachedBlock(bi)
-    if (block === undefined) return viewGetFrom(view, key, tables, i)
-    const v = lookup(block, key)
-    if (v !== undefined) return visible(v, key, view.tombstones)
+  const levels = view.version.levels
+  const hash = hashKey(key)
+  const hit = { value: undefined as Uint8Array | undefined }
+  for (let l = 0; l < levels.length; l++) {
+    const tables = levels[l]!
+    if (tables.length === 0) continue
+    if (l === 0) {
+      for (let j = 0; j < tables.length; j++) {
+        const t = tables[j]!
+        if (!t.mayContain(key, hash)) continue
+        const r = probeCached(view, t, key, hit)
+        if (r === undefined) return hit.value
+        if (r === notCached) return viewGetFrom(view, key, hash, l, j)
+      }
+    } else {
+      const t = levelTableFor(tables, key)
+      if (t === undefined || !t.mayContain(key, hash)) continue
+      const r = probeCached(view, t, key, hit)
+      if (r === undefined) return hit.value
+      if (r === notCached) return viewGetFrom(view, key, hash, l, 0)
+    }
   }
   return undefined
 }
 
-async function viewGetFrom(view: ViewParts, key: Uint8Array, tables: Table[], from: number): Promise<Uint8Array | undefined> {
-  for (let i = from; i < tables.length; i++) {
-    const t = tables[i]!
-    const bi = t.blockFor(key)
-    if (bi >= t.blockCount) continue
-    const v = lookup(t.cachedBlock(bi) ?? (await t.loadBlock(bi)), key)
-    if (v !== undefined) return visible(v, key, view.tombstones)
+/** viewGet from level `level` (and, in L0, table `from`) on, reading blocks as needed. */
+async function viewGetFrom(view: ViewParts, key: Uint8Array, hash: number, level: number, from: number): Promise<Uint8Array | undefined> {
+  const levels = view.version.levels
+  for (let l = level; l < levels.length; l++) {
+    const tables = levels[l]!
+    const candidates = l === 0 ? tables.slice(l === level ? from : 0) : [levelTableFor(tables, key)]
+    for (const t of candidates) {
+      if (t === undefined || !t.mayContain(key, hash)) continue
+      const bi = t.blockFor(key)
+      if (bi >= t.blockCount) continue
+      const block = t.cachedBlock(bi) ?? (await t.loadBlock(bi))
+      const i = block.find(key)
+      if (i >= 0) return visibleAt(block, i, key, view.tombstones)
+    }
   }
   return undefined
 }
