@@ -102,7 +102,7 @@ class Scan implements Cmd {
 class Snapshot implements Cmd {
   check = () => true
   async run(m: Model, r: Real) {
-    if (r.snapshots.length >= 3) r.snapshots.shift()!.snap.close()
+    if (r.snapshots.length >= 3) await r.snapshots.shift()!.snap.close()
     r.snapshots.push({ snap: r.p.readSnapshot(), expected: sorted(m) })
   }
   toString = () => 'readSnapshot'
@@ -132,7 +132,7 @@ class Reopen implements Cmd {
   constructor(readonly crash: boolean) {}
   check = () => true
   async run(m: Model, r: Real) {
-    for (const { snap } of r.snapshots) snap.close()
+    for (const { snap } of r.snapshots) await snap.close()
     r.snapshots = []
     if (this.crash) r.mem.powerLoss()
     else await r.store.close()
@@ -147,7 +147,10 @@ const commands = [
   fc.tuple(key, value).map(([k, v]) => new Put(k, v)),
   fc.tuple(key, value).map(([k, v]) => new Put(k, v)),
   key.map((k) => new Del(k)),
-  fc.tuple(key, key).map(([a, b]) => new DelRange(a < b ? a : b, a < b ? b : a)),
+  fc.tuple(key, key).map(([a, b]) => {
+    const [lo, hi] = [a, b].sort()
+    return new DelRange(lo!, hi!)
+  }),
   fc.array(fc.tuple(key, value), { minLength: 1, maxLength: 5 }).map((e) => new Events(e)),
   key.map((k) => new Get(k)),
   fc.tuple(fc.option(key, { nil: undefined }), fc.option(key, { nil: undefined }), fc.boolean()).map(([a, b, rev]) => new Scan(a, b, rev)),
@@ -168,7 +171,7 @@ test('partition behaves like a sorted map of acknowledged writes, across flush, 
       try {
         await fc.asyncModelRun(() => ({ model: new Map(), real }), cmds)
       } finally {
-        for (const { snap } of real.snapshots) snap.close()
+        for (const { snap } of real.snapshots) await snap.close()
         await real.store.close().catch(() => undefined)
       }
     }),
