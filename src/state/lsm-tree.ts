@@ -286,11 +286,14 @@ export class LsmTree {
    *
    * @example
    * tree.apply(7, [{ type: 'put', key: k, value: v }, { type: 'deleteRange', start: a, end: b }])
+   *
+   * `validated`: the caller already ran `validateStateOps` on exactly these ops (the partition
+   * does, before logging them), so they are not checked twice on the write path.
    */
-  apply(lsn: number, ops: readonly StateOp[]): void {
+  apply(lsn: number, ops: readonly StateOp[], validated = false): void {
     this.#checkOpen()
     assert(Number.isSafeInteger(lsn) && lsn > this.#appliedLsn, `apply lsn ${lsn} must be above applied lsn ${this.#appliedLsn}`)
-    validateStateOps(ops)
+    if (!validated) validateStateOps(ops)
     const m = this.#active
     for (const op of ops) {
       switch (op.type) {
