@@ -38,35 +38,29 @@ export function encodeStateBatch(batch: StateBatch): Uint8Array {
   const out = new Uint8Array(size)
   const view = new DataView(out.buffer)
   let at = 0
+  const bytes = (b: Uint8Array): void => {
+    view.setUint32(at, b.length, true)
+    out.set(b, at + 4)
+    at += 4 + b.length
+  }
   out[at++] = stateRecordVersion
   view.setUint32(at, batch.ops.length, true)
   at += 4
   for (const op of batch.ops) {
     out[at++] = kindByType[op.type]
     if (op.type === 'put') {
-      at = putBytes(out, view, at, op.key)
-      at = putBytes(out, view, at, op.value)
-    } else if (op.type === 'delete') at = putBytes(out, view, at, op.key)
+      bytes(op.key)
+      bytes(op.value)
+    } else if (op.type === 'delete') bytes(op.key)
     else {
-      at = putBytes(out, view, at, op.start)
-      at = putBytes(out, view, at, op.end)
+      bytes(op.start)
+      bytes(op.end)
     }
   }
   view.setUint32(at, batch.payloads.length, true)
   at += 4
-  for (const p of batch.payloads) at = putBytes(out, view, at, p)
+  for (const p of batch.payloads) bytes(p)
   return out
-}
-
-/**
- * Writes u32 len | bytes at `at`; returns the next offset. A module function, not a closure: this
- * runs once per written record, and a closure per call is an allocation (and a keepNames
- * wrapper under tsx).
- */
-function putBytes(out: Uint8Array, view: DataView, at: number, b: Uint8Array): number {
-  view.setUint32(at, b.length, true)
-  out.set(b, at + 4)
-  return at + 4 + b.length
 }
 
 export function decodeStateBatch(record: Uint8Array, lsn: number): StateBatch {
