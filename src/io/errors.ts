@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'STORE_NOT_FOUND'
   | 'CLOSED'
   | 'LOG_FAILED'
+  | 'READ_ONLY'
   | 'REDUCER_FAILED'
   // data on disk
   | 'CORRUPT_LOG'

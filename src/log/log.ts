@@ -59,6 +59,8 @@ export const queueBytesMax = 64 * 1024 * 1024
 export const preallocateBytes = 1024 * 1024
 /** Entries handed out per batch by `readBatches`. */
 export const readBatchEntriesMax = 4096
+/** How often a read-only log looks for new records while tailing. */
+export const pollIntervalMsDefault = 100
 
 export interface LogOptions {
   fs: FileSystem
@@ -72,6 +74,13 @@ export interface LogOptions {
   segmentBytesMax?: number
   recordBytesMax?: number
   batchBytesMax?: number
+  /**
+   * Open beside a live writer (another process may own the store): no recovery writes, no
+   * appends; `refresh()` and `tail` pick up what the writer adds.
+   */
+  readOnly?: boolean
+  /** Read-only tail: how often to look for new records (default 100 ms). */
+  pollIntervalMs?: number
 }
 
 interface Segment {
@@ -113,6 +122,8 @@ export class Log {
   readonly segmentBytesMax: number
   readonly recordBytesMax: number
   readonly batchBytesMax: number
+  readonly readOnly: boolean
+  readonly pollIntervalMs: number
 
   #segments: Segment[]
   #active: FileHandle
@@ -133,6 +144,8 @@ export class Log {
   #idleResolve: (() => void) | undefined
 
   private constructor(options: Required<Omit<LogOptions, 'startLsn'>>, segments: Segment[], active: FileHandle) {
+    this.readOnly = options.readOnly
+    this.pollIntervalMs = options.pollIntervalMs
     this.fs = options.fs
     this.dir = options.dir
     this.logId = options.logId
@@ -158,10 +171,11 @@ export class Log {
     assert(recordBytesMax > 0 && batchBytesMax >= recordBytesMax, 'batchBytesMax >= recordBytesMax > 0')
     const startLsn = options.startLsn ?? 1
     assert(Number.isSafeInteger(startLsn) && startLsn >= 1, 'startLsn is a positive integer')
+    const readOnly = options.readOnly ?? false
     try {
-      await mkdirDurable(fs, dir)
+      if (!readOnly) await mkdirDurable(fs, dir)
       const names = await fs.list(dir)
-      const temps = names.filter((n) => n.endsWith(tempSuffix))
+      const temps = readOnly ? [] : names.filter((n) => n.endsWith(tempSuffix))
       for (const name of temps) await fs.unlink(posix.join(dir, name))
       if (temps.length > 0) await fs.syncDir(dir)
       const firsts = names.map(parseSegmentFileName).filter((n): n is number => n !== undefined)
@@ -169,6 +183,9 @@ export class Log {
       let logId = options.logId
       const segments: Segment[] = []
       let active: FileHandle
+      if (firsts.length === 0 && readOnly) {
+        throw new CorruptionError('CORRUPT_LOG', `log ${dir} has no segment: restore the partition from a backup`, { context: { dir } })
+      }
       if (firsts.length === 0) {
         logId ??= randomBytes(16).toString('hex')
         const created = await createSegment(fs, dir, logId, startLsn)
@@ -176,7 +193,7 @@ export class Log {
         active = created.handle
       } else {
         for (const [i, firstLsn] of firsts.entries()) {
-          const recovered = await recoverSegment(fs, dir, firstLsn, logId, i === firsts.length - 1)
+          const recovered = await recoverSegment(fs, dir, firstLsn, logId, i === firsts.length - 1, readOnly)
           logId ??= recovered.logId
           const previous = segments[segments.length - 1]
           if (previous !== undefined && previous.lastLsn + 1 !== firstLsn) {
@@ -188,11 +205,21 @@ export class Log {
           }
           segments.push(recovered.segment)
         }
-        active = await fs.open(segments[segments.length - 1]!.path, 'readWrite')
+        active = await fs.open(segments[segments.length - 1]!.path, readOnly ? 'read' : 'readWrite')
       }
       assert(logId !== undefined, 'log id known after open')
       return new Log(
-        { fs, dir, logId, durability: options.durability ?? 'sync', segmentBytesMax, recordBytesMax, batchBytesMax },
+        {
+          fs,
+          dir,
+          logId,
+          durability: options.durability ?? 'sync',
+          segmentBytesMax,
+          recordBytesMax,
+          batchBytesMax,
+          readOnly,
+          pollIntervalMs: options.pollIntervalMs ?? pollIntervalMsDefault,
+        },
         segments,
         active,
       )
@@ -292,6 +319,7 @@ export class Log {
   }
 
   #checkWritable(): void {
+    if (this.readOnly) throw new CairnError('READ_ONLY', `log ${this.dir} is open read-only: write through the store's owner`)
     if (this.#closed) throw new CairnError('CLOSED', `log ${this.dir} is closed: open the store again`)
     if (this.#failure !== undefined) throw this.#failure
   }
@@ -547,7 +575,45 @@ export class Log {
     }
   }
 
+  /**
+   * Read-only mode: picks up records and segments the writer added since the last look, and
+   * drops segments it trimmed. Returns whether there are new records.
+   */
+  async refresh(): Promise<boolean> {
+    assert(this.readOnly, 'refresh is for read-only logs')
+    if (this.#closed) return false
+    const before = this.lastLsn
+    try {
+      // List first: a segment listed here was sealed before, so the scan below sees all of
+      // the one before it.
+      const firsts = (await this.fs.list(this.dir)).map(parseSegmentFileName).filter((n): n is number => n !== undefined)
+      firsts.sort((a, b) => a - b)
+      const listed = new Set(firsts)
+      while (this.#segments.length > 1 && !listed.has(this.#segments[0]!.firstLsn)) this.#segments.shift()
+      let last = this.#segments[this.#segments.length - 1]!
+      const newer = firsts.filter((f) => f > last.firstLsn)
+      await extendSegment(this.fs, last, newer.length === 0)
+      for (const [i, firstLsn] of newer.entries()) {
+        const isLast = i === newer.length - 1
+        const recovered = await recoverSegment(this.fs, this.dir, firstLsn, this.logId, isLast, true)
+        if (firstLsn !== last.lastLsn + 1) {
+          throw new CorruptionError('CORRUPT_LOG', `log ${this.dir} has a gap before segment ${segmentFileName(firstLsn)}`, {
+            context: { dir: this.dir, firstLsn, previousLastLsn: last.lastLsn },
+          })
+        }
+        this.#segments.push(recovered.segment)
+        last = recovered.segment
+      }
+    } catch (e) {
+      throw isCairnError(e) ? e : new IoError('refresh log', this.dir, e)
+    }
+    this.#nextLsn = this.lastLsn + 1
+    if (this.lastLsn > before) this.#wakeCommit()
+    return this.lastLsn > before
+  }
+
   #waitForCommit(signal: AbortSignal | undefined): Promise<void> {
+    if (this.readOnly) return this.#poll(signal)
     return new Promise((resolve) => {
       const done = (): void => {
         signal?.removeEventListener('abort', done)
@@ -556,6 +622,19 @@ export class Log {
       signal?.addEventListener('abort', done, { once: true })
       this.#commitWaiters.push(done)
     })
+  }
+
+  async #poll(signal: AbortSignal | undefined): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.pollIntervalMs)
+      function done(): void {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      signal?.addEventListener('abort', done, { once: true })
+    })
+    if (signal?.aborted !== true) await this.refresh()
   }
 
   /**
@@ -601,7 +680,7 @@ export class Log {
     this.#wakeCommit()
     this.#wakeRoom()
     try {
-      if (this.#failure === undefined) {
+      if (this.#failure === undefined && !this.readOnly) {
         // Leave the file exactly its frames, without the preallocated zeros.
         await this.#active.truncate(this.#segments[this.#segments.length - 1]!.size)
         await this.#active.sync()
@@ -652,9 +731,10 @@ async function recoverSegment(
   firstLsn: number,
   expectedLogId: string | undefined,
   isLast: boolean,
+  readOnly: boolean,
 ): Promise<{ segment: Segment; logId: string }> {
   const path = posix.join(dir, segmentFileName(firstLsn))
-  const handle = await fs.open(path, isLast ? 'readWrite' : 'read')
+  const handle = await fs.open(path, isLast && !readOnly ? 'readWrite' : 'read')
   try {
     const bytes = new Uint8Array(segmentHeaderBytes)
     const n = await handle.read(bytes, 0, bytes.length, 0)
@@ -678,8 +758,8 @@ async function recoverSegment(
         { context: { path, logId: header.logId, expectedLogId } },
       )
     }
-    const scan = await scanSegment(handle, path, firstLsn, isLast)
-    if (scan.tornAt !== undefined) {
+    const scan = await scanSegment(handle, path, firstLsn, isLast, { live: readOnly })
+    if (scan.tornAt !== undefined && !readOnly) {
       await handle.truncate(scan.tornAt)
       await handle.sync()
     }
@@ -688,6 +768,21 @@ async function recoverSegment(
       segment: { firstLsn, lastLsn: scan.lastLsn, path, size: scan.validEnd, index: scan.index, lastIndexedOffset },
       logId: header.logId,
     }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Read-only mode: scans a segment past what is known of it, for frames a writer added since. */
+async function extendSegment(fs: FileSystem, segment: Segment, isLast: boolean): Promise<void> {
+  const handle = await fs.open(segment.path, 'read')
+  try {
+    const from = { offset: segment.size, lsn: segment.lastLsn + 1, lastIndexedOffset: segment.lastIndexedOffset }
+    const scan = await scanSegment(handle, segment.path, segment.firstLsn, isLast, { from, live: true })
+    segment.index.push(...scan.index)
+    if (scan.index.length > 0) segment.lastIndexedOffset = scan.index[scan.index.length - 1]![1]
+    segment.size = scan.validEnd
+    segment.lastLsn = scan.lastLsn
   } finally {
     await handle.close()
   }

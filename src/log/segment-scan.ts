@@ -29,18 +29,29 @@ export interface SegmentScan {
   tornAt: number | undefined
 }
 
+export interface ScanOptions {
+  /** Resume a scan here (a frame boundary) instead of after the header. */
+  from?: { offset: number; lsn: number; lastIndexedOffset: number }
+  /**
+   * A reader beside a live writer (read-only mode): bad bytes at the end of the last segment
+   * are a write in progress, so the scan just stops there.
+   */
+  live?: boolean
+}
+
 export async function scanSegment(
   handle: FileHandle,
   path: string,
   firstLsn: number,
   isLast: boolean,
+  options: ScanOptions = {},
 ): Promise<SegmentScan> {
   const size = await handle.size()
   const reader = new ChunkReader(handle, size)
   const index: Array<[number, number]> = []
-  let position = segmentHeaderBytes
-  let expected = firstLsn
-  let lastIndexed = -Infinity
+  let position = options.from?.offset ?? segmentHeaderBytes
+  let expected = options.from?.lsn ?? firstLsn
+  let lastIndexed = options.from?.lastIndexedOffset ?? -Infinity
   while (position < size) {
     let { chunk, index: i } = await reader.at(position, frameHeaderBytes)
     const header = decodeFrameHeader(chunk, i)
@@ -54,7 +65,8 @@ export async function scanSegment(
     }
     if (problem !== undefined || header === undefined) {
       const lsnMismatch = problem?.startsWith('frame LSN') === true
-      if (!isLast || lsnMismatch || (await laterFrameProvesDurable(handle, size, position, expected))) {
+      const proven = !isLast || lsnMismatch || (options.live !== true && (await laterFrameProvesDurable(handle, size, position, expected)))
+      if (proven) {
         throw corrupt(path, position, problem ?? 'bad frame', isLast)
       }
       return { validEnd: position, lastLsn: expected - 1, index, tornAt: position }

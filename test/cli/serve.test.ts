@@ -56,3 +56,63 @@ test('serve answers, requires its token, and exits 0 on SIGTERM with the store c
     await store.close()
   }
 })
+
+test('log read --follow prints what a running server appends, and exits 0 on SIGINT', async () => {
+  const data = `${tmp.path}/follow`
+  const server = spawn(process.execPath, [...cliArgs, 'serve', '--port', '0', '--data', data], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let serverErr = ''
+  const serverExited = new Promise<number | null>((resolve) => server.on('close', (code) => resolve(code)))
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      server.stderr.on('data', (c) => {
+        serverErr += c
+        const m = /"url":"(http:\/\/[^"]+)"/.exec(serverErr)
+        if (m) resolve(m[1]!)
+      })
+      server.on('close', () => reject(new Error(`serve exited early: ${serverErr}`)))
+    })
+    const post = (payload: string) =>
+      fetch(`${url}/v1/partitions/p/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ records: [{ payload }] }),
+      }).then((r) => r.json())
+    assert.deepEqual(await post('first'), { lsn: 1 })
+    // The server owns the store (lock held); the follower reads beside it.
+    const follower = spawn(process.execPath, [...cliArgs, 'log', 'read', 'p', '--follow', '--json', '--data', data], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let followerErr = ''
+    follower.stderr.on('data', (c) => (followerErr += c))
+    follower.stdout.on('data', (c) => (out += c))
+    const followerExited = new Promise<number | null>((resolve) => follower.on('close', (code) => resolve(code)))
+    const lines = async (n: number) => {
+      for (let waited = 0; out.split('\n').length <= n; waited += 20) {
+        if (waited > 20_000) throw new Error(`follower printed ${JSON.stringify(out)} (stderr ${followerErr})`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    }
+    await lines(1)
+    assert.deepEqual(await post('second'), { lsn: 2 })
+    assert.deepEqual(await post('third'), { lsn: 3 })
+    await lines(3)
+    follower.kill('SIGINT')
+    assert.equal(await followerExited, 0, followerErr)
+    assert.deepEqual(
+      out.trim().split('\n').map((l) => JSON.parse(l)),
+      [
+        { lsn: 1, payload: 'first' },
+        { lsn: 2, payload: 'second' },
+        { lsn: 3, payload: 'third' },
+      ],
+    )
+  } finally {
+    server.kill('SIGTERM')
+  }
+  assert.equal(await serverExited, 0, serverErr)
+})

@@ -2,12 +2,15 @@
  * `cairn log read <partition> [--from LSN] [--limit N] [--follow] [--json]`. Plain output is
  * `lsn<TAB>payload` for people; `--json` is one object per line for programs, with
  * `payloadBase64` when a payload is not UTF-8. `--follow` waits for new records until SIGINT.
+ *
+ * It reads without owning the store (`StoreReader`: no lock, nothing written), so it works, and
+ * follows, while a server or another process writes to the same store.
  */
 import type { Command } from 'commander'
 import type { LogEntry } from '../../log/frame.js'
 import { assertPartitionId } from '../../partition/partition-id.js'
+import { StoreReader } from '../../partition/store-reader.js'
 import { bytesField, utf8OrUndefined } from '../../server/bytes-json.js'
-import { withStore } from '../open-store.js'
 import { type DataOptions, parseLimit, parseLsn, withData } from '../options.js'
 import { writeLine } from '../output.js'
 
@@ -27,12 +30,12 @@ export function registerLogRead(log: Command): void {
     .option('--json', 'one JSON object per line: {"lsn":1,"payload":"..."}')
     .action(async (partitionId: string, options: ReadOptions) => {
       assertPartitionId(partitionId)
-      await withStore(options.data, false, async (store) => {
-        const partition = await store.partition(partitionId)
+      const reader = await StoreReader.open(options.data)
+      try {
         const print = async (e: LogEntry) => writeLine(options.json ? formatJson(e) : formatPlain(e))
         if (!options.follow) {
           const read = options.from === undefined ? { limit: options.limit } : { fromLsn: options.from, limit: options.limit }
-          for await (const e of partition.read(read)) await print(e)
+          for await (const e of reader.read(partitionId, read)) await print(e)
           return
         }
         const stop = new AbortController()
@@ -41,7 +44,7 @@ export function registerLogRead(log: Command): void {
         process.once('SIGTERM', onSignal)
         try {
           let left = options.limit ?? Number.POSITIVE_INFINITY
-          for await (const e of partition.tail(options.from ?? partition.firstLsn, { signal: stop.signal })) {
+          for await (const e of reader.tail(partitionId, options.from, { signal: stop.signal })) {
             await print(e)
             if (--left <= 0) break
           }
@@ -49,7 +52,9 @@ export function registerLogRead(log: Command): void {
           process.off('SIGINT', onSignal)
           process.off('SIGTERM', onSignal)
         }
-      })
+      } finally {
+        await reader.close()
+      }
     })
 }
 
