@@ -403,7 +403,7 @@ const stateAmpSuite: Suite = {
         metric: 'opsPerSec',
         rows,
         notes: [
-          'write amp = bytes this process sent to storage (/proc/self/io write_bytes, all threads) / user bytes put (key + value, load + 10 overwrites)',
+          'write amp = bytes the temp dir\'s block device wrote during the run (/sys/class/block/<dev>/stat; /proc/self/io write_bytes if unreadable, which overcounts overwrites of preallocated pages) / user bytes put (key + value, load + 10 overwrites)',
           'space amp = allocated bytes of the directory after close (du -B1) / live bytes; for cairn this includes the log unless the engine trims it',
           'cairn only: state write amp = (flush + compaction bytes) / key+value bytes applied; state space amp = table bytes / live bytes; log MB = log bytes (data + preallocated zeros) retained; fs-seam write amp = bytes passed to write() on file handles (log, log preallocation, tables; not manifests) / user bytes',
           ...(missing ? [`cairn skipped: ${missing}`] : []),
