@@ -3,7 +3,6 @@ export { Catalog, type CatalogData, type CatalogPartition } from './catalog.js'
 export {
   type BytesScanRange,
   Partition,
-  type PartitionEntry,
   type PartitionInfo,
   type Payload,
   payloadRecordType,
@@ -12,7 +11,7 @@ export {
 } from './partition.js'
 export { type Bytes, type Reducer, type ReducerTx, toBytes } from './reducer.js'
 export { decodeStateBatch, encodeStateBatch, type StateBatch, stateRecordType } from './state-record.js'
-export { decodeEntry } from './partition-entry.js'
+export { decodeEntry, type PartitionEntry } from './partition-entry.js'
 export { assertPartitionId, isPartitionId, partitionIdPattern } from './partition-id.js'
 export { Store, type StoreInfo, type StoreOptions } from './store.js'
 export { StoreReader, type StoreReaderOptions } from './store-reader.js'

@@ -16,10 +16,11 @@
 import { posix } from 'node:path'
 import { CairnError, CorruptionError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
-import type { LogEntry, LogRecord } from '../log/frame.js'
+import type { LogRecord } from '../log/frame.js'
 import { type Durability, Log } from '../log/log.js'
 import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type ScanRange, type StateOp, type StateStats, validateStateOps } from '../state/index.js'
 import { type Bytes, type Reducer, reduce, toBytes } from './reducer.js'
+import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import { decodeStateBatch, encodeStateBatch, stateRecordType } from './state-record.js'
 
 /** The log record type of an opaque user payload with no state commands. */
@@ -46,12 +47,6 @@ export interface BytesScanRange {
   limit?: number
 }
 
-/** A log entry with its state batch decoded. `payload` is the first payload (or empty). */
-export interface PartitionEntry extends LogEntry {
-  payloads: Uint8Array[]
-  ops: StateOp[]
-}
-
 export interface PartitionInfo {
   id: string
   logId: string
@@ -66,21 +61,26 @@ export interface PartitionInfo {
   memtableBytes: number
 }
 
-export interface PartitionOptions {
-  id: string
-  dir: string
-  fs: FileSystem
-  logId?: string
+/** The tunables of a partition's log and state (all optional; defaults in each layer). */
+export interface PartitionSettings {
+  /** 'sync' (default): a write resolves once fsynced. 'none': once written to the OS. */
   durability?: Durability
   segmentBytesMax?: number
   recordBytesMax?: number
   batchBytesMax?: number
+  /** Bound of the memtable (default 64 MiB). */
   memtableBytesMax?: number
+  /** Bound of the block cache (default 64 MiB). */
   blockCacheBytesMax?: number
-  reducer?: Reducer
 }
 
-const empty = new Uint8Array(0)
+export interface PartitionOptions extends PartitionSettings {
+  id: string
+  dir: string
+  fs: FileSystem
+  logId?: string
+  reducer?: Reducer
+}
 
 export class Partition {
   readonly id: string
@@ -207,6 +207,11 @@ export class Partition {
         for (let i = 0; i < opsByRecord.length; i++) this.#apply(last - opsByRecord.length + 1 + i, opsByRecord[i]!)
       },
     })
+  }
+
+  /** Puts `value` as JSON text. */
+  putJson(key: Bytes, value: unknown): Promise<number> {
+    return this.put(key, JSON.stringify(value))
   }
 
   put(key: Bytes, value: Bytes): Promise<number> {
@@ -427,23 +432,6 @@ function toScanRange(range: BytesScanRange): ScanRange {
   if (range.lt !== undefined) out.lt = toBytes(range.lt)
   if (range.reverse !== undefined) out.reverse = range.reverse
   if (range.limit !== undefined) out.limit = range.limit
-  return out
-}
-
-const noOps: StateOp[] = Object.freeze([]) as unknown as StateOp[]
-
-/** Adds the decoded batch to a fresh log entry in place (no copy: this runs per entry read). */
-function decodeEntry(entry: LogEntry): PartitionEntry {
-  const out = entry as PartitionEntry
-  if (entry.type === stateRecordType) {
-    const { ops, payloads } = decodeStateBatch(entry.payload, entry.lsn)
-    out.payload = payloads[0] ?? empty
-    out.payloads = payloads
-    out.ops = ops
-  } else {
-    out.payloads = [entry.payload]
-    out.ops = noOps
-  }
   return out
 }
 

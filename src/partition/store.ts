@@ -15,27 +15,17 @@ import { mkdirDurable } from '../io/atomic-write.js'
 import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
-import type { Durability } from '../log/log.js'
 import { Catalog } from './catalog.js'
-import { Partition, type PartitionInfo, type PartitionOptions } from './partition.js'
+import { Partition, type PartitionInfo, type PartitionOptions, type PartitionSettings } from './partition.js'
 import { assertPartitionId } from './partition-id.js'
 import type { Reducer } from './reducer.js'
 import { StoreLock } from './store-lock.js'
 
-export interface StoreOptions {
+export interface StoreOptions extends PartitionSettings {
   /** The file system (default: the real one). */
   fs?: FileSystem
   /** Create the store if the directory holds none (default true). */
   create?: boolean
-  /** 'sync' (default): an append resolves once fsynced. 'none': once written to the OS. */
-  durability?: Durability
-  segmentBytesMax?: number
-  recordBytesMax?: number
-  batchBytesMax?: number
-  /** Bound of each partition's memtable (default 64 MiB). */
-  memtableBytesMax?: number
-  /** Bound of each partition's block cache (default 64 MiB). */
-  blockCacheBytesMax?: number
   /** The reducer of every partition that `reducers` does not name. */
   reducer?: Reducer
   /** Reducers by partition id. */
@@ -208,21 +198,8 @@ export class Store {
   }
 
   #partitionOptions(id: string, logId: string | undefined): PartitionOptions {
-    const o = this.#options
-    const reducer = o.reducers?.[id] ?? o.reducer
-    return {
-      id,
-      dir: this.#partitionDir(id),
-      fs: this.fs,
-      ...(logId !== undefined && { logId }),
-      ...(o.durability !== undefined && { durability: o.durability }),
-      ...(o.segmentBytesMax !== undefined && { segmentBytesMax: o.segmentBytesMax }),
-      ...(o.recordBytesMax !== undefined && { recordBytesMax: o.recordBytesMax }),
-      ...(o.batchBytesMax !== undefined && { batchBytesMax: o.batchBytesMax }),
-      ...(o.memtableBytesMax !== undefined && { memtableBytesMax: o.memtableBytesMax }),
-      ...(o.blockCacheBytesMax !== undefined && { blockCacheBytesMax: o.blockCacheBytesMax }),
-      ...(reducer !== undefined && { reducer }),
-    }
+    const { fs: _fs, create: _create, reducer, reducers, ...settings } = this.#options
+    return { ...settings, id, dir: this.#partitionDir(id), fs: this.fs, logId, reducer: reducers?.[id] ?? reducer }
   }
 
   #openPartition(id: string, logId: string): Promise<Partition> {
