@@ -70,7 +70,10 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     autoCreate: options.autoCreate ?? true,
   }
   const checkToken = options.token !== undefined && options.token !== '' ? tokenChecker(options.token) : undefined
-  const metrics = createMetrics(() => store.partitions().length)
+  const metrics = createMetrics(
+    () => store.partitions().length,
+    async () => (await store.info()).partitions,
+  )
   const router = new Router<Handler>()
     .add('GET', '/v1/status', getStatus)
     .add('GET', '/metrics', async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }))

@@ -3,6 +3,20 @@
  * in one process, as in tests, do not share or clash).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { PartitionInfo } from '../partition/partition.js'
+
+/** Per-partition gauges, read from `partition.info()` at scrape time. */
+const partitionGauges: Array<[keyof PartitionInfo, string, string]> = [
+  ['firstLsn', 'cairn_partition_first_lsn', 'Lowest LSN still in the log'],
+  ['lastLsn', 'cairn_partition_last_lsn', 'Highest acknowledged LSN'],
+  ['appliedLsn', 'cairn_partition_applied_lsn', 'Highest LSN visible in state'],
+  ['durableLsn', 'cairn_partition_durable_lsn', 'Highest LSN whose effects are in table files (the trim floor is this + 1)'],
+  ['logBytes', 'cairn_partition_log_bytes', 'Bytes of log segments'],
+  ['segmentCount', 'cairn_partition_log_segments', 'Log segment files'],
+  ['tableCount', 'cairn_partition_tables', 'State table files'],
+  ['tableBytes', 'cairn_partition_table_bytes', 'Bytes of state table files'],
+  ['memtableBytes', 'cairn_partition_memtable_bytes', 'Bytes in the active memtable'],
+]
 
 export interface ServerMetrics {
   registry: Registry
@@ -12,7 +26,7 @@ export interface ServerMetrics {
   appendedBytes: Counter
 }
 
-export function createMetrics(partitionCount: () => number): ServerMetrics {
+export function createMetrics(partitionCount: () => number, partitionInfos: () => Promise<PartitionInfo[]>): ServerMetrics {
   const registry = new Registry()
   const labelNames = ['method', 'route', 'status'] as const
   const requests = new Counter({
@@ -46,5 +60,23 @@ export function createMetrics(partitionCount: () => number): ServerMetrics {
       this.set(partitionCount())
     },
   })
+  // One scrape reads every partition's info once, shared by all the per-partition gauges.
+  let scrape: Promise<PartitionInfo[]> | undefined
+  const infos = (): Promise<PartitionInfo[]> => {
+    scrape ??= partitionInfos().finally(() => setImmediate(() => (scrape = undefined)))
+    return scrape
+  }
+  for (const [field, name, help] of partitionGauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['partition'],
+      registers: [registry],
+      async collect() {
+        this.reset()
+        for (const info of await infos()) this.set({ partition: info.id }, info[field] as number)
+      },
+    })
+  }
   return { registry, requests, requestSeconds, appendedRecords, appendedBytes }
 }

@@ -65,6 +65,11 @@ describe('server: records', () => {
     assert.match(text, /cairn_appended_records_total 4/)
     assert.match(text, /cairn_appended_bytes_total 24/)
     assert.match(text, /cairn_partitions 1/)
+    const lastLsn = /cairn_partition_last_lsn\{partition="([a-z0-9_-]+)"\} (\d+)/.exec(text)
+    assert.ok(lastLsn, text)
+    assert.equal(Number(lastLsn[2]), (await s.store.partition(lastLsn[1]!)).lastLsn)
+    assert.match(text, /cairn_partition_applied_lsn\{partition="[a-z0-9_-]+"\} \d+/)
+    assert.match(text, /cairn_partition_table_bytes\{partition="[a-z0-9_-]+"\} \d+/)
   })
 })
 
