@@ -1,0 +1,113 @@
+/**
+ * Segment files on disk: creating one (temp name, header, fsync, rename, fsync dir), recovering
+ * one at open, and, for read-only logs, scanning one further as a writer extends it.
+ *
+ * Invariants: a segment appears under its final name only with a whole, fsynced header; a
+ * failed creation leaves no segment behind; recovery cuts a torn tail only when it may write.
+ */
+import { posix } from 'node:path'
+import { tempSuffix } from '../io/atomic-write.js'
+import { CairnError, CorruptionError } from '../io/errors.js'
+import type { FileHandle, FileSystem } from '../io/file-system.js'
+import { decodeSegmentHeader, encodeSegmentHeader, segmentFileName, segmentFormatVersion, segmentHeaderBytes } from './segment-header.js'
+import { scanSegment } from './segment-scan.js'
+
+/** What the log knows of one segment file. */
+export interface Segment {
+  firstLsn: number
+  lastLsn: number
+  path: string
+  /** Bytes of valid, acknowledged frames (header included). */
+  size: number
+  index: Array<[number, number]>
+  lastIndexedOffset: number
+}
+
+export async function createSegment(
+  fs: FileSystem,
+  dir: string,
+  logId: string,
+  firstLsn: number,
+): Promise<{ segment: Segment; handle: FileHandle }> {
+  const path = posix.join(dir, segmentFileName(firstLsn))
+  const temp = path + tempSuffix
+  const handle = await fs.open(temp, 'createOrTruncate')
+  let renamed = false
+  try {
+    await handle.write(encodeSegmentHeader({ formatVersion: segmentFormatVersion, logId, firstLsn, createdAtMs: Date.now() }), 0)
+    await handle.sync()
+    await fs.rename(temp, path)
+    renamed = true
+    await fs.syncDir(dir)
+  } catch (e) {
+    await handle.close().catch(() => undefined)
+    // Leave no half-made segment behind: a stray segment would look like a gap or overlap later.
+    await fs.unlink(renamed ? path : temp).catch(() => undefined)
+    throw e
+  }
+  const segment: Segment = { firstLsn, lastLsn: firstLsn - 1, path, size: segmentHeaderBytes, index: [], lastIndexedOffset: -Infinity }
+  return { segment, handle }
+}
+
+export async function recoverSegment(
+  fs: FileSystem,
+  dir: string,
+  firstLsn: number,
+  expectedLogId: string | undefined,
+  isLast: boolean,
+  readOnly: boolean,
+): Promise<{ segment: Segment; logId: string }> {
+  const path = posix.join(dir, segmentFileName(firstLsn))
+  const handle = await fs.open(path, isLast && !readOnly ? 'readWrite' : 'read')
+  try {
+    const bytes = new Uint8Array(segmentHeaderBytes)
+    const n = await handle.read(bytes, 0, bytes.length, 0)
+    const header = decodeSegmentHeader(bytes.subarray(0, n))
+    if (header === 'version') {
+      throw new CairnError('UNSUPPORTED_FORMAT', `log segment ${path} has a format this version of cairn cannot read: upgrade cairn`, {
+        context: { path },
+      })
+    }
+    if (typeof header === 'string' || header.firstLsn !== firstLsn) {
+      throw new CorruptionError(
+        'CORRUPT_LOG',
+        `log segment ${path} has a damaged header (${typeof header === 'string' ? header : 'LSN does not match the file name'}): restore the partition from a snapshot or backup`,
+        { context: { path, offset: 0 } },
+      )
+    }
+    if (expectedLogId !== undefined && header.logId !== expectedLogId) {
+      throw new CorruptionError(
+        'CORRUPT_LOG',
+        `log segment ${path} belongs to log ${header.logId}, not ${expectedLogId}: a file from another log was copied in`,
+        { context: { path, logId: header.logId, expectedLogId } },
+      )
+    }
+    const scan = await scanSegment(handle, path, firstLsn, isLast, { live: readOnly })
+    if (scan.tornAt !== undefined && !readOnly) {
+      await handle.truncate(scan.tornAt)
+      await handle.sync()
+    }
+    const lastIndexedOffset = scan.index.length > 0 ? scan.index[scan.index.length - 1]![1] : -Infinity
+    return {
+      segment: { firstLsn, lastLsn: scan.lastLsn, path, size: scan.validEnd, index: scan.index, lastIndexedOffset },
+      logId: header.logId,
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Read-only mode: scans a segment past what is known of it, for frames a writer added since. */
+export async function extendSegment(fs: FileSystem, segment: Segment, isLast: boolean): Promise<void> {
+  const handle = await fs.open(segment.path, 'read')
+  try {
+    const from = { offset: segment.size, lsn: segment.lastLsn + 1, lastIndexedOffset: segment.lastIndexedOffset }
+    const scan = await scanSegment(handle, segment.path, segment.firstLsn, isLast, { from, live: true })
+    segment.index.push(...scan.index)
+    if (scan.index.length > 0) segment.lastIndexedOffset = scan.index[scan.index.length - 1]![1]
+    segment.size = scan.validEnd
+    segment.lastLsn = scan.lastLsn
+  } finally {
+    await handle.close()
+  }
+}
