@@ -128,7 +128,7 @@ export class Block {
   compareKeyAt(i: number, key: Uint8Array): number {
     const o = this.offsetOf(i)
     const keyLen = this.#view.getUint32(o, true)
-    const n = keyLen < key.length ? keyLen : key.length
+    const n = Math.min(keyLen, key.length)
     if (n > 64) return compareBytes(this.keyAt(i), key)
     const buf = this.buf
     const start = o + entryHeaderBytes

@@ -8,9 +8,9 @@
  * within its bounds. Keys and values may be subarrays of a cached block: copy before handing out.
  */
 import type { Block } from './block.js'
-import type { Memtable } from './memtable.js'
+import { latin1Key, type MemEntry, type Memtable } from './memtable.js'
 import type { Table } from './table-reader.js'
-import { aboveLower, type Bounds, belowUpper, compareBytes, type VersionedValue } from './types.js'
+import { aboveLower, type Bounds, belowUpper, compareBytes } from './types.js'
 
 export interface Cursor {
   key: Uint8Array
@@ -29,7 +29,7 @@ export class MemtableCursor implements Cursor {
   readonly #memtable: Memtable
   readonly #bounds: Bounds
   readonly #reverse: boolean
-  #it: IterableIterator<[Uint8Array, VersionedValue]> | undefined
+  #it: IterableIterator<[string, MemEntry]> | undefined
 
   constructor(memtable: Memtable, bounds: Bounds, reverse: boolean) {
     this.#memtable = memtable
@@ -39,7 +39,9 @@ export class MemtableCursor implements Cursor {
 
   start(): boolean {
     const b = this.#bounds
-    this.#it = this.#reverse ? this.#memtable.tree.entriesReversed(b.upper) : this.#memtable.tree.entries(b.lower)
+    this.#it = this.#reverse
+      ? this.#memtable.entriesReversed(b.upper === undefined ? undefined : latin1Key(b.upper))
+      : this.#memtable.entries(b.lower === undefined ? undefined : latin1Key(b.lower))
     return this.next()
   }
 
@@ -47,7 +49,8 @@ export class MemtableCursor implements Cursor {
     for (;;) {
       const r = this.#it!.next()
       if (r.done === true) return false
-      const [k, v] = r.value
+      const v = r.value[1]
+      const k = v.key
       if (this.#reverse) {
         if (!belowUpper(this.#bounds, k)) continue
         if (!aboveLower(this.#bounds, k)) return false

@@ -337,7 +337,7 @@ export class LsmTree {
    */
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
     if (this.#closed) return Promise.reject(new CairnError('CLOSED', 'this state tree is closed'))
-    const hit = this.#active.tree.get(key)
+    const hit = this.#active.get(key)
     if (hit !== undefined) return Promise.resolve(hit.value === undefined ? undefined : copyBytes(hit.value))
     const version = this.#version
     // viewGet reads the memtables synchronously only, so the live list needs no copy.
@@ -349,7 +349,7 @@ export class LsmTree {
   }
 
   #view(): ViewParts {
-    const memtables = this.#active.tree.size > 0 ? [this.#active.snapshot(), ...this.#imms] : [...this.#imms]
+    const memtables = this.#active.size > 0 ? [this.#active.snapshot(), ...this.#imms] : [...this.#imms]
     return { memtables, version: this.#version.ref(), tombstones: this.#tombstones() }
   }
 
@@ -433,12 +433,12 @@ export class LsmTree {
     let writer: TableWriter | undefined
     let published: string | undefined
     try {
-      if (m.tree.size > 0) {
+      if (m.size > 0) {
         writer = await TableWriter.create(this.#fs, this.#dir, this.#nextTableId++, this.#blockBytes)
         let sliceStart = performance.now()
         let counter = 0
-        for (const [key, v] of m.tree.entries()) {
-          const w = writer.add(key, v.seq, v.value)
+        for (const [, v] of m.entries()) {
+          const w = writer.add(v.key, v.seq, v.value)
           if (w !== undefined) await w
           if ((++counter & 255) === 0 && performance.now() - sliceStart > this.#compaction.compactionSliceMs) {
             await yieldToEventLoop()

@@ -75,7 +75,7 @@ function visibleAt(block: Block, i: number, key: Uint8Array, tombstones: readonl
 export function viewGet(view: ViewParts, key: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
   const memtables = view.memtables
   for (let i = 0; i < memtables.length; i++) {
-    const v = memtables[i]!.tree.get(key)
+    const v = memtables[i]!.get(key)
     if (v !== undefined) return visible(v, key, view.tombstones)
   }
   const levels = view.version.levels
