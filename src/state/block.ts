@@ -97,6 +97,16 @@ export class Block {
     this.#offsetsAt = offsetsAt
   }
 
+  /**
+   * This block over a fresh private copy of its bytes: its keys and values can be handed to a
+   * user as they are (no one else holds the copy; the cache keeps its own block).
+   */
+  copy(): Block {
+    const buf = new Uint8Array(this.buf.length)
+    buf.set(this.buf)
+    return new Block(buf, this.count, this.#offsetsAt)
+  }
+
   offsetOf(i: number): number {
     return this.#view.getUint32(this.#offsetsAt + 4 * i, true)
   }

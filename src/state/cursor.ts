@@ -5,7 +5,8 @@
  * without per-entry promises. After `false` the cursor is exhausted.
  *
  * Invariant: a cursor yields keys strictly increasing (forward) or decreasing (reverse), all
- * within its bounds. Keys and values may be subarrays of a cached block: copy before handing out.
+ * within its bounds. Keys and values may be subarrays of a cached block or memtable buffers: copy
+ * them before handing out, unless `owned` says they are views of a block copy private to the cursor.
  */
 import type { Block } from './block.js'
 import { latin1Key, type MemEntry, type Memtable } from './memtable.js'
@@ -16,6 +17,8 @@ export interface Cursor {
   key: Uint8Array
   seq: number
   value: Uint8Array | undefined
+  /** `key` and `value` are views of bytes private to this cursor (a block copy): they may be handed out as they are. */
+  readonly owned: boolean
   start(): boolean | Promise<boolean>
   next(): boolean | Promise<boolean>
 }
@@ -26,6 +29,7 @@ export class MemtableCursor implements Cursor {
   key = empty
   seq = 0
   value: Uint8Array | undefined
+  readonly owned = false
   readonly #memtable: Memtable
   readonly #bounds: Bounds
   readonly #reverse: boolean
@@ -75,6 +79,7 @@ export class TableCursor implements Cursor {
   key = empty
   seq = 0
   value: Uint8Array | undefined
+  readonly owned: boolean
   readonly #table: Table
   readonly #bounds: Bounds
   readonly #reverse: boolean
@@ -86,11 +91,16 @@ export class TableCursor implements Cursor {
   #ahead: Block[] = []
   #aheadFirst = 0
 
-  constructor(table: Table, bounds: Bounds, reverse: boolean, fillCache = true) {
+  /**
+   * `copyBlocks`: work on a private copy of each block (one copy per block instead of two per
+   * entry), so `key` and `value` are `owned`. For scans, which hand entries out.
+   */
+  constructor(table: Table, bounds: Bounds, reverse: boolean, fillCache = true, copyBlocks = false) {
     this.#table = table
     this.#bounds = bounds
     this.#reverse = reverse
     this.#fillCache = fillCache
+    this.owned = copyBlocks
   }
 
   start(): boolean | Promise<boolean> {
@@ -107,6 +117,7 @@ export class TableCursor implements Cursor {
   }
 
   #first(block: Block): boolean | Promise<boolean> {
+    if (this.owned) block = block.copy()
     this.#block = block
     const b = this.#bounds
     if (this.#reverse) {
@@ -146,12 +157,12 @@ export class TableCursor implements Cursor {
     const block = this.#blockAt(index)
     if (block instanceof Promise) {
       return block.then((bl) => {
-        this.#block = bl
+        this.#block = this.owned ? bl.copy() : bl
         this.#pos = this.#reverse ? bl.count - 1 : 0
         return this.#load()
       })
     }
-    this.#block = block
+    this.#block = this.owned ? block.copy() : block
     this.#pos = this.#reverse ? block.count - 1 : 0
     return this.#load()
   }
@@ -187,6 +198,8 @@ export class LevelCursor implements Cursor {
   key = empty
   seq = 0
   value: Uint8Array | undefined
+  /** See TableCursor's `copyBlocks`. */
+  readonly owned: boolean
   readonly #tables: readonly Table[]
   readonly #bounds: Bounds
   readonly #reverse: boolean
@@ -194,11 +207,12 @@ export class LevelCursor implements Cursor {
   #index = 0
   #cursor: TableCursor | undefined
 
-  constructor(tables: readonly Table[], bounds: Bounds, reverse: boolean, fillCache = true) {
+  constructor(tables: readonly Table[], bounds: Bounds, reverse: boolean, fillCache = true, copyBlocks = false) {
     this.#tables = tables
     this.#bounds = bounds
     this.#reverse = reverse
     this.#fillCache = fillCache
+    this.owned = copyBlocks
   }
 
   start(): boolean | Promise<boolean> {
@@ -227,7 +241,7 @@ export class LevelCursor implements Cursor {
   #open(i: number): boolean | Promise<boolean> {
     if (i < 0 || i >= this.#tables.length) return false
     this.#index = i
-    this.#cursor = new TableCursor(this.#tables[i]!, this.#bounds, this.#reverse, this.#fillCache)
+    this.#cursor = new TableCursor(this.#tables[i]!, this.#bounds, this.#reverse, this.#fillCache, this.owned)
     const r = this.#cursor.start()
     if (r instanceof Promise) return r.then((ok) => this.#settle(ok))
     return this.#settle(r)

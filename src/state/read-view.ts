@@ -183,8 +183,9 @@ class ScanIterator implements AsyncIterableIterator<Entry> {
     const cursors: Cursor[] = []
     for (const m of this.#view.memtables) cursors.push(new MemtableCursor(m, bounds, reverse))
     const levels = this.#view.version.levels
-    for (const t of levels[0]!) cursors.push(new TableCursor(t, bounds, reverse))
-    for (let l = 1; l < levels.length; l++) if (levels[l]!.length > 0) cursors.push(new LevelCursor(levels[l]!, bounds, reverse))
+    // Table cursors work on private block copies: their entries are handed out without copying.
+    for (const t of levels[0]!) cursors.push(new TableCursor(t, bounds, reverse, true, true))
+    for (let l = 1; l < levels.length; l++) if (levels[l]!.length > 0) cursors.push(new LevelCursor(levels[l]!, bounds, reverse, true, true))
     this.#tombstones = tombstonesWithin(this.#view.tombstones, bounds.lower, bounds.upper)
     this.#merge = new MergeIterator(cursors, reverse)
     this.#positioned = await this.#merge.start()
@@ -213,10 +214,14 @@ class ScanIterator implements AsyncIterableIterator<Entry> {
       this.#positioned = false
       const value = merge.value
       if (value !== undefined && (tombstones.length === 0 || !isCovered(tombstones, merge.key, merge.seq))) {
-        this.#batch.push([this.#copier.copy(merge.key), this.#copier.copy(value)])
+        this.#batch.push(merge.owned ? [merge.key, value] : [this.#copier.copy(merge.key), this.#copier.copy(value)])
         if (--this.#limit <= 0) this.#finish()
       }
     }
+    // The merge iterator moves past the current key by comparing with it: the caller must not
+    // hold that very buffer (it could change it before the next refill). Hand out a copy of it.
+    const last = this.#batch[this.#batch.length - 1]
+    if (!this.#exhausted && last !== undefined && last[0] === merge.key) last[0] = this.#copier.copy(merge.key)
   }
 
   next(): Promise<IteratorResult<Entry>> {
