@@ -8,7 +8,7 @@
  * within its bounds. Keys and values may be subarrays of a cached block or memtable buffers: copy
  * them before handing out, unless `owned` says they are views of a block copy private to the cursor.
  */
-import type { Block } from './block.js'
+import type { Block, BlockCopier } from './block.js'
 import { latin1Key, type MemEntry, type Memtable } from './memtable.js'
 import type { Table } from './table-reader.js'
 import { aboveLower, type Bounds, belowUpper, compareBytes } from './types.js'
@@ -17,7 +17,7 @@ export interface Cursor {
   key: Uint8Array
   seq: number
   value: Uint8Array | undefined
-  /** `key` and `value` are views of bytes private to this cursor (a block copy): they may be handed out as they are. */
+  /** `key` and `value` are views of bytes private to this scan (a block copy): they may be handed out as they are. */
   readonly owned: boolean
   start(): boolean | Promise<boolean>
   next(): boolean | Promise<boolean>
@@ -84,6 +84,7 @@ export class TableCursor implements Cursor {
   readonly #bounds: Bounds
   readonly #reverse: boolean
   readonly #fillCache: boolean
+  readonly #copier: BlockCopier | undefined
   #blockIndex = 0
   #block: Block | undefined
   #pos = 0
@@ -92,15 +93,16 @@ export class TableCursor implements Cursor {
   #aheadFirst = 0
 
   /**
-   * `copyBlocks`: work on a private copy of each block (one copy per block instead of two per
-   * entry), so `key` and `value` are `owned`. For scans, which hand entries out.
+   * `copier`: work on a private copy of each block made by it (one copy per block instead of two
+   * per entry), so `key` and `value` are `owned`. For scans, which hand entries out.
    */
-  constructor(table: Table, bounds: Bounds, reverse: boolean, fillCache = true, copyBlocks = false) {
+  constructor(table: Table, bounds: Bounds, reverse: boolean, fillCache = true, copier?: BlockCopier) {
     this.#table = table
     this.#bounds = bounds
     this.#reverse = reverse
     this.#fillCache = fillCache
-    this.owned = copyBlocks
+    this.#copier = copier
+    this.owned = copier !== undefined
   }
 
   start(): boolean | Promise<boolean> {
@@ -117,7 +119,7 @@ export class TableCursor implements Cursor {
   }
 
   #first(block: Block): boolean | Promise<boolean> {
-    if (this.owned) block = block.copy()
+    if (this.#copier !== undefined) block = this.#copier.copy(block)
     this.#block = block
     const b = this.#bounds
     if (this.#reverse) {
@@ -157,12 +159,12 @@ export class TableCursor implements Cursor {
     const block = this.#blockAt(index)
     if (block instanceof Promise) {
       return block.then((bl) => {
-        this.#block = this.owned ? bl.copy() : bl
+        this.#block = this.#copier === undefined ? bl : this.#copier.copy(bl)
         this.#pos = this.#reverse ? bl.count - 1 : 0
         return this.#load()
       })
     }
-    this.#block = this.owned ? block.copy() : block
+    this.#block = this.#copier === undefined ? block : this.#copier.copy(block)
     this.#pos = this.#reverse ? block.count - 1 : 0
     return this.#load()
   }
@@ -198,8 +200,9 @@ export class LevelCursor implements Cursor {
   key = empty
   seq = 0
   value: Uint8Array | undefined
-  /** See TableCursor's `copyBlocks`. */
+  /** See TableCursor's `copier`. */
   readonly owned: boolean
+  readonly #copier: BlockCopier | undefined
   readonly #tables: readonly Table[]
   readonly #bounds: Bounds
   readonly #reverse: boolean
@@ -207,12 +210,13 @@ export class LevelCursor implements Cursor {
   #index = 0
   #cursor: TableCursor | undefined
 
-  constructor(tables: readonly Table[], bounds: Bounds, reverse: boolean, fillCache = true, copyBlocks = false) {
+  constructor(tables: readonly Table[], bounds: Bounds, reverse: boolean, fillCache = true, copier?: BlockCopier) {
     this.#tables = tables
     this.#bounds = bounds
     this.#reverse = reverse
     this.#fillCache = fillCache
-    this.owned = copyBlocks
+    this.#copier = copier
+    this.owned = copier !== undefined
   }
 
   start(): boolean | Promise<boolean> {
@@ -241,7 +245,7 @@ export class LevelCursor implements Cursor {
   #open(i: number): boolean | Promise<boolean> {
     if (i < 0 || i >= this.#tables.length) return false
     this.#index = i
-    this.#cursor = new TableCursor(this.#tables[i]!, this.#bounds, this.#reverse, this.#fillCache, this.owned)
+    this.#cursor = new TableCursor(this.#tables[i]!, this.#bounds, this.#reverse, this.#fillCache, this.#copier)
     const r = this.#cursor.start()
     if (r instanceof Promise) return r.then((ok) => this.#settle(ok))
     return this.#settle(r)

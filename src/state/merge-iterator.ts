@@ -95,8 +95,15 @@ export class MergeIterator {
 
   /** Moves past every version of the current key. */
   next(): boolean | Promise<boolean> {
-    const current = this.key
     const h = this.#heap
+    if (this.#cursors.length === 1) {
+      // One source: its keys strictly increase (decrease), so no version to skip and no compare.
+      if (h.length === 0) return false
+      const r = this.#cursors[0]!.next()
+      if (r instanceof Promise) return r.then((ok) => this.#afterSingle(ok))
+      return this.#afterSingle(r)
+    }
+    const current = this.key
     while (h.length > 0) {
       const c = this.#cursors[h[0]!]!
       if (compareBytes(c.key, current) !== 0) break
@@ -104,6 +111,11 @@ export class MergeIterator {
       if (r instanceof Promise) return r.then((ok) => this.#nextAsync(current, ok))
       this.#afterAdvance(r)
     }
+    return this.#settle()
+  }
+
+  #afterSingle(ok: boolean): boolean {
+    if (!ok) this.#heap.length = 0
     return this.#settle()
   }
 

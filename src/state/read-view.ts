@@ -7,7 +7,7 @@
  * version is visible unless it is a point tombstone or a range tombstone with a higher seq covers
  * it. Values handed out are copies, so a caller can never corrupt a memtable or a cached block.
  */
-import type { Block } from './block.js'
+import { type Block, BlockCopier } from './block.js'
 import { hashKey } from './bloom-filter.js'
 import { type Cursor, LevelCursor, MemtableCursor, TableCursor } from './cursor.js'
 import type { Memtable } from './memtable.js'
@@ -184,8 +184,9 @@ class ScanIterator implements AsyncIterableIterator<Entry> {
     for (const m of this.#view.memtables) cursors.push(new MemtableCursor(m, bounds, reverse))
     const levels = this.#view.version.levels
     // Table cursors work on private block copies: their entries are handed out without copying.
-    for (const t of levels[0]!) cursors.push(new TableCursor(t, bounds, reverse, true, true))
-    for (let l = 1; l < levels.length; l++) if (levels[l]!.length > 0) cursors.push(new LevelCursor(levels[l]!, bounds, reverse, true, true))
+    const copier = new BlockCopier()
+    for (const t of levels[0]!) cursors.push(new TableCursor(t, bounds, reverse, true, copier))
+    for (let l = 1; l < levels.length; l++) if (levels[l]!.length > 0) cursors.push(new LevelCursor(levels[l]!, bounds, reverse, true, copier))
     this.#tombstones = tombstonesWithin(this.#view.tombstones, bounds.lower, bounds.upper)
     this.#merge = new MergeIterator(cursors, reverse)
     this.#positioned = await this.#merge.start()
