@@ -22,7 +22,18 @@ for (let i = 0; i < n; i += 1000) {
 }
 await tree.flush()
 await tree.compact({ full: true })
+const getMs = Number(process.env.GET_MS ?? 0)
 for (let r = 0; r < Number(process.env.ROUNDS ?? 5); r++) {
+  // Optionally random point reads first (as the bench does before its scan).
+  for (let t0 = performance.now(); performance.now() - t0 < getMs; ) {
+    for (let i = 0; i < 1000; i++) {
+      const j = Math.floor(Math.random() * n)
+      const k = Buffer.alloc(16)
+      k.writeUInt32BE((j * 2654435761) >>> 0, 0)
+      k.writeUInt32BE(j, 4)
+      await tree.get(k)
+    }
+  }
   const t = performance.now()
   let c = 0
   for await (const _ of tree.scan()) c++
