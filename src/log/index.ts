@@ -9,5 +9,6 @@ export {
   type LogOptions,
   recordBytesMaxDefault,
   segmentBytesMaxDefault,
+  syncDepthMax,
 } from './log.js'
 export { segmentFileName } from './segment-header.js'

@@ -51,6 +51,11 @@ export const queueBytesMax = 64 * 1024 * 1024
  * commit. Recovery reads the zeros as a torn tail and cuts them; sealing cuts them too.
  */
 export const preallocateBytes = 1024 * 1024
+/**
+ * Group syncs in flight at once. The disk overlaps them, and appends that arrive meanwhile are
+ * written as the next group instead of waiting a whole sync: throughput under many writers.
+ */
+export const syncDepthMax = 3
 /** Entries handed out per batch by `readBatches`. */
 export const readBatchEntriesMax = 4096
 /** How often a read-only log looks for new records while tailing. */
@@ -77,6 +82,17 @@ export interface LogOptions {
   pollIntervalMs?: number
 }
 
+
+/** A group written and being synced; acknowledged strictly in order. */
+interface Inflight {
+  group: Pending[]
+  offsets: number[]
+  bytes: number
+  /** Settles with the sync and never rejects; `error` tells how it went. */
+  done: Promise<void>
+  settled: boolean
+  error: unknown
+}
 
 interface Pending {
   records: readonly LogRecord[]
@@ -116,6 +132,10 @@ export class Log {
   #syncedLsn: number
   /** Bytes of the active segment file, data plus zeros preallocated after it. */
   #allocated: number
+  /** End of the bytes written to the active segment (acknowledged ones end at `size`). */
+  #writtenSize: number
+  #inflight: Inflight[] = []
+  #arrival: (() => void) | undefined
   #queue: Pending[] = []
   #queueBytes = 0
   #writing = false
@@ -144,6 +164,7 @@ export class Log {
     this.#nextLsn = last.lastLsn + 1
     this.#syncedLsn = last.lastLsn
     this.#allocated = last.size
+    this.#writtenSize = last.size
   }
 
   /** Opens (recovering) or creates the log in `options.dir`. */
@@ -281,6 +302,7 @@ export class Log {
       this.#queue.push({ records, firstLsn, bytes, onDurable: options.onDurable, resolve, reject })
       this.#queueBytes += bytes
       if (!this.#writing) void this.#writeLoop()
+      else this.#arrival?.()
     })
   }
 
@@ -313,11 +335,32 @@ export class Log {
     this.#writing = true
     this.#idle = new Promise((resolve) => (this.#idleResolve = resolve))
     try {
-      while (this.#queue.length > 0 && this.#failure === undefined) {
-        await this.#writeGroup()
-        // Let the appenders just acknowledged run and queue their next records, so that they
-        // join the next group instead of the first of them going out alone.
-        await new Promise<void>((resolve) => setImmediate(resolve))
+      while (this.#failure === undefined && (this.#queue.length > 0 || this.#inflight.length > 0)) {
+        const segment = this.#segments[this.#segments.length - 1]!
+        const first = this.#queue[0]
+        const hasFrames = segment.lastLsn >= segment.firstLsn || this.#inflight.length > 0
+        const rollDue = first !== undefined && hasFrames && this.#writtenSize + first.bytes > this.segmentBytesMax
+        if (first !== undefined && !rollDue && this.#inflight.length < syncDepthMax) {
+          await this.#startGroup(segment)
+          continue
+        }
+        if (first !== undefined && rollDue && this.#inflight.length === 0) {
+          try {
+            await this.#roll()
+          } catch (e) {
+            this.#failQueue(isCairnError(e) ? e : new IoError('roll segment', this.dir, e))
+          }
+          continue
+        }
+        // Wait for the oldest sync, or, when another group could start, for an append.
+        const oldest = this.#inflight[0]!
+        if (first === undefined && this.#inflight.length < syncDepthMax) {
+          await Promise.race([oldest.done, new Promise<void>((resolve) => (this.#arrival = resolve))])
+        } else {
+          await oldest.done
+        }
+        this.#arrival = undefined
+        if (oldest.settled) await this.#finishOldest(segment)
       }
       // Appends queued while a failed write was being repaired must not be left hanging when
       // the repair failed too: they fail with the log.
@@ -328,48 +371,70 @@ export class Log {
     }
   }
 
-  async #writeGroup(): Promise<void> {
-    let segment = this.#segments[this.#segments.length - 1]!
-    const first = this.#queue[0]!
-    try {
-      if (segment.lastLsn >= segment.firstLsn && segment.size + first.bytes > this.segmentBytesMax) {
-        segment = await this.#roll()
-      }
-    } catch (e) {
-      this.#failQueue(isCairnError(e) ? e : new IoError('roll segment', this.dir, e))
-      return
-    }
-    // Take as many queued batches as fit in the segment and one group write.
+  /** Writes as many queued batches as fit in the segment and one group, and starts its sync. */
+  async #startGroup(segment: Segment): Promise<void> {
     let count = 0
     let bytes = 0
     for (const p of this.#queue) {
-      const fits = segment.size + bytes + p.bytes <= this.segmentBytesMax && bytes + p.bytes <= groupBytesMax
+      const fits = this.#writtenSize + bytes + p.bytes <= this.segmentBytesMax && bytes + p.bytes <= groupBytesMax
       if (count > 0 && !fits) break
       count += 1
       bytes += p.bytes
     }
     const group = this.#queue.splice(0, count)
     this.#queueBytes -= bytes
-    const end = segment.size + bytes
+    const start = this.#writtenSize
+    const end = start + bytes
     const allocateTo = end > this.#allocated ? Math.ceil((end + preallocateBytes) / preallocateBytes) * preallocateBytes : this.#allocated
     const buffer = new Uint8Array(bytes + Math.max(0, allocateTo - Math.max(end, this.#allocated)))
     const offsets: number[] = []
     let at = 0
     for (const p of group) {
-      offsets.push(segment.size + at)
+      offsets.push(start + at)
       at += encodeFrame(buffer, at, p.records, p.firstLsn, this.#syncedLsn)
     }
     assert(at === bytes, 'group encoded to its computed size')
     try {
-      await this.#active.write(end > this.#allocated ? buffer : buffer.subarray(0, bytes), segment.size)
+      await this.#active.write(end > this.#allocated ? buffer : buffer.subarray(0, bytes), start)
       this.#allocated = Math.max(this.#allocated, allocateTo)
-      if (this.durability === 'sync') await this.#active.sync()
     } catch (e) {
-      const error = new IoError(this.durability === 'sync' ? 'write+fsync' : 'write', segment.path, e)
+      const error = new IoError('write', segment.path, e)
       for (const p of group) p.reject(error)
-      await this.#afterFailure(error, segment)
+      await this.#failAll(error, segment)
       return
     }
+    this.#writtenSize = end
+    if (this.durability === 'none') {
+      this.#acknowledge(segment, group, offsets, bytes)
+      return
+    }
+    const inflight: Inflight = { group, offsets, bytes, done: Promise.resolve(), settled: false, error: undefined }
+    inflight.done = this.#active.sync().then(
+      () => {
+        inflight.settled = true
+      },
+      (e: unknown) => {
+        inflight.error = e ?? new Error('sync failed')
+        inflight.settled = true
+      },
+    )
+    this.#inflight.push(inflight)
+  }
+
+  /** The oldest sync settled: acknowledge its group, or fail everything after the acknowledged end. */
+  async #finishOldest(segment: Segment): Promise<void> {
+    const oldest = this.#inflight.shift()!
+    if (oldest.error !== undefined) {
+      const error = new IoError('fdatasync', segment.path, oldest.error)
+      for (const p of oldest.group) p.reject(error)
+      await this.#failAll(error, segment)
+      return
+    }
+    this.#acknowledge(segment, oldest.group, oldest.offsets, oldest.bytes)
+  }
+
+  #acknowledge(segment: Segment, group: Pending[], offsets: number[], bytes: number): void {
+    assert(offsets[0] === segment.size, 'groups are acknowledged in the order they were written')
     const lastLsn = group[group.length - 1]!.firstLsn + group[group.length - 1]!.records.length - 1
     for (const [i, p] of group.entries()) {
       if (offsets[i]! - segment.lastIndexedOffset >= indexIntervalBytes) {
@@ -401,12 +466,21 @@ export class Log {
     if (this.#failure !== undefined) this.#failQueue(this.#failure)
   }
 
-  /** Fails everything queued, rewinds LSNs and cuts the active segment back to what was acknowledged. */
-  async #afterFailure(error: CairnError, segment: Segment): Promise<void> {
+  /**
+   * Fails every group written after the acknowledged end and everything queued, rewinds LSNs,
+   * and cuts the active segment back to what was acknowledged.
+   */
+  async #failAll(error: CairnError, segment: Segment): Promise<void> {
+    const inflight = this.#inflight.splice(0)
+    // Fail the queue before any await: appends made from here on get the rewound LSNs and wait
+    // for the repair below (or fail with the log if it fails too).
     this.#failQueue(error)
+    await Promise.all(inflight.map((i) => i.done))
+    for (const i of inflight) for (const p of i.group) p.reject(error)
     try {
       await this.#active.truncate(segment.size)
       this.#allocated = segment.size
+      this.#writtenSize = segment.size
       if (this.durability === 'sync') await this.#active.sync()
     } catch (e) {
       this.#failure = new CairnError(
@@ -429,6 +503,7 @@ export class Log {
   async #roll(): Promise<Segment> {
     const sealed = this.#segments[this.#segments.length - 1]!
     // Sealed segments are exactly their frames on disk (recovery is strict about them).
+    assert(this.#inflight.length === 0 && this.#writtenSize === sealed.size, 'a segment is sealed with nothing in flight')
     await this.#active.truncate(sealed.size)
     this.#allocated = sealed.size
     await this.#active.sync()
@@ -437,6 +512,7 @@ export class Log {
     const old = this.#active
     this.#active = created.handle
     this.#allocated = created.segment.size
+    this.#writtenSize = created.segment.size
     this.#segments.push(created.segment)
     await old.close().catch(() => undefined)
     return created.segment
