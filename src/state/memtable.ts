@@ -67,7 +67,8 @@ export class Memtable {
 
   /** The newest version of `key` in this memtable (a point tombstone has `value` undefined), or undefined. */
   get(key: Uint8Array): MemEntry | undefined {
-    return this.tree.get(latin1Key(key))
+    // An empty memtable (the active one right after a flush) answers without converting the key.
+    return this.tree.size === 0 ? undefined : this.tree.get(latin1Key(key))
   }
 
   /** Entries in key order from `lower` (a tree key, inclusive) on. */
