@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { CairnError, FaultFileSystem, MemoryFileSystem } from '../../src/io/index.js'
+import { type CairnError, FaultFileSystem, MemoryFileSystem } from '../../src/io/index.js'
 import { Log, syncDepthMax } from '../../src/log/index.js'
 
 const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
