@@ -93,7 +93,11 @@ export class MergeIterator {
     return this.#settle()
   }
 
-  /** Moves past every version of the current key. */
+  /**
+   * Moves past every version of the current key. The cursor the current entry came from still
+   * holds that very key object, so it is recognised without comparing bytes (an equal compare
+   * reads every byte of both keys).
+   */
   next(): boolean | Promise<boolean> {
     const h = this.#heap
     if (this.#cursors.length === 1) {
@@ -106,7 +110,7 @@ export class MergeIterator {
     const current = this.key
     while (h.length > 0) {
       const c = this.#cursors[h[0]!]!
-      if (compareBytes(c.key, current) !== 0) break
+      if (c.key !== current && compareBytes(c.key, current) !== 0) break
       const r = c.next()
       if (r instanceof Promise) return r.then((ok) => this.#nextAsync(current, ok))
       this.#afterAdvance(r)
@@ -124,7 +128,7 @@ export class MergeIterator {
     const h = this.#heap
     while (h.length > 0) {
       const c = this.#cursors[h[0]!]!
-      if (compareBytes(c.key, current) !== 0) break
+      if (c.key !== current && compareBytes(c.key, current) !== 0) break
       let r = c.next()
       if (r instanceof Promise) r = await r
       this.#afterAdvance(r)

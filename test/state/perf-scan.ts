@@ -19,9 +19,11 @@ for (let i = 0; i < n; i += 1000) {
     ops.push({ type: 'put' as const, key: k, value })
   }
   tree.apply(++lsn, ops)
+  if (i + 1000 === Math.floor(n / 2)) await tree.flush()
 }
 await tree.flush()
-await tree.compact({ full: true })
+// L0_TABLES=1 (default): one sorted run; otherwise leave the two L0 tables (as the bench does).
+if (process.env.L0_TABLES !== '2') await tree.compact({ full: true })
 const getMs = Number(process.env.GET_MS ?? 0)
 for (let r = 0; r < Number(process.env.ROUNDS ?? 5); r++) {
   // Optionally random point reads first (as the bench does before its scan).
