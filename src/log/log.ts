@@ -341,6 +341,8 @@ export class Log {
         const hasFrames = segment.lastLsn >= segment.firstLsn || this.#inflight.length > 0
         const rollDue = first !== undefined && hasFrames && this.#writtenSize + first.bytes > this.segmentBytesMax
         if (first !== undefined && !rollDue && this.#inflight.length < syncDepthMax) {
+          // One turn first, so that appenders woken by the last acknowledgement join this group.
+          await new Promise<void>((resolve) => setImmediate(resolve))
           await this.#startGroup(segment)
           continue
         }
