@@ -30,6 +30,9 @@ describe('cli: kv', () => {
     const get = await cairn(['kv', 'get', 'users', 'a', '--data', data])
     assert.equal(get.code, 0)
     assert.equal(get.stdout, 'one')
+    const getJson = await cairn(['kv', 'get', 'users', 'c', '--json', '--data', data])
+    assert.equal(getJson.code, 0, getJson.stderr)
+    assert.deepEqual(JSON.parse(getJson.stdout), { key: 'c', valueBase64: Buffer.from([0xff, 0x00]).toString('base64') })
     const scan = await cairn(['kv', 'scan', 'users', '--json', '--data', data])
     assert.equal(scan.code, 0, scan.stderr)
     assert.deepEqual(

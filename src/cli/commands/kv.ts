@@ -41,12 +41,17 @@ export function registerKv(program: Command): void {
   withData(kv.command('get').description('print the value of a key (exit 1, KEY_NOT_FOUND, if absent)'))
     .argument('<partition>', 'partition id')
     .argument('<key>', 'key (UTF-8)')
-    .action(async (partitionId: string, keyText: string, options: DataOptions) => {
+    .option('--json', 'print {"key":"...","value":"..."} (valueBase64 for non-UTF-8 bytes)')
+    .action(async (partitionId: string, keyText: string, options: DataOptions & { json?: boolean }) => {
       assertPartitionId(partitionId)
       const key = keyOf(keyText)
       await withStore(options.data, false, async (store) => {
         const value = await (await store.partition(partitionId)).get(key)
         if (value === undefined) throw new ApiError('KEY_NOT_FOUND', `no key ${JSON.stringify(keyText)} in partition ${partitionId}`)
+        if (options.json) {
+          await writeLine(JSON.stringify({ ...bytesField('key', key), ...bytesField('value', value) }))
+          return
+        }
         await write(process.stdout, value)
         if (process.stdout.isTTY) await writeLine('')
       })
