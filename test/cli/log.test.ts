@@ -135,6 +135,11 @@ describe('cli: init, info, log append, log read', () => {
     const missing = await cairn(['info', '--data', `${tmp.path}/nowhere`])
     assert.equal(missing.code, 1)
     assert.match(missing.stderr, /^error STORE_NOT_FOUND: .*cairn init/)
+    const big = await cairn(['log', 'append', 'oversized', '--data', data], { stdin: Buffer.alloc(16 * 1024 * 1024 + 1, 0x61) })
+    assert.equal(big.code, 1)
+    assert.match(big.stderr, /^error RECORD_TOO_LARGE: /)
+    const info = await cairn(['info', '--json', '--data', data])
+    assert.ok(!JSON.parse(info.stdout).partitions.some((p: { id: string }) => p.id === 'oversized'), 'nothing was created')
   })
 
   test('--help exits 0', async () => {

@@ -6,6 +6,7 @@
  */
 import { SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
+import { recordBytesMaxDefault } from '../../log/log.js'
 import { CairnError } from '../../io/errors.js'
 import type { Partition } from '../../partition/partition.js'
 import { assertPartitionId } from '../../partition/partition-id.js'
@@ -28,6 +29,7 @@ export function registerLogAppend(log: Command): void {
       await withStore(options.data, false, async (store) => {
         // Created only once there is something to append, so empty input leaves no partition behind.
         const open = () => store.ensurePartition(partitionId)
+        if (payloads.length > 0) checkSizes(payloads.map((p) => Buffer.byteLength(p)))
         const lsn = payloads.length > 0 ? await (await open()).append(payloads) : await appendStdin(open)
         await writeLine(String(lsn))
       })
@@ -66,6 +68,19 @@ function progress(): Progress {
   }
 }
 
+/** Refuses an oversized record before anything is created (the log would refuse it after). */
+function checkSizes(sizes: number[]): void {
+  for (const bytes of sizes) {
+    if (bytes > recordBytesMaxDefault) {
+      throw new CairnError(
+        'RECORD_TOO_LARGE',
+        `a record is at most ${recordBytesMaxDefault} bytes (this one is ${bytes}): store large blobs elsewhere and log a reference`,
+        { context: { bytes, recordBytesMax: recordBytesMaxDefault } },
+      )
+    }
+  }
+}
+
 async function appendStdin(open: () => Promise<Partition>): Promise<number> {
   let partition: Partition | undefined
   const show = progress()
@@ -81,6 +96,7 @@ async function appendStdin(open: () => Promise<Partition>): Promise<number> {
   const flush = async () => {
     if (batch.length === 0) return
     // LSNs are assigned at the call, so batches stay in stdin order however they complete.
+    checkSizes(batch.map((line) => line.length))
     partition ??= await open()
     const appending = partition.append(batch)
     appending.catch(() => undefined) // awaited below; avoids an unhandled rejection meanwhile
