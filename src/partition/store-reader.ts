@@ -14,6 +14,7 @@ import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
 import { Log } from '../log/log.js'
 import { Catalog } from './catalog.js'
+import { partitionNotFound, storeNotFound } from './not-found.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import { assertPartitionId } from './partition-id.js'
 
@@ -45,9 +46,7 @@ export class StoreReader {
     const fs = options.fs ?? new NodeFileSystem()
     const root = posix.resolve(dir)
     if ((await Catalog.load(fs, root)) === undefined) {
-      throw new CairnError('STORE_NOT_FOUND', `no cairn store in ${root}: run \`cairn init --data ${root}\` or pass the right --data`, {
-        context: { dir: root },
-      })
+      throw storeNotFound(root)
     }
     return new StoreReader(root, fs, options)
   }
@@ -105,9 +104,7 @@ export class StoreReader {
   async #openLog(id: string): Promise<Log> {
     const entry = (await this.#catalog()).partition(id)
     if (entry === undefined) {
-      throw new CairnError('PARTITION_NOT_FOUND', `partition ${id} does not exist: create it first (writes create it by default)`, {
-        context: { partition: id },
-      })
+      throw partitionNotFound(id)
     }
     return await Log.open({
       fs: this.#fs,

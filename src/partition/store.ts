@@ -16,6 +16,7 @@ import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
 import { Catalog } from './catalog.js'
+import { partitionNotFound, storeNotFound } from './not-found.js'
 import { Partition, type PartitionInfo, type PartitionOptions, type PartitionSettings } from './partition.js'
 import { assertPartitionId } from './partition-id.js'
 import type { Reducer } from './reducer.js'
@@ -68,14 +69,14 @@ export class Store {
     const fs = options.fs ?? new NodeFileSystem()
     const root = posix.resolve(dir)
     if ((await fs.stat(root)) === undefined) {
-      if (options.create === false) throw notFound(root)
+      if (options.create === false) throw storeNotFound(root)
       await mkdirDurable(fs, root)
     }
     const lock = await StoreLock.acquire(fs, root)
     try {
       let catalog = await Catalog.load(fs, root)
       if (catalog === undefined) {
-        if (options.create === false) throw notFound(root)
+        if (options.create === false) throw storeNotFound(root)
         await mkdirDurable(fs, posix.join(root, 'partitions'))
         catalog = await Catalog.create(fs, root, randomBytes(8).toString('hex'))
       }
@@ -114,11 +115,7 @@ export class Store {
     if (opened !== undefined) return opened
     const entry = this.#catalog.partition(id)
     if (entry === undefined) {
-      return Promise.reject(
-        new CairnError('PARTITION_NOT_FOUND', `partition ${id} does not exist: create it first (writes create it by default)`, {
-          context: { partition: id },
-        }),
-      )
+      return Promise.reject(partitionNotFound(id))
     }
     const opening = this.#openPartition(id, entry.logId)
     this.#open.set(id, opening)
@@ -207,11 +204,6 @@ export class Store {
   }
 }
 
-function notFound(dir: string): CairnError {
-  return new CairnError('STORE_NOT_FOUND', `no cairn store in ${dir}: run \`cairn init --data ${dir}\` or pass the right --data`, {
-    context: { dir },
-  })
-}
 
 /** Removes partition directories the catalog does not list: leftovers of a crash mid-create. */
 async function removeOrphans(fs: FileSystem, root: string, known: Set<string>): Promise<void> {
