@@ -19,7 +19,7 @@ import type { FileSystem } from '../io/file-system.js'
 import type { LogRecord } from '../log/frame.js'
 import { type Durability, Log } from '../log/log.js'
 import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type ScanRange, type StateOp, type StateStats, validateStateOps } from '../state/index.js'
-import { type Bytes, type Reducer, reduce, toBytes } from './reducer.js'
+import { type Bytes, ownBytes, ownPayload, type Reducer, reduce, toBytes } from './reducer.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import { decodeStateBatch, encodeStateBatch, stateRecordType } from './state-record.js'
 
@@ -164,9 +164,11 @@ export class Partition {
    */
   async write(batch: WriteBatch): Promise<number> {
     this.#checkOpen()
-    await this.#admit()
+    // Copies first, before any await: the caller may reuse its buffers once this call returns,
+    // and the log frames a payload-only record later, when its group is written.
     const ops = (batch.ops ?? []).map(toStateOp)
-    const payloads = (batch.payloads ?? []).map(toBytes)
+    const payloads = (batch.payloads ?? []).map(ownPayload)
+    await this.#admit()
     // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns.
     const lsn = this.log.nextLsn
     if (this.#reducer !== undefined) for (const p of payloads) reduce(this.#reducer, p, lsn, ops)
@@ -188,19 +190,18 @@ export class Partition {
    */
   async append(payloads: readonly Payload[]): Promise<number> {
     this.#checkOpen()
+    // Copies before any await (see write).
+    const owned = payloads.map(ownPayload)
     await this.#admit()
     const first = this.log.nextLsn
     const records: LogRecord[] = []
     const opsByRecord: StateOp[][] = []
-    for (const [i, p] of payloads.entries()) {
-      const payload = toBytes(p)
+    for (const [i, payload] of owned.entries()) {
       const ops: StateOp[] = []
       if (this.#reducer !== undefined) reduce(this.#reducer, payload, first + i, ops)
       validateStateOps(ops)
       opsByRecord.push(ops)
-      records.push(
-        ops.length === 0 ? { type: payloadRecordType, payload } : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads: [payload] }) },
-      )
+      records.push(ops.length === 0 ? { type: payloadRecordType, payload } : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads: [payload] }) })
     }
     return await this.log.append(records, {
       onDurable: (last) => {
@@ -373,8 +374,9 @@ export class Partition {
   }
 
   #apply(lsn: number, ops: StateOp[]): void {
-    // Validated before logging (write and append), so the tree need not check again.
-    this.#tree.apply(lsn, ops, true)
+    // Validated before logging (write and append), so the tree need not check again; the ops'
+    // bytes are the partition's own copies (toStateOp, reduce), so the tree need not copy them.
+    this.#tree.apply(lsn, ops, true, true)
     if (this.#tree.needsFlush() && this.#maintenance === undefined) void this.#runMaintenance(false).catch(() => undefined)
   }
 
@@ -411,14 +413,18 @@ export class Partition {
   }
 }
 
+/**
+ * The op with bytes of its own: state applies it only once the log says it is durable, and the
+ * caller may reuse its buffers as soon as `write` returns (state must hold what the log holds).
+ */
 function toStateOp(op: StateOpInput): StateOp {
   switch (op.type) {
     case 'put':
-      return { type: 'put', key: toBytes(op.key), value: toBytes(op.value) }
+      return { type: 'put', key: ownBytes(op.key), value: ownBytes(op.value) }
     case 'delete':
-      return { type: 'delete', key: toBytes(op.key) }
+      return { type: 'delete', key: ownBytes(op.key) }
     case 'deleteRange':
-      return { type: 'deleteRange', start: toBytes(op.start), end: toBytes(op.end) }
+      return { type: 'deleteRange', start: ownBytes(op.start), end: ownBytes(op.end) }
     default:
       throw new CairnError('INVALID_ARGUMENT', `unknown op type ${JSON.stringify((op as { type?: unknown }).type)}: use put, delete or deleteRange`)
   }

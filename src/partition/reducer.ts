@@ -5,7 +5,7 @@
  * followers never run it again.
  */
 import { CairnError } from '../io/errors.js'
-import type { StateOp } from '../state/index.js'
+import { copyBytes, type StateOp } from '../state/index.js'
 
 export type Bytes = Uint8Array | string
 
@@ -15,6 +15,19 @@ export function toBytes(value: Bytes): Uint8Array {
   if (typeof value === 'string') return encoder.encode(value)
   if (value instanceof Uint8Array) return value
   throw new CairnError('INVALID_ARGUMENT', `expected a string or a Uint8Array, got ${typeof value}`)
+}
+
+/**
+ * `value` as bytes the engine owns: a copy of a caller's Uint8Array (the caller may reuse its
+ * buffer as soon as the call returns, long before the write is durable and applied).
+ */
+export function ownBytes(value: Bytes): Uint8Array {
+  return copyBytes(toBytes(value))
+}
+
+/** Like `ownBytes` for a payload, which is kept only until it is logged: a string's encoding is already the engine's own. */
+export function ownPayload(value: Bytes): Uint8Array {
+  return typeof value === 'string' ? encoder.encode(value) : copyBytes(toBytes(value))
 }
 
 export interface ReducerTx {
@@ -36,9 +49,10 @@ export type Reducer = (payload: Uint8Array, lsn: number, tx: ReducerTx) => void
 export function reduce(reducer: Reducer, payload: Uint8Array, lsn: number, into: StateOp[]): void {
   const ops: StateOp[] = []
   const tx: ReducerTx = {
-    put: (key, value) => void ops.push({ type: 'put', key: toBytes(key), value: toBytes(value) }),
-    delete: (key) => void ops.push({ type: 'delete', key: toBytes(key) }),
-    deleteRange: (start, end) => void ops.push({ type: 'deleteRange', start: toBytes(start), end: toBytes(end) }),
+    // Own copies: a reducer may hand out views of the payload or of its own reused buffers.
+    put: (key, value) => void ops.push({ type: 'put', key: ownBytes(key), value: ownBytes(value) }),
+    delete: (key) => void ops.push({ type: 'delete', key: ownBytes(key) }),
+    deleteRange: (start, end) => void ops.push({ type: 'deleteRange', start: ownBytes(start), end: ownBytes(end) }),
   }
   try {
     reducer(payload, lsn, tx)

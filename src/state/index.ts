@@ -11,4 +11,4 @@ export {
   type StateStats,
 } from './lsm-tree.js'
 export { ReadSnapshot } from './read-snapshot.js'
-export type { ScanRange, StateOp } from './types.js'
+export { copyBytes, type ScanRange, type StateOp } from './types.js'

@@ -288,9 +288,11 @@ export class LsmTree {
    * tree.apply(7, [{ type: 'put', key: k, value: v }, { type: 'deleteRange', start: a, end: b }])
    *
    * `validated`: the caller already ran `validateStateOps` on exactly these ops (the partition
-   * does, before logging them), so they are not checked twice on the write path.
+   * does, before logging them), so they are not checked twice on the write path. `owned`: the
+   * ops' bytes are the caller's own copies that nobody will change (the partition copies them
+   * when a write is made), so the tree takes them as they are instead of copying again.
    */
-  apply(lsn: number, ops: readonly StateOp[], validated = false): void {
+  apply(lsn: number, ops: readonly StateOp[], validated = false, owned = false): void {
     this.#checkOpen()
     assert(Number.isSafeInteger(lsn) && lsn > this.#appliedLsn, `apply lsn ${lsn} must be above applied lsn ${this.#appliedLsn}`)
     if (!validated) validateStateOps(ops)
@@ -298,16 +300,16 @@ export class LsmTree {
     for (const op of ops) {
       switch (op.type) {
         case 'put':
-          m.set(copyBytes(op.key), lsn, copyBytes(op.value))
+          m.set(owned ? op.key : copyBytes(op.key), lsn, owned ? op.value : copyBytes(op.value))
           this.#bytesApplied += op.key.length + op.value.length
           break
         case 'delete':
-          m.set(copyBytes(op.key), lsn, undefined)
+          m.set(owned ? op.key : copyBytes(op.key), lsn, undefined)
           this.#bytesApplied += op.key.length
           break
         case 'deleteRange':
           if (compareBytes(op.start, op.end) < 0) {
-            m.deleteRange(copyBytes(op.start), copyBytes(op.end), lsn)
+            m.deleteRange(owned ? op.start : copyBytes(op.start), owned ? op.end : copyBytes(op.end), lsn)
             this.#tombstonesCache = undefined
           }
           this.#bytesApplied += op.start.length + op.end.length
