@@ -19,9 +19,9 @@ import type { FileSystem } from '../io/file-system.js'
 import type { LogRecord } from '../log/frame.js'
 import { type Durability, Log } from '../log/log.js'
 import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type ScanRange, type StateOp, type StateStats, validateStateOps } from '../state/index.js'
-import { type Bytes, ownBytes, ownPayload, type Reducer, reduce, toBytes } from './reducer.js'
+import { batchTooLarge, type Bytes, ownBytes, ownPayload, type Reducer, reduce, toBytes } from './reducer.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
-import { decodeStateBatch, encodeStateBatch, stateRecordType } from './state-record.js'
+import { decodeStateBatch, encodeStateBatch, stateBatchBytes, stateRecordType } from './state-record.js'
 
 /** The log record type of an opaque user payload with no state commands. */
 export const payloadRecordType = 1
@@ -171,12 +171,16 @@ export class Partition {
     await this.#admit()
     // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns.
     const lsn = this.log.nextLsn
-    if (this.#reducer !== undefined) for (const p of payloads) reduce(this.#reducer, p, lsn, ops)
+    const recordBytesMax = this.log.recordBytesMax
+    let bytes = stateBatchBytes({ ops, payloads })
+    if (this.#reducer !== undefined) for (const p of payloads) bytes += reduce(this.#reducer, p, lsn, ops, recordBytesMax - bytes)
     validateStateOps(ops)
-    const record: LogRecord =
-      ops.length === 0 && payloads.length === 1
-        ? { type: payloadRecordType, payload: payloads[0]! }
-        : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads }) }
+    const payloadOnly = ops.length === 0 && payloads.length === 1
+    // A payload alone is the record (the log bounds it); a state record over the bound is this batch's fault.
+    if (!payloadOnly && bytes > recordBytesMax) throw batchTooLarge(bytes, recordBytesMax)
+    const record: LogRecord = payloadOnly
+      ? { type: payloadRecordType, payload: payloads[0]! }
+      : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads }, bytes) }
     // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
     return await this.log.append([record], { onDurable: this.#applyOps.bind(this, ops) })
   }
@@ -196,12 +200,16 @@ export class Partition {
     const first = this.log.nextLsn
     const records: LogRecord[] = []
     const opsByRecord: StateOp[][] = []
+    const recordBytesMax = this.log.recordBytesMax
     for (const [i, payload] of owned.entries()) {
       const ops: StateOp[] = []
-      if (this.#reducer !== undefined) reduce(this.#reducer, payload, first + i, ops)
+      let bytes = stateBatchBytes({ ops, payloads: [payload] })
+      if (this.#reducer !== undefined) bytes += reduce(this.#reducer, payload, first + i, ops, recordBytesMax - bytes)
       validateStateOps(ops)
       opsByRecord.push(ops)
-      records.push(ops.length === 0 ? { type: payloadRecordType, payload } : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads: [payload] }) })
+      records.push(
+        ops.length === 0 ? { type: payloadRecordType, payload } : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads: [payload] }, bytes) },
+      )
     }
     return await this.log.append(records, {
       onDurable: (last) => {

@@ -6,6 +6,7 @@
  */
 import { CairnError } from '../io/errors.js'
 import { copyBytes, type StateOp } from '../state/index.js'
+import { stateOpBytes } from './state-record.js'
 
 export type Bytes = Uint8Array | string
 
@@ -45,22 +46,51 @@ export interface ReducerTx {
  */
 export type Reducer = (payload: Uint8Array, lsn: number, tx: ReducerTx) => void
 
-/** Runs `reducer` over one payload; a throw becomes REDUCER_FAILED and nothing is kept. */
-export function reduce(reducer: Reducer, payload: Uint8Array, lsn: number, into: StateOp[]): void {
+/** The error of a batch whose state record would be over the log's record limit. */
+export function batchTooLarge(bytes: number, recordBytesMax: number): CairnError {
+  return new CairnError(
+    'BATCH_TOO_LARGE',
+    `the state commands of this batch take more than the record limit of ${recordBytesMax} bytes (${bytes} so far): split the batch (or have the reducer emit fewer commands per payload)`,
+    { context: { bytes, recordBytesMax } },
+  )
+}
+
+/**
+ * Runs `reducer` over one payload, adding its commands to `into`; returns the bytes they take in
+ * the state record. A throw becomes REDUCER_FAILED and nothing is kept. Commands beyond
+ * `bytesMax` fail with BATCH_TOO_LARGE (at once, so a runaway reducer does not fill memory;
+ * and even when the reducer catches that error, since nothing of it is kept).
+ */
+export function reduce(reducer: Reducer, payload: Uint8Array, lsn: number, into: StateOp[], bytesMax: number): number {
   const ops: StateOp[] = []
+  let bytes = 0
+  let overflow: CairnError | undefined
+  const add = (op: StateOp): void => {
+    if (overflow !== undefined) throw overflow
+    bytes += stateOpBytes(op)
+    if (bytes > bytesMax) {
+      overflow = batchTooLarge(bytes, bytesMax)
+      throw overflow
+    }
+    ops.push(op)
+  }
   const tx: ReducerTx = {
     // Own copies: a reducer may hand out views of the payload or of its own reused buffers.
-    put: (key, value) => void ops.push({ type: 'put', key: ownBytes(key), value: ownBytes(value) }),
-    delete: (key) => void ops.push({ type: 'delete', key: ownBytes(key) }),
-    deleteRange: (start, end) => void ops.push({ type: 'deleteRange', start: ownBytes(start), end: ownBytes(end) }),
+    put: (key, value) => add({ type: 'put', key: ownBytes(key), value: ownBytes(value) }),
+    delete: (key) => add({ type: 'delete', key: ownBytes(key) }),
+    deleteRange: (start, end) => add({ type: 'deleteRange', start: ownBytes(start), end: ownBytes(end) }),
   }
   try {
     reducer(payload, lsn, tx)
   } catch (e) {
+    if (overflow !== undefined) throw overflow
     throw new CairnError('REDUCER_FAILED', `the reducer threw on the payload at LSN ${lsn}: nothing was written; fix the reducer or the payload`, {
       context: { lsn },
       cause: e,
     })
   }
-  into.push(...ops)
+  if (overflow !== undefined) throw overflow
+  // Not `into.push(...ops)`: spreading a few hundred thousand arguments overflows the stack.
+  for (const op of ops) into.push(op)
+  return bytes
 }

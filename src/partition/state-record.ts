@@ -20,7 +20,8 @@ export const stateRecordType = 2
 const stateRecordVersion = 1
 const kindByType = { put: 1, delete: 2, deleteRange: 3 } as const
 
-function opBytes(op: StateOp): number {
+/** Bytes `op` takes in a state record. */
+export function stateOpBytes(op: StateOp): number {
   switch (op.type) {
     case 'put':
       return 1 + 4 + op.key.length + 4 + op.value.length
@@ -31,10 +32,16 @@ function opBytes(op: StateOp): number {
   }
 }
 
-export function encodeStateBatch(batch: StateBatch): Uint8Array {
+/** Bytes of the state record of `batch`. */
+export function stateBatchBytes(batch: StateBatch): number {
   let size = 1 + 4 + 4
-  for (const op of batch.ops) size += opBytes(op)
+  for (const op of batch.ops) size += stateOpBytes(op)
   for (const p of batch.payloads) size += 4 + p.length
+  return size
+}
+
+/** The record of `batch`; `size` is `stateBatchBytes(batch)` when the caller has it already. */
+export function encodeStateBatch(batch: StateBatch, size = stateBatchBytes(batch)): Uint8Array {
   const out = new Uint8Array(size)
   const view = new DataView(out.buffer)
   let at = 0
