@@ -279,6 +279,9 @@ export class LsmTree {
     if (this.#closed) throw new CairnError('CLOSED', 'this state tree is closed')
   }
 
+  /** For scans, which must stop once the tree (and so their files) closed. One closure for all. */
+  readonly #isOpen = (): boolean => !this.#closed
+
   /**
    * Applies the ops of record `lsn` atomically (all or none: ops are validated first), in
    * memory. `lsn` must be above `appliedLsn`; LSNs without state ops may be skipped. Keys and
@@ -365,7 +368,7 @@ export class LsmTree {
   scan(range: ScanRange = {}): AsyncIterableIterator<[Uint8Array, Uint8Array]> {
     this.#checkOpen()
     const view = this.#view()
-    return viewScan(view, range, () => view.version.unref())
+    return viewScan(view, range, () => view.version.unref(), this.#isOpen)
   }
 
   /**

@@ -41,7 +41,7 @@ export class ReadSnapshot {
     this.#check()
     // Each iterator holds its own ref so closing the snapshot mid-scan does not unpin its files.
     const version = this.#view.version.ref()
-    return viewScan(this.#view, range, () => version.unref())
+    return viewScan(this.#view, range, () => version.unref(), this.#isTreeOpen)
   }
 
   /** Releases the snapshot's pins; resolves once files it alone kept alive are deleted. */

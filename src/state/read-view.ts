@@ -7,6 +7,7 @@
  * version is visible unless it is a point tombstone or a range tombstone with a higher seq covers
  * it. Values handed out are copies, so a caller can never corrupt a memtable or a cached block.
  */
+import { CairnError } from '../io/errors.js'
 import { type Block, BlockCopier } from './block.js'
 import { hashKey } from './bloom-filter.js'
 import { type Cursor, LevelCursor, MemtableCursor, TableCursor } from './cursor.js'
@@ -126,14 +127,15 @@ export const scanBatchEntries = 256
 
 /**
  * Scans the view. The caller has pinned `view.version` and passes `release`, called once when
- * the iteration ends (exhausted, `return()`ed by a `break`, or failed).
+ * the iteration ends (exhausted, `return()`ed by a `break`, or failed). `isOpen` tells whether
+ * the tree is still open: once it is not, `next()` fails with CLOSED (its files are closed).
  *
  * Not an async generator: it fills a batch of entries synchronously from cached blocks and
  * serves `next()` from it with an already-resolved promise, awaiting only when a block must be
  * read. This keeps the per-entry cost to one small promise.
  */
-export function viewScan(view: ViewParts, range: ScanRange, release: () => void): AsyncIterableIterator<[Uint8Array, Uint8Array]> {
-  return new ScanIterator(view, range, release)
+export function viewScan(view: ViewParts, range: ScanRange, release: () => void, isOpen: () => boolean): AsyncIterableIterator<[Uint8Array, Uint8Array]> {
+  return new ScanIterator(view, range, release, isOpen)
 }
 
 type Entry = [Uint8Array, Uint8Array]
@@ -141,6 +143,7 @@ type Entry = [Uint8Array, Uint8Array]
 class ScanIterator implements AsyncIterableIterator<Entry> {
   readonly #view: ViewParts
   readonly #range: ScanRange
+  readonly #isOpen: () => boolean
   #release: (() => void) | undefined
   #merge: MergeIterator | undefined
   #tombstones: RangeTombstone[] = []
@@ -154,10 +157,11 @@ class ScanIterator implements AsyncIterableIterator<Entry> {
   /** A refill in progress: a next() called meanwhile waits for it. */
   #filling: Promise<void> | undefined
 
-  constructor(view: ViewParts, range: ScanRange, release: () => void) {
+  constructor(view: ViewParts, range: ScanRange, release: () => void, isOpen: () => boolean) {
     this.#view = view
     this.#range = range
     this.#release = release
+    this.#isOpen = isOpen
     this.#limit = range.limit ?? Number.POSITIVE_INFINITY
   }
 
@@ -226,6 +230,11 @@ class ScanIterator implements AsyncIterableIterator<Entry> {
   }
 
   next(): Promise<IteratorResult<Entry>> {
+    if (!this.#isOpen() && this.#release !== undefined) {
+      this.#batch = []
+      this.#finish()
+      return Promise.reject(new CairnError('CLOSED', 'the state this scan reads was closed: open it again and start a new scan'))
+    }
     if (this.#filling !== undefined) return this.#filling.then(() => this.next())
     if (this.#pos < this.#batch.length) return Promise.resolve({ value: this.#batch[this.#pos++]!, done: false })
     if (this.#exhausted) return Promise.resolve({ value: undefined, done: true })

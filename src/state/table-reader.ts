@@ -4,8 +4,12 @@
  * Invariants: every byte read is checked (footer, index and bloom at open; each data block on
  * load) and damage is a `CORRUPT_TABLE` naming file and offset. `refs` counts the versions (and
  * direct pins) holding this table; when it drops to zero the owner may delete the file.
+ * `close()` waits for reads in flight (up to `closeReadWaitMsMax`) before it closes the handle,
+ * so a read never lands on a descriptor number the OS has given to another file; reads after
+ * `close()` fail with `CLOSED`.
  */
 import { assert } from '../io/assert.js'
+import { CairnError } from '../io/errors.js'
 import type { FileHandle, FileSystem } from '../io/file-system.js'
 import { type Block, decodeBlock } from './block.js'
 import { BlockCache } from './block-cache.js'
@@ -21,6 +25,9 @@ import {
 } from './table-format.js'
 import { compareBytes, copyBytes } from './types.js'
 
+/** Longest `close()` waits for reads in flight before it closes the handle anyway (a hung disk must not hang shutdown). */
+export const closeReadWaitMsMax = 5000
+
 export class Table {
   readonly info: TableInfo
   readonly path: string
@@ -30,6 +37,9 @@ export class Table {
   readonly #cache: BlockCache
   refs = 0
   #closed = false
+  /** Reads in flight on the handle, and who waits for them to end. */
+  #reading = 0
+  #onReadsDone: (() => void) | undefined
 
   private constructor(info: TableInfo, path: string, handle: FileHandle, index: TableIndex, bloom: BloomFilter, cache: BlockCache) {
     this.info = info
@@ -132,13 +142,13 @@ export class Table {
   /** Reads and verifies block `i`; caches it unless `fillCache` is false (compaction reads). */
   async loadBlock(i: number, fillCache = true): Promise<Block> {
     assert(i >= 0 && i < this.blockCount, 'block index in range')
-    assert(!this.#closed, `table ${this.path} read after close`)
     const offset = this.#index.offsets[i]!
     const length = this.#index.lengths[i]!
     const buf = Buffer.allocUnsafe(length)
-    await readFully(this.#handle, buf, offset, this.path)
+    await this.#read(buf, offset)
     const block = decodeBlock(buf, this.path, offset)
-    if (fillCache) this.#cache.set(BlockCache.keyOf(this.info.id, i), block)
+    // Not after close: the table's blocks were evicted then, and must stay out.
+    if (fillCache && !this.#closed) this.#cache.set(BlockCache.keyOf(this.info.id, i), block)
     return block
   }
 
@@ -150,7 +160,6 @@ export class Table {
    */
   async loadBlocks(first: number, bytesMax: number, fillCache = false): Promise<Block[]> {
     assert(first >= 0 && first < this.blockCount, 'block index in range')
-    assert(!this.#closed, `table ${this.path} read after close`)
     const offsets = this.#index.offsets
     const lengths = this.#index.lengths
     let last = first
@@ -161,13 +170,13 @@ export class Table {
     }
     const start = offsets[first]!
     const buf = Buffer.allocUnsafe(offsets[last]! + lengths[last]! - start)
-    await readFully(this.#handle, buf, start, this.path)
+    await this.#read(buf, start)
     const blocks: Block[] = []
     for (let i = first; i <= last; i++) {
       const at = offsets[i]! - start
       const bytes = buf.subarray(at, at + lengths[i]!)
       const block = decodeBlock(fillCache ? copyBytes(bytes) : bytes, this.path, offsets[i]!)
-      if (fillCache) this.#cache.set(BlockCache.keyOf(this.info.id, i), block)
+      if (fillCache && !this.#closed) this.#cache.set(BlockCache.keyOf(this.info.id, i), block)
       blocks.push(block)
     }
     return blocks
@@ -182,10 +191,29 @@ export class Table {
     return this.loadBlock(i, fillCache)
   }
 
+  /** Reads through the handle, counted so that `close()` can wait for it. */
+  async #read(buf: Uint8Array, position: number): Promise<void> {
+    if (this.#closed) throw new CairnError('CLOSED', `table ${this.path} is closed: the state it belongs to was closed`)
+    this.#reading++
+    try {
+      await readFully(this.#handle, buf, position, this.path)
+    } finally {
+      if (--this.#reading === 0) this.#onReadsDone?.()
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.#cache.evictTable(this.info.id, this.blockCount)
+    if (this.#reading > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        new Promise<void>((resolve) => (this.#onReadsDone = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, closeReadWaitMsMax))),
+      ])
+      clearTimeout(timer)
+    }
     await this.#handle.close()
   }
 }
