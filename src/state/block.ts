@@ -97,11 +97,6 @@ export class Block {
     this.#offsetsAt = offsetsAt
   }
 
-  /** This block over `buf`, which the caller made a copy of `this.buf`. */
-  withCopy(buf: Uint8Array): Block {
-    return new Block(buf, this.count, this.#offsetsAt)
-  }
-
   offsetOf(i: number): number {
     return this.#view.getUint32(this.#offsetsAt + 4 * i, true)
   }
@@ -178,40 +173,4 @@ export function decodeBlock(buf: Uint8Array, file: string, offset: number): Bloc
   const offsetsAt = buf.length - 8 - 4 * n
   if (n === 0 || offsetsAt < 0) throw corrupt('bad entry count')
   return new Block(buf, n, offsetsAt)
-}
-
-/** Slab sizes for `BlockCopier`: the first slab of a scan, and the most a slab grows to. */
-export const blockSlabBytesFirst = 16 * 1024
-export const blockSlabBytesMax = 64 * 1024
-
-/**
- * Makes private copies of blocks for one scan: a block copied here can have its keys and values
- * handed to a user as they are (no one else holds the copy; the cache keeps its own block).
- * Copies share slabs, since an allocation costs several times a 4 KiB copy: the first slab is
- * 16 KiB (a short scan allocates little) and each next one doubles up to 64 KiB (a full scan
- * ran ~40% faster with 64 KiB slabs than with 16 KiB ones). The cost: an entry a caller keeps
- * pins its whole slab, up to 64 KiB.
- */
-export class BlockCopier {
-  #slab: Uint8Array = new Uint8Array(0)
-  #used = 0
-  #nextSlabBytes = blockSlabBytesFirst
-
-  copy(block: Block): Block {
-    const n = block.buf.length
-    let buf: Uint8Array
-    if (n > blockSlabBytesMax / 2) {
-      buf = new Uint8Array(n)
-    } else {
-      if (this.#used + n > this.#slab.length) {
-        this.#slab = new Uint8Array(Math.max(this.#nextSlabBytes, n))
-        this.#nextSlabBytes = Math.min(2 * this.#nextSlabBytes, blockSlabBytesMax)
-        this.#used = 0
-      }
-      buf = this.#slab.subarray(this.#used, this.#used + n)
-      this.#used += n
-    }
-    buf.set(block.buf)
-    return block.withCopy(buf)
-  }
 }

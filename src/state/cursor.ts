@@ -5,10 +5,10 @@
  * without per-entry promises. After `false` the cursor is exhausted.
  *
  * Invariant: a cursor yields keys strictly increasing (forward) or decreasing (reverse), all
- * within its bounds. Keys and values may be subarrays of a cached block or memtable buffers: copy
- * them before handing out, unless `owned` says they are views of a block copy private to the cursor.
+ * within its bounds. Keys and values are subarrays of a cached block or memtable buffers: copy
+ * them before handing them out.
  */
-import type { Block, BlockCopier } from './block.js'
+import type { Block } from './block.js'
 import { latin1Key, type MemEntry, type Memtable } from './memtable.js'
 import type { Table } from './table-reader.js'
 import { aboveLower, type Bounds, belowUpper, compareBytes } from './types.js'
@@ -17,8 +17,6 @@ export interface Cursor {
   key: Uint8Array
   seq: number
   value: Uint8Array | undefined
-  /** `key` and `value` are views of bytes private to this scan (a block copy): they may be handed out as they are. */
-  readonly owned: boolean
   start(): boolean | Promise<boolean>
   next(): boolean | Promise<boolean>
 }
@@ -29,7 +27,6 @@ export class MemtableCursor implements Cursor {
   key = empty
   seq = 0
   value: Uint8Array | undefined
-  readonly owned = false
   readonly #memtable: Memtable
   readonly #bounds: Bounds
   readonly #reverse: boolean
@@ -79,12 +76,10 @@ export class TableCursor implements Cursor {
   key = empty
   seq = 0
   value: Uint8Array | undefined
-  readonly owned: boolean
   readonly #table: Table
   readonly #bounds: Bounds
   readonly #reverse: boolean
   readonly #fillCache: boolean
-  readonly #copier: BlockCopier | undefined
   #blockIndex = 0
   #block: Block | undefined
   #pos = 0
@@ -92,17 +87,11 @@ export class TableCursor implements Cursor {
   #ahead: Block[] = []
   #aheadFirst = 0
 
-  /**
-   * `copier`: work on a private copy of each block made by it (one copy per block instead of two
-   * per entry), so `key` and `value` are `owned`. For scans, which hand entries out.
-   */
-  constructor(table: Table, bounds: Bounds, reverse: boolean, fillCache = true, copier?: BlockCopier) {
+  constructor(table: Table, bounds: Bounds, reverse: boolean, fillCache = true) {
     this.#table = table
     this.#bounds = bounds
     this.#reverse = reverse
     this.#fillCache = fillCache
-    this.#copier = copier
-    this.owned = copier !== undefined
   }
 
   start(): boolean | Promise<boolean> {
@@ -119,7 +108,6 @@ export class TableCursor implements Cursor {
   }
 
   #first(block: Block): boolean | Promise<boolean> {
-    if (this.#copier !== undefined) block = this.#copier.copy(block)
     this.#block = block
     const b = this.#bounds
     if (this.#reverse) {
@@ -159,12 +147,12 @@ export class TableCursor implements Cursor {
     const block = this.#blockAt(index)
     if (block instanceof Promise) {
       return block.then((bl) => {
-        this.#block = this.#copier === undefined ? bl : this.#copier.copy(bl)
+        this.#block = bl
         this.#pos = this.#reverse ? bl.count - 1 : 0
         return this.#load()
       })
     }
-    this.#block = this.#copier === undefined ? block : this.#copier.copy(block)
+    this.#block = block
     this.#pos = this.#reverse ? block.count - 1 : 0
     return this.#load()
   }
@@ -200,9 +188,6 @@ export class LevelCursor implements Cursor {
   key = empty
   seq = 0
   value: Uint8Array | undefined
-  /** See TableCursor's `copier`. */
-  readonly owned: boolean
-  readonly #copier: BlockCopier | undefined
   readonly #tables: readonly Table[]
   readonly #bounds: Bounds
   readonly #reverse: boolean
@@ -210,13 +195,11 @@ export class LevelCursor implements Cursor {
   #index = 0
   #cursor: TableCursor | undefined
 
-  constructor(tables: readonly Table[], bounds: Bounds, reverse: boolean, fillCache = true, copier?: BlockCopier) {
+  constructor(tables: readonly Table[], bounds: Bounds, reverse: boolean, fillCache = true) {
     this.#tables = tables
     this.#bounds = bounds
     this.#reverse = reverse
     this.#fillCache = fillCache
-    this.#copier = copier
-    this.owned = copier !== undefined
   }
 
   start(): boolean | Promise<boolean> {
@@ -245,7 +228,7 @@ export class LevelCursor implements Cursor {
   #open(i: number): boolean | Promise<boolean> {
     if (i < 0 || i >= this.#tables.length) return false
     this.#index = i
-    this.#cursor = new TableCursor(this.#tables[i]!, this.#bounds, this.#reverse, this.#fillCache, this.#copier)
+    this.#cursor = new TableCursor(this.#tables[i]!, this.#bounds, this.#reverse, this.#fillCache)
     const r = this.#cursor.start()
     if (r instanceof Promise) return r.then((ok) => this.#settle(ok))
     return this.#settle(r)

@@ -43,7 +43,7 @@ import { type ViewParts, viewGet, viewScan } from './read-view.js'
 import { type TableInfo, tableFileName, tableFilePattern } from './table-format.js'
 import { Table } from './table-reader.js'
 import { TableWriter } from './table-writer.js'
-import { compareBytes, copyBytes, type RangeTombstone, type ScanRange, type StateOp } from './types.js'
+import { compareBytes, copyBytes, resultCopy, type RangeTombstone, type ScanRange, type StateOp } from './types.js'
 import { levelCount, Version } from './version.js'
 
 export const memtableBytesMaxDefault = 64 * 1024 * 1024
@@ -343,7 +343,7 @@ export class LsmTree {
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
     if (this.#closed) return Promise.reject(new CairnError('CLOSED', 'this state tree is closed'))
     const hit = this.#active.get(key)
-    if (hit !== undefined) return Promise.resolve(hit.value === undefined ? undefined : copyBytes(hit.value))
+    if (hit !== undefined) return Promise.resolve(hit.value === undefined ? undefined : resultCopy(hit.value))
     const version = this.#version
     // viewGet reads the memtables synchronously only, so the live list needs no copy.
     const result = viewGet({ memtables: this.#imms, version, tombstones: this.#tombstones() }, key)

@@ -15,8 +15,6 @@ export class MergeIterator {
   key: Uint8Array = new Uint8Array(0)
   seq = 0
   value: Uint8Array | undefined
-  /** The current key and value are private to their cursor (see Cursor.owned). */
-  owned = false
   readonly #cursors: Cursor[]
   readonly #dir: number
   #heap: number[] = []
@@ -80,7 +78,6 @@ export class MergeIterator {
     this.key = c.key
     this.seq = c.seq
     this.value = c.value
-    this.owned = c.owned
     return true
   }
 

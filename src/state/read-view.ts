@@ -5,17 +5,20 @@
  *
  * Invariants: the first source (in newest-first order) holding a key has its newest version; that
  * version is visible unless it is a point tombstone or a range tombstone with a higher seq covers
- * it. Values handed out are copies, so a caller can never corrupt a memtable or a cached block.
+ * it. What is handed out is a copy made for callers only (`resultCopy` for point reads; a scan's
+ * own slabs holding exactly the entries it hands out), so a caller can never corrupt a memtable
+ * or a cached block, nor see through a result's `.buffer` what it did not read (other keys,
+ * shadowed or deleted versions).
  */
 import { CairnError } from '../io/errors.js'
-import { type Block, BlockCopier } from './block.js'
+import type { Block } from './block.js'
 import { hashKey } from './bloom-filter.js'
 import { type Cursor, LevelCursor, MemtableCursor, TableCursor } from './cursor.js'
 import type { Memtable } from './memtable.js'
 import { MergeIterator } from './merge-iterator.js'
 import { isCovered, tombstonesWithin } from './range-tombstones.js'
 import type { Table } from './table-reader.js'
-import { boundsOf, compareBytes, copyBytes, SlabCopier, type RangeTombstone, type ScanRange, type VersionedValue } from './types.js'
+import { boundsOf, compareBytes, resultCopy, SlabCopier, scanSlabBytesMax, type RangeTombstone, type ScanRange, type VersionedValue } from './types.js'
 import type { Version } from './version.js'
 
 export interface ViewParts {
@@ -27,7 +30,7 @@ export interface ViewParts {
 function visible(v: VersionedValue, key: Uint8Array, tombstones: readonly RangeTombstone[]): Uint8Array | undefined {
   if (v.value === undefined) return undefined
   if (tombstones.length > 0 && isCovered(tombstones, key, v.seq)) return undefined
-  return copyBytes(v.value)
+  return resultCopy(v.value)
 }
 
 /** The table of a sorted, non-overlapping level whose range may hold `key`, or undefined. */
@@ -65,7 +68,7 @@ function visibleAt(block: Block, i: number, key: Uint8Array, tombstones: readonl
   const value = block.valueAt(i)
   if (value === undefined) return undefined
   if (tombstones.length > 0 && isCovered(tombstones, key, block.seqAt(i))) return undefined
-  return copyBytes(value)
+  return resultCopy(value)
 }
 
 /**
@@ -147,7 +150,7 @@ class ScanIterator implements AsyncIterableIterator<Entry> {
   #release: (() => void) | undefined
   #merge: MergeIterator | undefined
   #tombstones: RangeTombstone[] = []
-  #copier = new SlabCopier()
+  #copier = new SlabCopier(scanSlabBytesMax)
   #limit: number
   #batch: Entry[] = []
   #pos = 0
@@ -187,10 +190,8 @@ class ScanIterator implements AsyncIterableIterator<Entry> {
     const cursors: Cursor[] = []
     for (const m of this.#view.memtables) cursors.push(new MemtableCursor(m, bounds, reverse))
     const levels = this.#view.version.levels
-    // Table cursors work on private block copies: their entries are handed out without copying.
-    const copier = new BlockCopier()
-    for (const t of levels[0]!) cursors.push(new TableCursor(t, bounds, reverse, true, copier))
-    for (let l = 1; l < levels.length; l++) if (levels[l]!.length > 0) cursors.push(new LevelCursor(levels[l]!, bounds, reverse, true, copier))
+    for (const t of levels[0]!) cursors.push(new TableCursor(t, bounds, reverse, true))
+    for (let l = 1; l < levels.length; l++) if (levels[l]!.length > 0) cursors.push(new LevelCursor(levels[l]!, bounds, reverse, true))
     this.#tombstones = tombstonesWithin(this.#view.tombstones, bounds.lower, bounds.upper)
     this.#merge = new MergeIterator(cursors, reverse)
     this.#positioned = await this.#merge.start()
@@ -219,14 +220,12 @@ class ScanIterator implements AsyncIterableIterator<Entry> {
       this.#positioned = false
       const value = merge.value
       if (value !== undefined && (tombstones.length === 0 || !isCovered(tombstones, merge.key, merge.seq))) {
-        this.#batch.push(merge.owned ? [merge.key, value] : [this.#copier.copy(merge.key), this.#copier.copy(value)])
+        // Copies of exactly the entries handed out: never a view of a block or a memtable buffer,
+        // whose other bytes (other keys, shadowed or deleted versions) are not the caller's.
+        this.#batch.push([this.#copier.copy(merge.key), this.#copier.copy(value)])
         if (--this.#limit <= 0) this.#finish()
       }
     }
-    // The merge iterator moves past the current key by comparing with it: the caller must not
-    // hold that very buffer (it could change it before the next refill). Hand out a copy of it.
-    const last = this.#batch[this.#batch.length - 1]
-    if (!this.#exhausted && last !== undefined && last[0] === merge.key) last[0] = this.#copier.copy(merge.key)
   }
 
   next(): Promise<IteratorResult<Entry>> {

@@ -71,14 +71,25 @@ export const slabBytes = 16 * 1024
 /** Largest copy carved from a slab; bigger ones get their own allocation. */
 export const slabCopyBytesMax = slabBytes / 16
 
+/** Largest slab a scan's copier grows to (see SlabCopier). */
+export const scanSlabBytesMax = 64 * 1024
+
 /**
  * Copies many small byte strings cheaply: a fresh ArrayBuffer per copy costs far more than the
  * copy itself, so copies share slabs (each copy's bytes are its own; a slab lives as long as any
- * copy in it). Used by scans, which hand out two copies per entry.
+ * copy in it). Slabs start at `slabBytes` and double up to `slabBytesMax`: a scan, which hands
+ * out two copies per entry, makes a quarter of the allocations with 64 KiB slabs, while a short
+ * one allocates little. The cost: a copy a caller keeps pins its whole slab.
  */
 export class SlabCopier {
-  #slab = new Uint8Array(slabBytes)
+  readonly #slabBytesMax: number
+  #slab = new Uint8Array(0)
   #used = 0
+  #nextSlabBytes = slabBytes
+
+  constructor(slabBytesMax = slabBytes) {
+    this.#slabBytesMax = slabBytesMax
+  }
 
   copy(bytes: Uint8Array): Uint8Array {
     const n = bytes.length
@@ -87,8 +98,9 @@ export class SlabCopier {
       out.set(bytes)
       return out
     }
-    if (this.#used + n > slabBytes) {
-      this.#slab = new Uint8Array(slabBytes)
+    if (this.#used + n > this.#slab.length) {
+      this.#slab = new Uint8Array(this.#nextSlabBytes)
+      this.#nextSlabBytes = Math.min(2 * this.#nextSlabBytes, this.#slabBytesMax)
       this.#used = 0
     }
     const out = this.#slab.subarray(this.#used, this.#used + n)
@@ -132,3 +144,15 @@ export function belowUpper(b: Bounds, key: Uint8Array): boolean {
 
 /** Copier behind `copyBytes` (single-threaded: one per module instance is enough). */
 const sharedCopier = new SlabCopier()
+/** Copier behind `resultCopy`: its slabs hold values handed to callers and nothing else. */
+const resultCopier = new SlabCopier()
+
+/**
+ * A copy of `bytes` to hand to a caller (a point read's value). Never from `copyBytes`' slabs,
+ * which hold memtable keys and values: a result's `.buffer` holds only values already handed
+ * out by reads, so writing anywhere into it cannot change the engine's data. (A buffer of its
+ * own per value was measured at a quarter more CPU per cached point read.)
+ */
+export function resultCopy(bytes: Uint8Array): Uint8Array {
+  return resultCopier.copy(bytes)
+}
