@@ -10,8 +10,10 @@
  *   durable LSN + 1, so applied LSN == the log's last LSN once open returns;
  * - the log is trimmed only below the state's durable LSN + 1 (DESIGN.md invariant 5; later
  *   layers lower this floor further with the archived LSN and replication retention);
- * - under 'none' durability the log is fsynced before state makes an LSN durable, so state
- *   can never be ahead of the log after power loss.
+ * - the log is fsynced up to an LSN before state makes it durable (a flush freezes the
+ *   memtable, syncs the log up to the frozen LSN, then writes only the frozen memtables), so
+ *   state is never ahead of the log after power loss, under 'none' durability too, and for
+ *   records replayed at open that the last process wrote but never synced.
  */
 import { posix } from 'node:path'
 import { CairnError, CorruptionError } from '../io/errors.js'
@@ -394,8 +396,12 @@ export class Partition {
     const run = previous
       .catch(() => undefined)
       .then(async () => {
-        if (this.log.durability === 'none') await this.log.sync()
-        await this.#tree.flush()
+        // Freeze first, then make the log durable up to what was frozen, then flush only that:
+        // a write acknowledged (under 'none') while the log syncs is in neither, so state is
+        // never durable past the log.
+        const frozenLsn = this.#tree.freeze()
+        if (this.log.syncedLsn < frozenLsn) await this.log.sync()
+        await this.#tree.flushFrozen(frozenLsn)
         // The tree compacts in the background after a flush; an explicit compact waits for it.
         if (compact) await this.#tree.compact()
         this.#maintenanceError = undefined
@@ -467,6 +473,9 @@ async function replay(id: string, log: Log, tree: LsmTree): Promise<void> {
     )
   }
   if (from > log.lastLsn) return
+  // What is replayed may be what a crashed process wrote and never synced (the page cache kept
+  // it): the log must be durable before a flush below makes any of it durable in state.
+  await log.sync()
   for await (const batch of log.readBatches(from)) {
     for (const entry of batch) {
       tree.apply(entry.lsn, entry.type === stateRecordType ? decodeStateBatch(entry.payload, entry.lsn).ops : [])

@@ -408,12 +408,27 @@ export class LsmTree {
   /**
    * Writes every memtable (including the current one, which is frozen at once so writes go on)
    * to table files and records them with the new durable LSN in the manifest. On failure the
-   * memtables stay in memory and readable; a later flush retries.
+   * memtables stay in memory and readable; a later flush retries. `freeze()` then
+   * `flushFrozen()` is the same in two steps.
    *
    * @example
    * if (tree.needsFlush()) await tree.flush()
    */
   async flush(): Promise<void> {
+    this.#checkOpen()
+    await this.flushFrozen(this.freeze())
+  }
+
+  /**
+   * Freezes the current memtable (writes go on into a new one); returns the LSN the frozen
+   * memtables reach. An owner whose log must be durable before state is (the partition under
+   * 'none' durability) syncs its log up to that LSN, then calls `flushFrozen` with it: writes
+   * applied meanwhile stay in the new memtable, out of that flush.
+   *
+   * @example
+   * const lsn = tree.freeze(); await log.sync(); await tree.flushFrozen(lsn)
+   */
+  freeze(): number {
     this.#checkOpen()
     const newestFrozen = this.#imms[0]?.lsn ?? this.#version.durableLsn
     if (!this.#active.isEmpty || this.#active.lsn > newestFrozen) {
@@ -421,15 +436,29 @@ export class LsmTree {
       this.#active = new Memtable(undefined, [], 0, this.#appliedLsn)
       this.#tombstonesCache = undefined
     }
-    const run = this.#flushChain.then(() => this.#flushFrozen())
+    return this.#imms[0]?.lsn ?? this.#version.durableLsn
+  }
+
+  /**
+   * Writes the frozen memtables that reach no further than `lsnMax` (oldest first) to table
+   * files, as `flush` does; memtables frozen later wait for a later call.
+   *
+   * @example
+   * await tree.flushFrozen(tree.freeze())
+   */
+  async flushFrozen(lsnMax: number = Number.POSITIVE_INFINITY): Promise<void> {
+    this.#checkOpen()
+    const run = this.#flushChain.then(() => this.#flushFrozen(lsnMax))
     this.#flushChain = run.catch(() => undefined)
     await run
     if (this.#autoCompact) this.#scheduleCompaction()
   }
 
-  async #flushFrozen(): Promise<void> {
-    while (this.#imms.length > 0 && !this.#closed) {
-      await this.#flushOne(this.#imms[this.#imms.length - 1]!)
+  async #flushFrozen(lsnMax: number): Promise<void> {
+    for (;;) {
+      const oldest = this.#imms[this.#imms.length - 1]
+      if (oldest === undefined || oldest.lsn > lsnMax || this.#closed) return
+      await this.#flushOne(oldest)
     }
   }
 
