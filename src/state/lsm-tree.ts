@@ -190,8 +190,9 @@ export class LsmTree {
   }
 
   /**
-   * Opens (or creates) the tree in `options.dir`: reads and verifies the manifest, opens every
-   * table (verifying footer, index and bloom filter), deletes orphan and temp files.
+   * Opens (or creates) the tree in `options.dir`: makes the manifest and the directory durable,
+   * reads and verifies the manifest, opens every table (verifying footer, index and bloom
+   * filter), deletes orphan and temp files.
    *
    * @example
    * const tree = await LsmTree.open({ fs: new NodeFileSystem(), dir: '/data/p/state' })
@@ -204,6 +205,18 @@ export class LsmTree {
     const manifestPath = posix.join(dir, manifestFileName)
     let data: ManifestData
     if (names.includes(manifestFileName)) {
+      // A process that died after renaming the manifest into place but before fsyncing the
+      // directory left it in the page cache only: make it durable (contents, entry, and the
+      // directory's own entry) before trusting it, deleting what it does not list, or letting
+      // the owner trim its log by its durable LSN.
+      const handle = await fs.open(manifestPath, 'read')
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await fs.syncDir(dir)
+      await fs.syncDir(posix.dirname(dir))
       data = decodeManifest(await fs.readFile(manifestPath), manifestPath)
     } else {
       if (names.some((n) => tableFilePattern.test(n))) {
