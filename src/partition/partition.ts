@@ -259,7 +259,11 @@ export class Partition {
   }
 
   /**
-   * Entries in key order (or reverse) within the bounds, as of the call.
+   * Entries in key order (or reverse) within the bounds, as of the call. A scan pins the table
+   * files it reads (open, and not deleted by compaction) until it is finished or returned:
+   * iterate to the end, or leave `for await` (a `break` returns it), or call `return()`. One
+   * that is merely dropped is released only once garbage collected. Fails with CLOSED once the
+   * store closed.
    *
    * @example
    * for await (const [key, value] of p.scan({ gte: 'user/', lt: 'user0', limit: 100 })) { ... }
@@ -269,7 +273,14 @@ export class Partition {
     return this.#tree.scan(toScanRange(range))
   }
 
-  /** A consistent view pinned at the current applied LSN; `close()` it when done. */
+  /**
+   * A consistent view pinned at the current applied LSN; `close()` it when done (it pins its
+   * files until then; one dropped unclosed is released only once garbage collected).
+   *
+   * @example
+   * const snap = p.readSnapshot()
+   * try { for await (const [k, v] of snap.scan()) out.push([k, v]) } finally { await snap.close() }
+   */
   readSnapshot(): ReadSnapshot {
     this.#checkOpen()
     return this.#tree.readSnapshot()

@@ -373,7 +373,8 @@ export class LsmTree {
 
   /**
    * Entries in key order (or reverse) within the range, as of the call. Pins the files it reads
-   * until the iteration ends (finish it, or `break` out of `for await`).
+   * until the iteration ends (finish it, or `break` out of `for await`); an iterator dropped
+   * before that is released once garbage collected (a safety net, not a way to manage it).
    *
    * @example
    * for await (const [k, v] of tree.scan({ gte: Buffer.from('a'), lt: Buffer.from('b'), limit: 10 })) console.log(k, v)

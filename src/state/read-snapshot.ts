@@ -4,11 +4,18 @@
  * ref on a version, which pins that version's table files until `close()`.
  *
  * Invariants: every read returns what the state held at `lsn`; after `close()` reads fail with
- * `CLOSED` and the version ref is released exactly once.
+ * `CLOSED` and the version ref is released exactly once (by `close()`, or, for a snapshot that
+ * became garbage unclosed, by the finalization registry below).
  */
 import { CairnError } from '../io/errors.js'
 import { type ViewParts, viewGet, viewScan } from './read-view.js'
 import type { ScanRange } from './types.js'
+
+/**
+ * The safety net for snapshots nobody closes: once one is garbage, its pin is released. The held
+ * value is the close callback, which does not reference the snapshot.
+ */
+const unclosedSnapshots = new FinalizationRegistry<() => Promise<void>>((onClose) => void onClose().catch(() => undefined))
 
 export class ReadSnapshot {
   /** The applied LSN this snapshot shows. */
@@ -23,6 +30,7 @@ export class ReadSnapshot {
     this.#view = view
     this.#onClose = onClose
     this.#isTreeOpen = isTreeOpen
+    unclosedSnapshots.register(this, onClose, this)
   }
 
   #check(): void {
@@ -48,6 +56,7 @@ export class ReadSnapshot {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    unclosedSnapshots.unregister(this)
     await this.#onClose()
   }
 }

@@ -143,6 +143,14 @@ export function viewScan(view: ViewParts, range: ScanRange, release: () => void,
 
 type Entry = [Uint8Array, Uint8Array]
 
+/**
+ * The safety net for scans nobody finishes (no `break`, no `return()`, no end reached): once
+ * the iterator is garbage, its pin is released, so its files do not stay open and undeleted for
+ * the life of the process. The held value is the release callback, which does not reference the
+ * iterator (it would never become garbage otherwise).
+ */
+const abandonedScans = new FinalizationRegistry<() => void>((release) => release())
+
 class ScanIterator implements AsyncIterableIterator<Entry> {
   readonly #view: ViewParts
   readonly #range: ScanRange
@@ -165,6 +173,7 @@ class ScanIterator implements AsyncIterableIterator<Entry> {
     this.#range = range
     this.#release = release
     this.#isOpen = isOpen
+    abandonedScans.register(this, release, this)
     this.#limit = range.limit ?? Number.POSITIVE_INFINITY
   }
 
@@ -175,8 +184,10 @@ class ScanIterator implements AsyncIterableIterator<Entry> {
   #finish(): void {
     this.#exhausted = true
     const release = this.#release
+    if (release === undefined) return
     this.#release = undefined
-    release?.()
+    abandonedScans.unregister(this)
+    release()
   }
 
   async #start(): Promise<void> {
