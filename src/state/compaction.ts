@@ -137,7 +137,7 @@ export interface CompactionContext {
   dir: string
   options: CompactionOptions
   allocateTableId: () => number
-  /** Range tombstones of the base version: covered entries are dropped. */
+  /** Range tombstones of the base version (fragmented): covered entries are dropped. */
   tombstones: readonly RangeTombstone[]
   /** Durable LSN of the base version (stamped on outputs as tombstoneLsn). */
   tombstoneLsn: number

@@ -37,7 +37,7 @@ import {
 import { validateStateOps } from './limits.js'
 import { decodeManifest, encodeManifest, type ManifestData, type ManifestTable, manifestFileName } from './manifest.js'
 import { Memtable } from './memtable.js'
-import { liveTombstones } from './range-tombstones.js'
+import { fragmentTombstones, insertTombstone, liveTombstones } from './range-tombstones.js'
 import { ReadSnapshot } from './read-snapshot.js'
 import { type ViewParts, viewGet, viewScan } from './read-view.js'
 import { type TableInfo, tableFileName, tableFilePattern } from './table-format.js'
@@ -94,6 +94,7 @@ export interface StateStats {
   memtableBytes: number
   frozenMemtableBytes: number
   frozenMemtableCount: number
+  /** Range tombstone fragments in the memtables and the version (overlapping deleteRanges are cut into non-overlapping pieces). */
   rangeTombstoneCount: number
   levels: LevelStats[]
   /** Key and value bytes passed to apply() (the logical write volume). */
@@ -155,7 +156,10 @@ export class LsmTree {
   #orphans: string[] = []
   #pendingDeletes = new Set<Promise<void>>()
   #openTables = new Set<Table>()
+  /** Every range tombstone of the current state, fragmented; built on demand. */
   #tombstonesCache: RangeTombstone[] | undefined
+  /** A view may hold #tombstonesCache: the next deleteRange copies it instead of changing it. */
+  #tombstonesShared = false
   #pointers: (Uint8Array | undefined)[] = new Array(levelCount).fill(undefined)
   #bytesApplied = 0
   #bytesWrittenFlush = 0
@@ -307,8 +311,10 @@ export class LsmTree {
           break
         case 'deleteRange':
           if (compareBytes(op.start, op.end) < 0) {
-            m.deleteRange(copyBytes(op.start), copyBytes(op.end), lsn)
-            this.#tombstonesCache = undefined
+            const start = copyBytes(op.start)
+            const end = copyBytes(op.end)
+            m.deleteRange(start, end, lsn)
+            this.#addTombstone({ start, end, seq: lsn })
           }
           this.#bytesApplied += op.start.length + op.end.length
           break
@@ -318,15 +324,26 @@ export class LsmTree {
     this.#appliedLsn = lsn
   }
 
-  /** Every range tombstone of the current state (memtables and version). */
+  /** Every range tombstone of the current state (memtables and version), fragmented. */
   #tombstones(): RangeTombstone[] {
     if (this.#tombstonesCache === undefined) {
       const all: RangeTombstone[] = [...this.#active.tombstones]
       for (const m of this.#imms) all.push(...m.tombstones)
       all.push(...this.#version.tombstones)
-      this.#tombstonesCache = all
+      this.#tombstonesCache = fragmentTombstones(all)
+      this.#tombstonesShared = false
     }
     return this.#tombstonesCache
+  }
+
+  /** Adds a new deleteRange to the cached set in O(log n) (it has the highest seq yet). */
+  #addTombstone(t: RangeTombstone): void {
+    if (this.#tombstonesCache === undefined) return
+    if (this.#tombstonesShared) {
+      this.#tombstonesCache = this.#tombstonesCache.slice()
+      this.#tombstonesShared = false
+    }
+    insertTombstone(this.#tombstonesCache, t)
   }
 
   /**
@@ -343,14 +360,17 @@ export class LsmTree {
     // viewGet reads the memtables synchronously only, so the live list needs no copy.
     const result = viewGet({ memtables: this.#imms, version, tombstones: this.#tombstones() }, key)
     if (!(result instanceof Promise)) return Promise.resolve(result)
-    // It reads a block: pin the version until it is done.
+    // It reads a block: pin the version (and keep its tombstone set unchanged) until it is done.
+    this.#tombstonesShared = true
     version.ref()
     return result.finally(() => version.unref())
   }
 
   #view(): ViewParts {
     const memtables = this.#active.size > 0 ? [this.#active.snapshot(), ...this.#imms] : [...this.#imms]
-    return { memtables, version: this.#version.ref(), tombstones: this.#tombstones() }
+    const tombstones = this.#tombstones()
+    this.#tombstonesShared = true
+    return { memtables, version: this.#version.ref(), tombstones }
   }
 
   /**
@@ -494,8 +514,8 @@ export class LsmTree {
       const levels: Table[][] = base.levels.map((tables) => tables.filter((t) => !edit.removed.has(t.id)))
       for (const { level, table } of edit.added) levels[level]!.push(table)
       sortLevels(levels)
-      const tables = levels.flat()
-      const tombstones = liveTombstones([...base.tombstones, ...edit.tombstones], tables)
+      const merged = edit.tombstones.length === 0 ? base.tombstones : fragmentTombstones([...base.tombstones, ...edit.tombstones])
+      const tombstones = liveTombstones(merged, levels)
       const durableLsn = Math.max(base.durableLsn, edit.durableLsn)
       const orphans = this.#orphans
       this.#orphans = []
