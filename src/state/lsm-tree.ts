@@ -32,7 +32,9 @@ import {
   fullCompaction,
   levelBytesMax,
   pickCompaction,
+  rangeTombstoneCountTriggerDefault,
   runCompaction,
+  type TombstoneReclaim,
 } from './compaction.js'
 import { validateStateOps } from './limits.js'
 import { decodeManifest, encodeManifest, type ManifestData, type ManifestTable, manifestFileName } from './manifest.js'
@@ -75,6 +77,11 @@ export interface StateOptions {
   levelBytesMultiplier?: number
   /** Longest stretch a compaction or flush runs on the event loop before yielding, in ms. Default 4. */
   compactionSliceMs?: number
+  /**
+   * Flushed range tombstone fragments at which compaction reclaims them all (and the data they
+   * cover), so lookups, the manifest and dead data stay bounded. Default 1024.
+   */
+  rangeTombstoneCountTrigger?: number
   /** Run due compactions in the background after each flush. Default true. */
   autoCompact?: boolean
 }
@@ -160,6 +167,7 @@ export class LsmTree {
   #tombstonesCache: RangeTombstone[] | undefined
   /** A view may hold #tombstonesCache: the next deleteRange copies it instead of changing it. */
   #tombstonesShared = false
+  #reclaim: TombstoneReclaim = { dueLsn: 0 }
   #pointers: (Uint8Array | undefined)[] = new Array(levelCount).fill(undefined)
   #bytesApplied = 0
   #bytesWrittenFlush = 0
@@ -181,9 +189,11 @@ export class LsmTree {
       tableBytesTarget: options.tableBytesTarget ?? tableBytesTargetDefault,
       blockBytes: this.#blockBytes,
       compactionSliceMs: options.compactionSliceMs ?? compactionSliceMsDefault,
+      rangeTombstoneCountTrigger: options.rangeTombstoneCountTrigger ?? rangeTombstoneCountTriggerDefault,
     }
     assert(this.#compaction.level0TableCountTrigger >= 1, 'level0TableCountTrigger >= 1')
     assert(this.#compaction.levelBytesMultiplier >= 2, 'levelBytesMultiplier >= 2')
+    assert(this.#compaction.rangeTombstoneCountTrigger >= 1, 'rangeTombstoneCountTrigger >= 1')
     this.#autoCompact = options.autoCompact ?? true
     this.#cache = cache
     this.#version = version.ref()
@@ -555,7 +565,7 @@ export class LsmTree {
 
   #scheduleCompaction(): void {
     if (this.#compactionScheduled || this.#closed) return
-    if (pickCompaction(this.#version, this.#compaction, this.#pointers) === undefined) return
+    if (pickCompaction(this.#version, this.#compaction, this.#pointers, this.#reclaim) === undefined) return
     this.#compactionScheduled = true
     const run = this.#compactChain.then(async () => {
       this.#compactionScheduled = false
@@ -593,7 +603,7 @@ export class LsmTree {
     }
     for (;;) {
       if (this.#closed) return
-      const job = pickCompaction(this.#version, this.#compaction, this.#pointers)
+      const job = pickCompaction(this.#version, this.#compaction, this.#pointers, this.#reclaim)
       if (job === undefined) return
       await this.#runJob(job)
     }
@@ -607,6 +617,12 @@ export class LsmTree {
         const table = job.inputs[0]!
         // Reuses the open table in a new level: the same file, so nothing to write but the manifest.
         await this.#install({ added: [{ level: job.outputLevel, table }], removed: new Set([table.id]), tombstones: [], durableLsn: 0 })
+        this.#compactionCount++
+        return
+      }
+      if (job.drop) {
+        // Every entry is hidden by a newer tombstone, which stays until nothing older is left.
+        await this.#install({ added: [], removed: new Set(job.inputs.map((t) => t.id)), tombstones: [], durableLsn: 0 })
         this.#compactionCount++
         return
       }
