@@ -537,7 +537,8 @@ export class LsmTree {
       }
       const next = new Version(levels, tombstones, durableLsn, this.#nextTableId, (t) => this.#release(t)).ref()
       this.#version = next
-      this.#tombstonesCache = undefined
+      // The read set changes only when tombstones come in or go: most compactions keep it.
+      if (edit.tombstones.length > 0 || tombstones.length !== base.tombstones.length) this.#tombstonesCache = undefined
       onInstalled?.()
       base.unref()
       for (const path of orphans) this.#track(this.#fs.unlink(path).catch(() => undefined))
