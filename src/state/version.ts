@@ -1,7 +1,8 @@
 /**
  * A version: one immutable set of live tables arranged in levels, the flushed range tombstones
- * (fragmented: sorted, non-overlapping, see range-tombstones.ts) and the durable LSN they represent. Readers pin a version (`ref`) for as long as they read; the
- * tree holds one ref on its current version.
+ * (fragmented: sorted, non-overlapping, see range-tombstones.ts) and the durable LSN they
+ * represent. Readers pin a version (`ref`) for as long as they read; the tree holds one ref on
+ * its current version.
  *
  * Invariants:
  * - levels[0] is ordered newest first (tables may overlap); levels[i > 0] are sorted by key and
