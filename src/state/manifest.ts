@@ -8,8 +8,9 @@
  * keys in base64). Tombstones are written fragmented (sorted, non-overlapping); a manifest from
  * before that holds any list and is fragmented on decode, so the format (version 1) is unchanged.
  * A torn or damaged manifest is `CORRUPT_MANIFEST` (so is a tombstone newer than the durable
- * LSN, which no flush writes); an unknown version is `UNSUPPORTED_FORMAT`. Because the rename is atomic, a crash leaves either the old or the new
- * manifest, never a torn one: damage means the disk lost data.
+ * LSN, which no flush writes); an unknown version is `UNSUPPORTED_FORMAT`. Because the rename is
+ * atomic, a crash leaves either the old or the new manifest, never a torn one: damage means the
+ * disk lost data.
  */
 import { crc32 } from '../io/checksum.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
