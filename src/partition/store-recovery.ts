@@ -39,11 +39,11 @@ export async function recoverStore(fs: FileSystem, root: string, create: boolean
     const found = await partitionDirs(fs, root)
     if (found.length > 0) throw catalogMissing(root, found)
     if (!create) throw storeNotFound(root)
-    await mkdirDurable(fs, partitionsDir)
+    await io('create', partitionsDir, () => mkdirDurable(fs, partitionsDir))
     return await Catalog.create(fs, root, randomBytes(8).toString('hex'))
   }
   if ((await fs.stat(partitionsDir)) === undefined) {
-    await mkdirDurable(fs, partitionsDir)
+    await io('create', partitionsDir, () => mkdirDurable(fs, partitionsDir))
     return catalog
   }
   await syncDir(fs, partitionsDir)
