@@ -103,15 +103,17 @@ describe('StoreLock', () => {
   })
 
   test('a store whose owner crashed (simulated) is taken over, and its late release leaves the new lock alone', async () => {
-    const fs = new MemoryFileSystem()
-    const first = await Store.open('/data', { fs })
-    fs.powerLoss()
-    const second = await Store.open('/data', { fs })
-    await first.close()
-    await assert.rejects(Store.open('/data', { fs }), isCode('STORE_LOCKED'))
-    await second.close()
-    const third = await Store.open('/data', { fs })
-    await third.close()
+    for (const crash of ['processCrash', 'powerLoss'] as const) {
+      const fs = new MemoryFileSystem()
+      const first = await Store.open('/data', { fs })
+      fs[crash]()
+      const second = await Store.open('/data', { fs })
+      await first.close()
+      await assert.rejects(Store.open('/data', { fs }), isCode('STORE_LOCKED'), crash)
+      await second.close()
+      const third = await Store.open('/data', { fs })
+      await third.close()
+    }
   })
 
   test('processes racing to open one store: exactly one wins each round', async () => {
