@@ -31,6 +31,9 @@ export const lockFileName = 'LOCK'
 /** Bounded retries when the lock file changes under a taker (another taker got there first). */
 export const lockAttemptsMax = 8
 
+/** errno codes that mean the file system cannot lock at all (as opposed to: someone holds it). */
+const locksUnsupported = new Set(['ENOLCK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EINVAL'])
+
 interface Owner {
   pid: number
   host: string | undefined
@@ -96,16 +99,19 @@ export class StoreLock {
       const owner = new TextEncoder().encode(`${JSON.stringify({ pid: process.pid, host: hostname(), token, since: new Date().toISOString() })}\n`)
       const path = posix.join(dir, lockFileName)
       let os: { release(): Promise<void> } | undefined
+      let osLocks = fs.lockExclusive !== undefined
       if (fs.lockExclusive !== undefined) {
         try {
           os = await fs.lockExclusive(path, owner)
         } catch (e) {
-          throw new IoError('lock', path, e)
+          // A file system without byte-range locks (some network mounts): every opener there
+          // gets the same error, so all of them use the lock-file protocol instead.
+          if (!locksUnsupported.has((e as NodeJS.ErrnoException).code ?? '')) throw new IoError('lock', path, e)
+          osLocks = false
         }
-        if (os === undefined) throw locked(dir, (await readOwner(fs, path))?.pid)
-      } else {
-        await acquireFile(fs, dir, token, owner)
+        if (osLocks && os === undefined) throw locked(dir, (await readOwner(fs, path))?.pid)
       }
+      if (!osLocks) await acquireFile(fs, dir, token, owner)
       await removeLeftovers(fs, dir)
       return new StoreLock(fs, dir, token, generation, os)
     } catch (e) {
