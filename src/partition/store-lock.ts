@@ -178,7 +178,8 @@ async function acquireFile(fs: FileSystem, dir: string, token: string, owner: Ui
         throw new IoError('move stale lock', path, e)
       }
       const moved = await readBytes(fs, aside)
-      if (moved !== undefined && !sameBytes(moved, bytes)) {
+      if (moved === undefined) throw locked(dir, undefined)
+      if (!sameBytes(moved, bytes)) {
         // Between our read and our rename another taker published its lock: give it back.
         await fs.link(aside, path).catch(() => undefined)
         await fs.unlink(aside).catch(() => undefined)
@@ -193,12 +194,13 @@ async function acquireFile(fs: FileSystem, dir: string, token: string, owner: Ui
 }
 
 /**
- * Removes temp and aside files of openers that crashed mid-acquire. A live contender whose temp
- * file goes simply loses (it would have anyway: we hold the lock).
+ * Removes temp files of openers that crashed mid-acquire. A live contender whose temp file goes
+ * simply loses (it would have anyway: we hold the lock). Aside files are left alone: a live
+ * taker may be about to check or give back the one it moved.
  */
 async function removeLeftovers(fs: FileSystem, dir: string): Promise<void> {
   for (const name of await fs.list(dir)) {
-    if (name.startsWith(`${lockFileName}.`) && (name.endsWith(tempSuffix) || name.endsWith('.stale'))) {
+    if (name.startsWith(`${lockFileName}.`) && name.endsWith(tempSuffix)) {
       await fs.unlink(posix.join(dir, name)).catch(() => undefined)
     }
   }
