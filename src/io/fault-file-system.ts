@@ -8,7 +8,9 @@
  * writeback errors (`MemoryFileSystem`, or another `FaultFileSystem` over one): there it fails
  * the way Linux does, by failing the writeback underneath (`failNextSync`), so the dirty pages
  * are marked clean without reaching the disk and the file's other descriptors report EIO once
- * too. A later successful sync does not bring those pages back (fsyncgate).
+ * too. A later successful sync does not bring those pages back (fsyncgate). The faulted call
+ * always throws; underneath, the error may instead go to another sync in flight on the same
+ * descriptor, as on Linux, which then fails too.
  */
 import type { FileHandle, FileStat, FileSystem, OpenMode } from './file-system.js'
 

@@ -33,6 +33,7 @@ class MemoryFileHandle implements FileHandle {
   readonly #writable: boolean
   /** errseq: the file's error count this descriptor has reported (or sampled at open). */
   #errorsSeen: number
+  #syncsInFlight = 0
   #closed = false
 
   constructor(fs: MemoryFileSystem, path: string, node: FileNode, writable: boolean) {
@@ -74,31 +75,41 @@ class MemoryFileHandle implements FileHandle {
 
   async sync(): Promise<void> {
     this.#check(false)
+    this.#syncsInFlight += 1
+    try {
+      await this.#writeback()
+      // file_check_and_advance_wb_err: one report per descriptor per error. Of several syncs in
+      // flight on this descriptor, whichever checks first takes it, in no order the caller can
+      // rely on: the model lets a later one take it (the earlier then succeeds) at random.
+      if (this.#node.errors !== this.#errorsSeen && !(this.#syncsInFlight > 1 && this.#fs.coin())) {
+        this.#errorsSeen = this.#node.errors
+        this.#node.errorSeen = true
+        throw sysError('EIO', `${this.path}: writeback failed, data written since the last successful sync may be lost`)
+      }
+    } finally {
+      this.#syncsInFlight -= 1
+    }
+  }
+
+  async #writeback(): Promise<void> {
     const node = this.#node
     const gate = this.#fs.syncGate(false)
     if (gate === undefined && node.inflight.size === 0) {
       node.finishWriteback(node.startWriteback(false), this.#fs.takeFailure(node))
-    } else {
-      // Pages under an earlier writeback are not written again: this sync waits for it instead
-      // (filemap_fdatawait), and its failure is this sync's failure too.
-      const earlier = [...node.inflight].map((wb) => wb.done)
-      const writeback = node.startWriteback(true)
-      if (gate !== undefined) await gate
-      if (this.#generation !== this.#fs.generation) {
-        node.finishWriteback(writeback, 'abandoned')
-        throw sysError('EIO', `${this.path}: the process crashed during sync`)
-      }
-      node.finishWriteback(writeback, this.#fs.takeFailure(node))
-      await Promise.all(earlier)
-      if (this.#generation !== this.#fs.generation) throw sysError('EIO', `${this.path}: the process crashed during sync`)
+      return
     }
-    // file_check_and_advance_wb_err: one report per descriptor per error, even across
-    // concurrent syncs on it.
-    if (node.errors !== this.#errorsSeen) {
-      this.#errorsSeen = node.errors
-      node.errorSeen = true
-      throw sysError('EIO', `${this.path}: writeback failed, data written before this sync may be lost`)
+    // Pages under an earlier writeback are not written again: this sync waits for it instead
+    // (filemap_fdatawait), and that writeback's failure is this sync's failure too.
+    const earlier = [...node.inflight].map((wb) => wb.done)
+    const writeback = node.startWriteback(true)
+    if (gate !== undefined) await gate
+    if (this.#generation !== this.#fs.generation) {
+      node.finishWriteback(writeback, 'abandoned')
+      throw sysError('EIO', `${this.path}: the process crashed during sync`)
     }
+    node.finishWriteback(writeback, this.#fs.takeFailure(node))
+    await Promise.all(earlier)
+    if (this.#generation !== this.#fs.generation) throw sysError('EIO', `${this.path}: the process crashed during sync`)
   }
 
   async size(): Promise<number> {
@@ -294,6 +305,11 @@ export class MemoryFileSystem implements FileSystem {
     if (node === undefined) throw sysError('ENOENT', path)
     if (node instanceof DirNode) throw sysError('EISDIR', path)
     node.finishWriteback(node.startWriteback(false), this.takeFailure(node))
+  }
+
+  /** @internal A fair coin from the seeded RNG. */
+  coin(): boolean {
+    return this.#rng.next() < 0.5
   }
 
   /** @internal How the writeback of `node` ending now ends: consumes a pending `failNextSync`. */
