@@ -6,7 +6,7 @@
  *   each partition's directory are fsynced first (a rename whose directory fsync never ran, by
  *   a process that then died, is visible to us but could still vanish in a power loss);
  * - a missing catalog is never a fresh store while partition directories exist: that is
- *   CORRUPT_CATALOG, and nothing is created or moved;
+ *   CORRUPT_CATALOG, and nothing is created, moved or removed (not even `catalog.json.tmp`);
  * - nothing is deleted: a partition directory the catalog does not list (a crash mid-create, or
  *   an operator's copy) is moved into `lost+found/`, durably, for a human to look at.
  */
@@ -28,7 +28,6 @@ export const lostAndFoundDirName = 'lost+found'
 export async function recoverStore(fs: FileSystem, root: string, create: boolean): Promise<Catalog> {
   const partitionsDir = posix.join(root, partitionsDirName)
   await syncDir(fs, root)
-  await removeIfPresent(fs, posix.join(root, catalogFileName + tempSuffix), root)
   const catalogPath = posix.join(root, catalogFileName)
   let catalog: Catalog | undefined
   if ((await fs.stat(catalogPath)) !== undefined) {
@@ -39,9 +38,12 @@ export async function recoverStore(fs: FileSystem, root: string, create: boolean
     const found = await partitionDirs(fs, root)
     if (found.length > 0) throw catalogMissing(root, found)
     if (!create) throw storeNotFound(root)
+    await removeIfPresent(fs, catalogPath + tempSuffix, root)
     await io('create', partitionsDir, () => mkdirDurable(fs, partitionsDir))
     return await Catalog.create(fs, root, randomBytes(8).toString('hex'))
   }
+  // A crash mid-update leaves the temp file; the catalog it did not replace is the truth.
+  await removeIfPresent(fs, catalogPath + tempSuffix, root)
   if ((await fs.stat(partitionsDir)) === undefined) {
     await io('create', partitionsDir, () => mkdirDurable(fs, partitionsDir))
     return catalog

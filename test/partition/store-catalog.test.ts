@@ -16,8 +16,9 @@ describe('Store: the catalog at open', () => {
   test('a missing catalog with partitions on disk is CORRUPT_CATALOG, never a fresh store', async () => {
     const fs = new MemoryFileSystem()
     await storeWithTwoPartitions(fs)
-    await fs.unlink('/data/catalog.json')
+    await fs.rename('/data/catalog.json', '/data/catalog.json.tmp')
     await assert.rejects(Store.open('/data', { fs }), isCode('CORRUPT_CATALOG'))
+    assert.ok((await fs.list('/data')).includes('catalog.json.tmp'), 'a damaged store is left as it is')
     await assert.rejects(Store.open('/data', { fs, create: false }), isCode('CORRUPT_CATALOG'))
     await assert.rejects(StoreReader.open('/data', { fs }), isCode('CORRUPT_CATALOG'))
     assert.deepEqual(await fs.list('/data/partitions'), ['orders', 'users'])
