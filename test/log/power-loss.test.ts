@@ -136,7 +136,7 @@ describe('power loss', { timeout: 120_000 }, () => {
     for (const seed of seeds) {
       await withSeed(seed, async () => {
         const rng = prng(seed)
-        const mem = new MemoryFileSystem()
+        const mem = new MemoryFileSystem({ seed })
         const model = new Model()
         for (let l = 0; l < 3; l++) {
           const budget = rng.int(1, 300)
@@ -150,7 +150,7 @@ describe('power loss', { timeout: 120_000 }, () => {
     for (const seed of seeds.slice(0, 30)) {
       await withSeed(seed, async () => {
         const rng = prng(seed * 7 + 1)
-        const mem = new MemoryFileSystem()
+        const mem = new MemoryFileSystem({ seed })
         const model = new Model()
         for (let l = 0; l < 3; l++) {
           const skip = rng.int(0, 4)

@@ -164,8 +164,9 @@ const commands = [
 test('partition behaves like a sorted map of acknowledged writes, across flush, compaction, reopen and power loss', async () => {
   const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED)
   await fc.assert(
-    fc.asyncProperty(fc.commands(commands, { maxCommands: 80 }), async (cmds) => {
-      const mem = new MemoryFileSystem()
+    // The crash model's seed is part of the case, so FC_SEED/FC_PATH replay its power losses too.
+    fc.asyncProperty(fc.commands(commands, { maxCommands: 80 }), fc.nat(), async (cmds, memSeed) => {
+      const mem = new MemoryFileSystem({ seed: memSeed })
       const store = await Store.open('/data', options(mem))
       const real: Real = { mem, store, p: await store.ensurePartition('p'), snapshots: [] }
       try {

@@ -193,8 +193,9 @@ const totals = { runs: 0, records: 0, flushes: 0 }
 test('state model: random operations agree with a sorted map, through flush, compaction, reopen and power loss', async () => {
   const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED)
   await fc.assert(
-    fc.asyncProperty(fc.commands(commands, { maxCommands: 150, size: 'large' }), async (cmds) => {
-      const fs = new MemoryFileSystem()
+    // The crash model's seed is part of the case, so FC_SEED/FC_PATH replay its power losses too.
+    fc.asyncProperty(fc.commands(commands, { maxCommands: 150, size: 'large' }), fc.nat(), async (cmds, memSeed) => {
+      const fs = new MemoryFileSystem({ seed: memSeed })
       const real: Real = { fs, tree: await LsmTree.open(options(fs)), log: new TestLog(), snapshots: [] }
       try {
         await fc.asyncModelRun(() => ({ model: { model: new Model() }, real }), cmds)
