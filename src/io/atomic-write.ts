@@ -21,11 +21,14 @@ export async function atomicWriteFile(fs: FileSystem, path: string, data: Uint8A
   await fs.syncDir(posix.dirname(path))
 }
 
-/** Creates `path` (and missing parents) and makes its entry durable in its parent. */
+/**
+ * Creates `path` (and missing parents) and makes its entry durable in its parent. The parent is
+ * fsynced even when `path` exists: it may be there only because another process created it and
+ * died before its fsync, and a power loss would still take it away.
+ */
 export async function mkdirDurable(fs: FileSystem, path: string): Promise<void> {
   const parent = posix.dirname(path)
   if (parent !== path && (await fs.stat(parent)) === undefined) await mkdirDurable(fs, parent)
-  if ((await fs.stat(path)) !== undefined) return
-  await fs.mkdir(path)
-  await fs.syncDir(parent)
+  if ((await fs.stat(path)) === undefined) await fs.mkdir(path)
+  if (parent !== path) await fs.syncDir(parent)
 }

@@ -67,4 +67,10 @@ export interface FileSystem {
   list(path: string): Promise<string[]>
   /** `undefined` when the path does not exist. */
   stat(path: string): Promise<FileStat | undefined>
+  /**
+   * Optional: an exclusive OS-level lock, held until `release()` or until the process dies.
+   * Creates `path` with `owner` as its contents (never visible empty) and locks it; `undefined`
+   * when another opener holds it, in this process or another. `release()` removes the file.
+   */
+  lockExclusive?(path: string, owner: Uint8Array): Promise<{ release(): Promise<void> } | undefined>
 }

@@ -8,6 +8,7 @@
 import fs, { promises as fsp } from 'node:fs'
 import { promisify } from 'node:util'
 import type { FileHandle, FileStat, FileSystem, OpenMode } from './file-system.js'
+import { lockFileExclusive, nativeLocks } from './os-file-lock.js'
 
 const flagsByMode: Record<OpenMode, string> = {
   read: 'r',
@@ -84,6 +85,12 @@ class NodeFileHandle implements FileHandle {
 
 /** The file system a user runs: the local disk. */
 export class NodeFileSystem implements FileSystem {
+  /** An OS lock where the native addon loads (see os-file-lock.ts); else a lock-file protocol. */
+  readonly lockExclusive =
+    nativeLocks === undefined
+      ? undefined
+      : (path: string, owner: Uint8Array): Promise<{ release(): Promise<void> } | undefined> => lockFileExclusive(nativeLocks!, path, owner)
+
   async open(path: string, mode: OpenMode): Promise<FileHandle> {
     return new NodeFileHandle(path, await openFd(path, flagsByMode[mode], 0o644))
   }

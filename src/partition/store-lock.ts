@@ -1,33 +1,57 @@
 /**
- * One process owns a store at a time. The lock file holds the owner's pid; a lock whose pid is
- * no longer alive (the owner was killed) is taken over. Within one process, a random token in
- * the file and a registry of held tokens catch a second open of the same directory.
+ * One opener owns a store at a time, in every interleaving of openers in this process and in
+ * other processes.
  *
- * Known limit: two processes racing to take over the same stale lock in the same instant can
- * both succeed; opening a store from two processes at once after a crash is unsupported.
+ * Invariants:
+ * - in this process, an opener registers the store (file system + directory) synchronously,
+ *   before its first await, so two opens started together cannot both pass (a simulated crash,
+ *   a new `fs.generation`, frees the registration);
+ * - across processes, where the file system offers an OS lock (`lockExclusive`, the real disk),
+ *   the kernel decides: the lock dies with its holder, so no pid is guessed at;
+ * - elsewhere, the lock file is published whole (written and synced under a unique temp name,
+ *   then `link`ed: never visible empty); a lock is stale only if its owner is provably gone (same
+ *   host and a dead pid, or this process and a token it no longer holds), and a takeover renames
+ *   the stale file aside and checks it is the one judged stale before publishing its own;
+ * - release never touches a lock it no longer holds: not after a simulated crash, and not when
+ *   the file names another token.
+ *
+ * Known limit of the lock-file protocol only (file systems without an OS lock: tests, and
+ * platforms where the addon has no prebuilt binary): when three or more processes take over the
+ * same stale lock at once, a taker that moved a fresh lock aside and puts it back can find a
+ * third taker's lock published meanwhile, and two owners result. Two racing takers are safe.
  */
 import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import { posix } from 'node:path'
+import { tempSuffix } from '../io/atomic-write.js'
 import { CairnError, IoError, isAlreadyExists, isNotFound } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 
 export const lockFileName = 'LOCK'
+/** Bounded retries when the lock file changes under a taker (another taker got there first). */
+export const lockAttemptsMax = 8
+
+/** errno codes that mean the file system cannot lock at all (as opposed to: someone holds it). */
+const locksUnsupported = new Set(['ENOLCK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EINVAL'])
+
+interface Owner {
+  pid: number
+  host: string | undefined
+  token: string | undefined
+}
 
 interface Holding {
-  fs: FileSystem
+  token: string
   generation: number | undefined
 }
-/** Locks held by stores of this process, by token (the token is written into the lock file). */
-const held = new Map<string, Holding>()
 
-function generationOf(fs: FileSystem): number | undefined {
-  return fs.generation
-}
+/** Stores open in this process, by file system and directory. */
+const openStores = new WeakMap<FileSystem, Map<string, Holding>>()
+/** Tokens of locks this process holds, for judging a lock file that names our own pid. */
+const heldTokens = new Map<string, { fs: FileSystem; generation: number | undefined }>()
 
-function stillHeld(token: string | undefined): boolean {
-  if (token === undefined) return false
-  const holding = held.get(token)
-  return holding !== undefined && holding.generation === generationOf(holding.fs)
+function isLive(fs: FileSystem, holding: { generation: number | undefined } | undefined): boolean {
+  return holding !== undefined && holding.generation === fs.generation
 }
 
 function pidAlive(pid: number): boolean {
@@ -39,65 +63,190 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * @example
+ * const lock = await StoreLock.acquire(fs, '/data') // STORE_LOCKED if another opener has it
+ * await lock.release()
+ */
 export class StoreLock {
   readonly fs: FileSystem
+  readonly dir: string
   readonly path: string
   readonly #token: string
+  readonly #generation: number | undefined
+  readonly #os: { release(): Promise<void> } | undefined
   #released = false
 
-  private constructor(fs: FileSystem, path: string, token: string) {
+  private constructor(fs: FileSystem, dir: string, token: string, generation: number | undefined, os: { release(): Promise<void> } | undefined) {
     this.fs = fs
-    this.path = path
+    this.dir = dir
+    this.path = posix.join(dir, lockFileName)
     this.#token = token
+    this.#generation = generation
+    this.#os = os
   }
 
   static async acquire(fs: FileSystem, dir: string): Promise<StoreLock> {
-    const path = posix.join(dir, lockFileName)
     const token = randomUUID()
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const handle = await fs.open(path, 'createNew')
+    const generation = fs.generation
+    // Synchronous up to here: a second open in this process sees this registration.
+    const stores = openStores.get(fs) ?? new Map<string, Holding>()
+    openStores.set(fs, stores)
+    if (isLive(fs, stores.get(dir))) throw locked(dir, process.pid)
+    stores.set(dir, { token, generation })
+    heldTokens.set(token, { fs, generation })
+    try {
+      const owner = new TextEncoder().encode(`${JSON.stringify({ pid: process.pid, host: hostname(), token, since: new Date().toISOString() })}\n`)
+      const path = posix.join(dir, lockFileName)
+      let os: { release(): Promise<void> } | undefined
+      let osLocks = fs.lockExclusive !== undefined
+      if (fs.lockExclusive !== undefined) {
         try {
-          await handle.write(new TextEncoder().encode(`${JSON.stringify({ pid: process.pid, token, since: new Date().toISOString() })}\n`), 0)
-          await handle.sync()
-        } finally {
-          await handle.close()
+          os = await fs.lockExclusive(path, owner)
+        } catch (e) {
+          // A file system without byte-range locks (some network mounts): every opener there
+          // gets the same error, so all of them use the lock-file protocol instead.
+          if (!locksUnsupported.has((e as NodeJS.ErrnoException).code ?? '')) throw new IoError('lock', path, e)
+          osLocks = false
         }
-        held.set(token, { fs, generation: generationOf(fs) })
-        return new StoreLock(fs, path, token)
-      } catch (e) {
-        if (!isAlreadyExists(e)) throw new IoError('create lock', path, e)
+        if (osLocks && os === undefined) throw locked(dir, (await readOwner(fs, path))?.pid)
       }
-      const owner = await readOwner(fs, path)
-      if (owner !== undefined) {
-        if (owner.pid === process.pid ? stillHeld(owner.token) : pidAlive(owner.pid)) throw locked(dir, owner.pid)
-      }
-      // The owner is gone (killed, or a simulated crash in this process): take over.
-      await fs.unlink(path).catch((e) => {
-        if (!isNotFound(e)) throw new IoError('remove stale lock', path, e)
-      })
+      if (!osLocks) await acquireFile(fs, dir, token, owner)
+      await removeLeftovers(fs, dir)
+      return new StoreLock(fs, dir, token, generation, os)
+    } catch (e) {
+      unregister(fs, dir, token)
+      throw e
     }
-    throw locked(dir, undefined)
   }
 
   async release(): Promise<void> {
     if (this.#released) return
     this.#released = true
-    held.delete(this.#token)
-    await this.fs.unlink(this.path).catch(() => undefined)
+    unregister(this.fs, this.dir, this.#token)
+    // After a (simulated) crash this lock died with its process; someone else may own the file.
+    if (this.fs.generation !== this.#generation) return
+    if (this.#os !== undefined) {
+      await this.#os.release()
+      return
+    }
+    const owner = await readOwner(this.fs, this.path)
+    if (owner?.token !== this.#token) return
+    await this.fs.unlink(this.path).catch((e) => {
+      if (!isNotFound(e)) throw new IoError('remove lock', this.path, e)
+    })
   }
 }
 
-async function readOwner(fs: FileSystem, path: string): Promise<{ pid: number; token: string | undefined } | undefined> {
+function unregister(fs: FileSystem, dir: string, token: string): void {
+  heldTokens.delete(token)
+  const stores = openStores.get(fs)
+  if (stores?.get(dir)?.token === token) stores.delete(dir)
+}
+
+/** The lock-file protocol, for file systems without an OS lock. */
+async function acquireFile(fs: FileSystem, dir: string, token: string, owner: Uint8Array): Promise<void> {
+  const path = posix.join(dir, lockFileName)
+  const temp = `${path}.${token}${tempSuffix}`
+  const aside = `${path}.${token}.stale`
   try {
-    const text = new TextDecoder().decode(await fs.readFile(path))
-    const { pid, token } = JSON.parse(text) as { pid?: unknown; token?: unknown }
+    const handle = await fs.open(temp, 'createNew')
+    try {
+      await handle.write(owner, 0)
+      // Synced before it is linked: even after power loss a published lock file is whole.
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    for (let attempt = 0; attempt < lockAttemptsMax; attempt++) {
+      try {
+        await fs.link(temp, path)
+        return
+      } catch (e) {
+        // Our temp file is gone: only a new owner removes leftover temp files.
+        if (isNotFound(e)) throw locked(dir, undefined)
+        if (!isAlreadyExists(e)) throw new IoError('create lock', path, e)
+      }
+      const bytes = await readBytes(fs, path)
+      if (bytes === undefined) continue
+      const current = parseOwner(bytes)
+      if (!isStale(current)) throw locked(dir, current?.pid)
+      try {
+        await fs.rename(path, aside)
+      } catch (e) {
+        if (isNotFound(e)) continue
+        throw new IoError('move stale lock', path, e)
+      }
+      const moved = await readBytes(fs, aside)
+      if (moved === undefined) throw locked(dir, undefined)
+      if (!sameBytes(moved, bytes)) {
+        // Between our read and our rename another taker published its lock: give it back.
+        await fs.link(aside, path).catch(() => undefined)
+        await fs.unlink(aside).catch(() => undefined)
+        throw locked(dir, parseOwner(moved)?.pid)
+      }
+      await fs.unlink(aside).catch(() => undefined)
+    }
+    throw locked(dir, undefined)
+  } finally {
+    await fs.unlink(temp).catch(() => undefined)
+  }
+}
+
+/**
+ * Removes temp files of openers that crashed mid-acquire. A live contender whose temp file goes
+ * simply loses (it would have anyway: we hold the lock). Aside files are left alone: a live
+ * taker may be about to check or give back the one it moved.
+ */
+async function removeLeftovers(fs: FileSystem, dir: string): Promise<void> {
+  for (const name of await fs.list(dir)) {
+    if (name.startsWith(`${lockFileName}.`) && name.endsWith(tempSuffix)) {
+      await fs.unlink(posix.join(dir, name)).catch(() => undefined)
+    }
+  }
+}
+
+function isStale(owner: Owner | undefined): boolean {
+  // A lock file published by this protocol is never empty or cut short; one that is was left by
+  // an older cairn that crashed mid-write.
+  if (owner === undefined) return true
+  // Another host's pids mean nothing here (another container on a shared volume): never guess.
+  if (owner.host !== undefined && owner.host !== hostname()) return false
+  if (owner.pid === process.pid) return owner.token === undefined || !isLiveToken(owner.token)
+  return !pidAlive(owner.pid)
+}
+
+function isLiveToken(token: string): boolean {
+  const holding = heldTokens.get(token)
+  return holding !== undefined && isLive(holding.fs, holding)
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+async function readBytes(fs: FileSystem, path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await fs.readFile(path)
+  } catch (e) {
+    if (isNotFound(e)) return undefined
+    throw new IoError('read lock', path, e)
+  }
+}
+
+function parseOwner(bytes: Uint8Array): Owner | undefined {
+  try {
+    const { pid, host, token } = JSON.parse(new TextDecoder().decode(bytes)) as { pid?: unknown; host?: unknown; token?: unknown }
     if (typeof pid !== 'number') return undefined
-    return { pid, token: typeof token === 'string' ? token : undefined }
+    return { pid, host: typeof host === 'string' ? host : undefined, token: typeof token === 'string' ? token : undefined }
   } catch {
-    // A lock file cut short by a crash names no live owner.
     return undefined
   }
+}
+
+async function readOwner(fs: FileSystem, path: string): Promise<Owner | undefined> {
+  const bytes = await readBytes(fs, path).catch(() => undefined)
+  return bytes === undefined ? undefined : parseOwner(bytes)
 }
 
 function locked(dir: string, pid: number | undefined): CairnError {

@@ -14,9 +14,10 @@ import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
 import { Log } from '../log/log.js'
 import { Catalog } from './catalog.js'
-import { partitionNotFound, storeNotFound } from './not-found.js'
+import { catalogMissing, partitionNotFound, storeNotFound } from './not-found.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import { assertPartitionId } from './partition-id.js'
+import { partitionDirs } from './store-recovery.js'
 
 export interface StoreReaderOptions {
   fs?: FileSystem
@@ -46,7 +47,8 @@ export class StoreReader {
     const fs = options.fs ?? new NodeFileSystem()
     const root = posix.resolve(dir)
     if ((await Catalog.load(fs, root)) === undefined) {
-      throw storeNotFound(root)
+      const found = await partitionDirs(fs, root)
+      throw found.length > 0 ? catalogMissing(root, found) : storeNotFound(root)
     }
     return new StoreReader(root, fs, options)
   }

@@ -4,23 +4,25 @@
  * Invariants:
  * - a store is open in at most one place at a time (lock file; STORE_LOCKED otherwise);
  * - a partition exists iff the catalog lists it; its directory is made durable before the
- *   catalog entry, and directories the catalog does not list (a crash mid-create) are removed;
+ *   catalog entry; directories the catalog does not list (a crash mid-create) are moved to
+ *   `lost+found/` at open, and a missing catalog over partition directories is CORRUPT_CATALOG;
+ * - at open, everything the store relies on is fsynced before it is trusted (store-recovery.ts);
  * - partition ids are validated before any path is built from them.
  *
- * Layout: <dir>/LOCK, <dir>/catalog.json, <dir>/partitions/<id>/{log,state}/
+ * Layout: <dir>/LOCK, <dir>/catalog.json, <dir>/partitions/<id>/{log,state}/, <dir>/lost+found/
  */
-import { randomBytes } from 'node:crypto'
 import { posix } from 'node:path'
 import { mkdirDurable } from '../io/atomic-write.js'
 import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
-import { Catalog } from './catalog.js'
+import type { Catalog } from './catalog.js'
 import { partitionNotFound, storeNotFound } from './not-found.js'
 import { Partition, type PartitionInfo, type PartitionOptions, type PartitionSettings } from './partition.js'
 import { assertPartitionId } from './partition-id.js'
 import type { Reducer } from './reducer.js'
 import { StoreLock } from './store-lock.js'
+import { lostAndFound, recoverStore } from './store-recovery.js'
 
 export interface StoreOptions extends PartitionSettings {
   /** The file system (default: the real one). */
@@ -38,6 +40,8 @@ export interface StoreInfo {
   storeId: string
   createdAtMs: number
   partitions: PartitionInfo[]
+  /** Directories moved aside into `<dir>/lost+found/` (orphans found at open): for a human to check. */
+  lostAndFound: string[]
 }
 
 /**
@@ -74,13 +78,7 @@ export class Store {
     }
     const lock = await StoreLock.acquire(fs, root)
     try {
-      let catalog = await Catalog.load(fs, root)
-      if (catalog === undefined) {
-        if (options.create === false) throw storeNotFound(root)
-        await mkdirDurable(fs, posix.join(root, 'partitions'))
-        catalog = await Catalog.create(fs, root, randomBytes(8).toString('hex'))
-      }
-      await removeOrphans(fs, root, new Set(catalog.partitionIds()))
+      const catalog = await recoverStore(fs, root, options.create !== false)
       return new Store(root, fs, options, catalog, lock)
     } catch (e) {
       await lock.release()
@@ -165,7 +163,7 @@ export class Store {
     const data = this.#catalog.data
     const partitions: PartitionInfo[] = []
     for (const id of this.partitions()) partitions.push((await this.partition(id)).info())
-    return { dir: this.dir, storeId: data.storeId, createdAtMs: data.createdAtMs, partitions }
+    return { dir: this.dir, storeId: data.storeId, createdAtMs: data.createdAtMs, partitions, lostAndFound: await lostAndFound(this.fs, this.dir) }
   }
 
   /** Finishes in-flight appends, closes every partition and releases the lock. Idempotent. */
@@ -204,16 +202,3 @@ export class Store {
   }
 }
 
-
-/** Removes partition directories the catalog does not list: leftovers of a crash mid-create. */
-async function removeOrphans(fs: FileSystem, root: string, known: Set<string>): Promise<void> {
-  const dir = posix.join(root, 'partitions')
-  if ((await fs.stat(dir)) === undefined) return
-  let removed = false
-  for (const name of await fs.list(dir)) {
-    if (known.has(name)) continue
-    await fs.removeTree(posix.join(dir, name))
-    removed = true
-  }
-  if (removed) await fs.syncDir(dir)
-}

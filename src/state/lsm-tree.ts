@@ -32,12 +32,14 @@ import {
   fullCompaction,
   levelBytesMax,
   pickCompaction,
+  rangeTombstoneCountTriggerDefault,
   runCompaction,
+  type TombstoneReclaim,
 } from './compaction.js'
 import { validateStateOps } from './limits.js'
 import { decodeManifest, encodeManifest, type ManifestData, type ManifestTable, manifestFileName } from './manifest.js'
 import { Memtable } from './memtable.js'
-import { liveTombstones } from './range-tombstones.js'
+import { fragmentTombstones, insertTombstone, liveTombstones } from './range-tombstones.js'
 import { ReadSnapshot } from './read-snapshot.js'
 import { type ViewParts, viewGet, viewScan } from './read-view.js'
 import { type TableInfo, tableFileName, tableFilePattern } from './table-format.js'
@@ -75,6 +77,11 @@ export interface StateOptions {
   levelBytesMultiplier?: number
   /** Longest stretch a compaction or flush runs on the event loop before yielding, in ms. Default 4. */
   compactionSliceMs?: number
+  /**
+   * Flushed range tombstone fragments at which compaction reclaims them all (and the data they
+   * cover), so lookups, the manifest and dead data stay bounded. Default 1024.
+   */
+  rangeTombstoneCountTrigger?: number
   /** Run due compactions in the background after each flush. Default true. */
   autoCompact?: boolean
 }
@@ -94,6 +101,7 @@ export interface StateStats {
   memtableBytes: number
   frozenMemtableBytes: number
   frozenMemtableCount: number
+  /** Range tombstone fragments in the memtables and the version (overlapping deleteRanges are cut into non-overlapping pieces). */
   rangeTombstoneCount: number
   levels: LevelStats[]
   /** Key and value bytes passed to apply() (the logical write volume). */
@@ -155,7 +163,11 @@ export class LsmTree {
   #orphans: string[] = []
   #pendingDeletes = new Set<Promise<void>>()
   #openTables = new Set<Table>()
+  /** Every range tombstone of the current state, fragmented; built on demand. */
   #tombstonesCache: RangeTombstone[] | undefined
+  /** A view may hold #tombstonesCache: the next deleteRange copies it instead of changing it. */
+  #tombstonesShared = false
+  #reclaim: TombstoneReclaim = { dueLsn: 0 }
   #pointers: (Uint8Array | undefined)[] = new Array(levelCount).fill(undefined)
   #bytesApplied = 0
   #bytesWrittenFlush = 0
@@ -177,9 +189,11 @@ export class LsmTree {
       tableBytesTarget: options.tableBytesTarget ?? tableBytesTargetDefault,
       blockBytes: this.#blockBytes,
       compactionSliceMs: options.compactionSliceMs ?? compactionSliceMsDefault,
+      rangeTombstoneCountTrigger: options.rangeTombstoneCountTrigger ?? rangeTombstoneCountTriggerDefault,
     }
     assert(this.#compaction.level0TableCountTrigger >= 1, 'level0TableCountTrigger >= 1')
     assert(this.#compaction.levelBytesMultiplier >= 2, 'levelBytesMultiplier >= 2')
+    assert(this.#compaction.rangeTombstoneCountTrigger >= 1, 'rangeTombstoneCountTrigger >= 1')
     this.#autoCompact = options.autoCompact ?? true
     this.#cache = cache
     this.#version = version.ref()
@@ -325,8 +339,10 @@ export class LsmTree {
           break
         case 'deleteRange':
           if (compareBytes(op.start, op.end) < 0) {
-            m.deleteRange(owned ? op.start : copyBytes(op.start), owned ? op.end : copyBytes(op.end), lsn)
-            this.#tombstonesCache = undefined
+            const start = owned ? op.start : copyBytes(op.start)
+            const end = owned ? op.end : copyBytes(op.end)
+            m.deleteRange(start, end, lsn)
+            this.#addTombstone({ start, end, seq: lsn })
           }
           this.#bytesApplied += op.start.length + op.end.length
           break
@@ -336,15 +352,26 @@ export class LsmTree {
     this.#appliedLsn = lsn
   }
 
-  /** Every range tombstone of the current state (memtables and version). */
+  /** Every range tombstone of the current state (memtables and version), fragmented. */
   #tombstones(): RangeTombstone[] {
     if (this.#tombstonesCache === undefined) {
       const all: RangeTombstone[] = [...this.#active.tombstones]
       for (const m of this.#imms) all.push(...m.tombstones)
       all.push(...this.#version.tombstones)
-      this.#tombstonesCache = all
+      this.#tombstonesCache = fragmentTombstones(all)
+      this.#tombstonesShared = false
     }
     return this.#tombstonesCache
+  }
+
+  /** Adds a new deleteRange to the cached set in O(log n) (it has the highest seq yet). */
+  #addTombstone(t: RangeTombstone): void {
+    if (this.#tombstonesCache === undefined) return
+    if (this.#tombstonesShared) {
+      this.#tombstonesCache = this.#tombstonesCache.slice()
+      this.#tombstonesShared = false
+    }
+    insertTombstone(this.#tombstonesCache, t)
   }
 
   /**
@@ -361,14 +388,17 @@ export class LsmTree {
     // viewGet reads the memtables synchronously only, so the live list needs no copy.
     const result = viewGet({ memtables: this.#imms, version, tombstones: this.#tombstones() }, key)
     if (!(result instanceof Promise)) return Promise.resolve(result)
-    // It reads a block: pin the version until it is done.
+    // It reads a block: pin the version (and keep its tombstone set unchanged) until it is done.
+    this.#tombstonesShared = true
     version.ref()
     return result.finally(() => version.unref())
   }
 
   #view(): ViewParts {
     const memtables = this.#active.size > 0 ? [this.#active.snapshot(), ...this.#imms] : [...this.#imms]
-    return { memtables, version: this.#version.ref(), tombstones: this.#tombstones() }
+    const tombstones = this.#tombstones()
+    this.#tombstonesShared = true
+    return { memtables, version: this.#version.ref(), tombstones }
   }
 
   /**
@@ -542,8 +572,8 @@ export class LsmTree {
       const levels: Table[][] = base.levels.map((tables) => tables.filter((t) => !edit.removed.has(t.id)))
       for (const { level, table } of edit.added) levels[level]!.push(table)
       sortLevels(levels)
-      const tables = levels.flat()
-      const tombstones = liveTombstones([...base.tombstones, ...edit.tombstones], tables)
+      const merged = edit.tombstones.length === 0 ? base.tombstones : fragmentTombstones([...base.tombstones, ...edit.tombstones])
+      const tombstones = liveTombstones(merged, levels)
       const durableLsn = Math.max(base.durableLsn, edit.durableLsn)
       const orphans = this.#orphans
       this.#orphans = []
@@ -555,7 +585,8 @@ export class LsmTree {
       }
       const next = new Version(levels, tombstones, durableLsn, this.#nextTableId, (t) => this.#release(t)).ref()
       this.#version = next
-      this.#tombstonesCache = undefined
+      // The read set changes only when tombstones come in or go: most compactions keep it.
+      if (edit.tombstones.length > 0 || tombstones.length !== base.tombstones.length) this.#tombstonesCache = undefined
       onInstalled?.()
       base.unref()
       for (const path of orphans) this.#track(this.#fs.unlink(path).catch(() => undefined))
@@ -583,7 +614,7 @@ export class LsmTree {
 
   #scheduleCompaction(): void {
     if (this.#compactionScheduled || this.#closed) return
-    if (pickCompaction(this.#version, this.#compaction, this.#pointers) === undefined) return
+    if (pickCompaction(this.#version, this.#compaction, this.#pointers, this.#reclaim) === undefined) return
     this.#compactionScheduled = true
     const run = this.#compactChain.then(async () => {
       this.#compactionScheduled = false
@@ -621,7 +652,7 @@ export class LsmTree {
     }
     for (;;) {
       if (this.#closed) return
-      const job = pickCompaction(this.#version, this.#compaction, this.#pointers)
+      const job = pickCompaction(this.#version, this.#compaction, this.#pointers, this.#reclaim)
       if (job === undefined) return
       await this.#runJob(job)
     }
@@ -635,6 +666,12 @@ export class LsmTree {
         const table = job.inputs[0]!
         // Reuses the open table in a new level: the same file, so nothing to write but the manifest.
         await this.#install({ added: [{ level: job.outputLevel, table }], removed: new Set([table.id]), tombstones: [], durableLsn: 0 })
+        this.#compactionCount++
+        return
+      }
+      if (job.drop) {
+        // Every entry is hidden by a newer tombstone, which stays until nothing older is left.
+        await this.#install({ added: [], removed: new Set(job.inputs.map((t) => t.id)), tombstones: [], durableLsn: 0 })
         this.#compactionCount++
         return
       }

@@ -5,12 +5,16 @@
  * compaction: simple, and small enough (one line per table) to rewrite each time.
  *
  * Layout: magic "CAIRNMAN" | u32 formatVersion | u32 bodyLength | u32 crc32(body) | body (JSON,
- * keys in base64). A torn or damaged manifest is `CORRUPT_MANIFEST`; an unknown version is
- * `UNSUPPORTED_FORMAT`. Because the rename is atomic, a crash leaves either the old or the new
- * manifest, never a torn one: damage means the disk lost data.
+ * keys in base64). Tombstones are written fragmented (sorted, non-overlapping); a manifest from
+ * before that holds any list and is fragmented on decode, so the format (version 1) is unchanged.
+ * A torn or damaged manifest is `CORRUPT_MANIFEST` (so is a tombstone newer than the durable
+ * LSN, which no flush writes); an unknown version is `UNSUPPORTED_FORMAT`. Because the rename is
+ * atomic, a crash leaves either the old or the new manifest, never a torn one: damage means the
+ * disk lost data.
  */
 import { crc32 } from '../io/checksum.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
+import { fragmentTombstones } from './range-tombstones.js'
 import type { TableInfo } from './table-format.js'
 import type { RangeTombstone } from './types.js'
 
@@ -77,11 +81,14 @@ export function decodeManifest(bytes: Uint8Array, path: string): ManifestData {
       tombstones: { start: string; end: string; seq: number }[]
     }
     if (!Number.isSafeInteger(raw.durableLsn) || !Number.isSafeInteger(raw.nextTableId)) throw new Error('bad numbers')
+    for (const t of raw.tombstones) {
+      if (!Number.isSafeInteger(t.seq) || t.seq < 1 || t.seq > raw.durableLsn) throw new Error(`tombstone seq ${t.seq} outside 1..${raw.durableLsn}`)
+    }
     return {
       durableLsn: raw.durableLsn,
       nextTableId: raw.nextTableId,
       tables: raw.tables.map((t) => ({ ...t, smallest: unb64(t.smallest), largest: unb64(t.largest) })),
-      tombstones: raw.tombstones.map((t) => ({ start: unb64(t.start), end: unb64(t.end), seq: t.seq })),
+      tombstones: fragmentTombstones(raw.tombstones.map((t) => ({ start: unb64(t.start), end: unb64(t.end), seq: t.seq }))),
     }
   } catch (e) {
     throw corrupt(`unreadable body: ${(e as Error).message}`)

@@ -1,7 +1,8 @@
 /**
  * A version: one immutable set of live tables arranged in levels, the flushed range tombstones
- * and the durable LSN they represent. Readers pin a version (`ref`) for as long as they read; the
- * tree holds one ref on its current version.
+ * (fragmented: sorted, non-overlapping, see range-tombstones.ts) and the durable LSN they
+ * represent. Readers pin a version (`ref`) for as long as they read; the tree holds one ref on
+ * its current version.
  *
  * Invariants:
  * - levels[0] is ordered newest first (tables may overlap); levels[i > 0] are sorted by key and
@@ -12,6 +13,7 @@
  * - `durableLsn`: every effect of every LSN <= durableLsn is in these tables and tombstones.
  */
 import { assert } from '../io/assert.js'
+import { isFragmented } from './range-tombstones.js'
 import type { Table } from './table-reader.js'
 import { compareBytes, type RangeTombstone } from './types.js'
 
@@ -40,6 +42,7 @@ export class Version {
         assert(compareBytes(tables[i - 1]!.info.largest, tables[i]!.info.smallest) < 0, `level ${l} tables do not overlap`)
       }
     }
+    assert(isFragmented(tombstones), 'version tombstones are fragmented')
     this.levels = levels
     this.tombstones = tombstones
     this.durableLsn = durableLsn

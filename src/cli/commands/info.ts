@@ -22,6 +22,10 @@ export function registerInfo(program: Command): void {
           const fields = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
           await writeLine(`  ${String(id)}  ${fields.join(' ')}`)
         }
+        if (info.lostAndFound.length > 0) {
+          await writeLine(`${info.lostAndFound.length} in lost+found (directories no catalog entry names; check them, then remove them):`)
+          for (const name of info.lostAndFound) await writeLine(`  ${name}`)
+        }
       })
     })
 }
