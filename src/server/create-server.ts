@@ -147,6 +147,11 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
 
   let inFlight = 0
   let closing: Promise<void> | undefined
+  /** Open sockets and the requests running on each: Node's closeIdleConnections() misses a socket that never sent a request. */
+  const busy = new Map<Socket, number>()
+  const closeIdle = () => {
+    for (const [socket, requests] of busy) if (requests === 0) socket.destroy()
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse, reserve: (bytes: number) => void): Promise<void> {
     const started = process.hrtime.bigint()
@@ -237,6 +242,8 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     },
     (req, res) => {
       inFlight++
+      const socket = req.socket
+      busy.set(socket, (busy.get(socket) ?? 0) + 1)
       let reserved = 0
       const reserve = (bytes: number) => {
         budget.reserve(bytes)
@@ -244,6 +251,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
       }
       res.on('close', () => {
         inFlight--
+        if (busy.has(socket)) busy.set(socket, busy.get(socket)! - 1)
         budget.release(reserved)
         reserved = 0
       })
@@ -254,6 +262,14 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
       })
     },
   )
+  http.on('connection', (socket: Socket) => {
+    if (closing !== undefined) {
+      socket.destroy()
+      return
+    }
+    busy.set(socket, 0)
+    socket.once('close', () => busy.delete(socket))
+  })
   // `Expect` other than 100-continue: Node would answer a bare 417.
   http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
     sendJson(res, 417, { error: { code: 'EXPECTATION_FAILED', message: 'only Expect: 100-continue is supported' } }, { connection: 'close' })
@@ -283,9 +299,9 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
   async function shutdown(): Promise<void> {
     const closed = new Promise<void>((resolve) => http.close(() => resolve()))
     // Idle keep-alive sockets (and sockets that never sent a request) hold nothing: close them now.
-    http.closeIdleConnections()
+    closeIdle()
     // Answers sent from now on carry `connection: close`; a socket that turns idle is closed too.
-    const idleSweep = setInterval(() => http.closeIdleConnections(), 50)
+    const idleSweep = setInterval(closeIdle, 50)
     let flushTimer: NodeJS.Timeout | undefined
     const deadline = setTimeout(() => {
       // Requests still waiting for their body are answered 503; appends in progress finish.
