@@ -149,6 +149,8 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
   let closing: Promise<void> | undefined
   /** Open sockets and the requests running on each: Node's closeIdleConnections() misses a socket that never sent a request. */
   const busy = new Map<Socket, number>()
+  /** Sockets whose request timed out while its handler waited for the body. */
+  const timedOut = new WeakSet<Socket>()
   const closeIdle = () => {
     for (const [socket, requests] of busy) if (requests === 0) socket.destroy()
   }
@@ -205,7 +207,8 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
         const answer = toErrorResponse(e, store.dir)
         status = answer.status
         if (answer.body.error.code === 'CLIENT_ABORTED') {
-          // Nobody is left to answer: count it (499), do not log it as a server failure.
+          // Nobody is left to answer: count it (499, or the 408 the timeout sent), do not log it as a server failure.
+          if (timedOut.has(req.socket)) status = 408
           res.destroy()
           return
         }
@@ -289,7 +292,9 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
         : e.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? ['408 Request Timeout', 'REQUEST_TIMEOUT', `the request did not arrive in time (headers within ${headersTimeoutMs} ms, all of it within ${requestTimeoutMs} ms): send it faster or in smaller parts`]
           : ['400 Bad Request', 'INVALID_REQUEST', 'malformed HTTP request']
-    metrics.requests.inc({ method: 'unknown', route: 'unmatched', status: status.slice(0, 3) })
+    // A request whose handler is still waiting for its body: that handler counts it (as 408).
+    if (pending !== undefined && e.code === 'ERR_HTTP_REQUEST_TIMEOUT') timedOut.add(socket)
+    else metrics.requests.inc({ method: 'unknown', route: 'unmatched', status: status.slice(0, 3) })
     const body = JSON.stringify({ error: { code, message } })
     socket.end(
       `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

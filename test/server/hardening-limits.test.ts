@@ -229,6 +229,14 @@ describe('server: timeouts', () => {
       assert.match(answer, /^HTTP\/1\.1 408 /)
       assert.equal(bodyOf(answer).json.error.code, 'REQUEST_TIMEOUT')
       assert.deepEqual(r.store.partitions(), [])
+      // Counted once, as the 408 it was, not as a client abort.
+      let text = ''
+      for (let i = 0; i < 50 && !/route="\/v1\/partitions\/:p\/records",status="408"/.test(text); i++) {
+        await new Promise((res) => setTimeout(res, 20))
+        text = await r.server.metrics.registry.metrics()
+      }
+      assert.match(text, /cairn_http_requests_total\{method="POST",route="\/v1\/partitions\/:p\/records",status="408"\} 1/)
+      assert.doesNotMatch(text, /status="499"/)
     } finally {
       await r.stop()
     }
