@@ -5,9 +5,10 @@
  * seen so far (string contents are skipped with `indexOf`), so a body of a million tiny records
  * is refused after its first `itemsMax` items instead of after a full parse and validation.
  *
- * Invariant: it never refuses a body that `JSON.parse` plus the request schemas would accept
- * (it counts a superset of nothing: commas outside strings at depth 2 are exactly item
- * separators of the depth-2 container).
+ * Invariant: it never refuses a body that `JSON.parse` plus the request schemas would accept:
+ * in such a body the only depth-2 container is the `records` / `ops` array, and the commas
+ * outside strings at depth 2 are exactly its item separators (checked by a randomized test that
+ * cuts bodies full of quotes and backslashes at arbitrary points).
  */
 import { CairnError } from '../io/errors.js'
 import { ApiError } from './error-response.js'
