@@ -45,10 +45,6 @@ function originParser(text: string, previous: string[] = []): string[] {
   return [...previous, text]
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
-}
-
 export function registerServe(program: Command): void {
   withData(program.command('serve').description('serve the store over HTTP (creates the store if missing)'))
     .option('-p, --port <port>', 'TCP port (0: any free port)', intParser('port', 0, 65535), 7070)
@@ -69,7 +65,11 @@ export function registerServe(program: Command): void {
       }
       const token = options.token ?? envToken
       // Loaded here, not at the top: other commands should not pay for zod, prom-client and pino.
-      const [{ pino }, { createServer }] = await Promise.all([import('pino'), import('../../server/create-server.js')])
+      const [{ pino }, { createServer }, { isLoopbackBind }] = await Promise.all([
+        import('pino'),
+        import('../../server/create-server.js'),
+        import('../../server/request-guard.js'),
+      ])
       // Logs go to stderr: stdout stays free for whatever wraps the server.
       const logger = pino({ name: 'cairn' }, pino.destination({ fd: 2, sync: true }))
       const store = await Store.open(options.data, { create: true })
@@ -92,7 +92,7 @@ export function registerServe(program: Command): void {
         await store.close()
         throw e
       }
-      if (token === undefined && !isLoopback(options.host)) {
+      if (token === undefined && !isLoopbackBind(options.host)) {
         logger.warn(
           { host: options.host },
           'WARNING: listening on a non-loopback address WITHOUT a token: anyone who can reach this address can read, write and delete every partition; set --token or CAIRN_TOKEN',
