@@ -34,6 +34,8 @@ export interface Context {
   partitions: PartitionLimiter
   /** Reserves body bytes in the server's in-flight budget (SERVER_BUSY past it). */
   reserve: (bytes: number) => void
+  /** Sends `100 Continue` if the client asked for it (once, when the body is about to be read). */
+  sendContinue: () => void
   /** Aborted when a shutdown stops waiting for slow bodies. */
   shutdown: AbortSignal
 }
@@ -59,7 +61,7 @@ export function writePartition(ctx: Context, id: string): Promise<Partition> {
 /** A raw body (`application/octet-stream`). */
 export function bodyOf(ctx: Context): Promise<Buffer> {
   checkBodyType(ctx.req, 'application/octet-stream')
-  return readBody(ctx.req, { bytesMax: ctx.options.bodyBytesMax, reserve: ctx.reserve, signal: ctx.shutdown })
+  return readBody(ctx.req, { bytesMax: ctx.options.bodyBytesMax, reserve: ctx.reserve, signal: ctx.shutdown, beforeRead: ctx.sendContinue })
 }
 
 /** A JSON body, its item count and depth checked while it streams in, before it is parsed. */
@@ -71,6 +73,7 @@ export async function jsonBodyOf(ctx: Context): Promise<unknown> {
     reserve: ctx.reserve,
     inspect: (chunk) => guard.push(chunk),
     signal: ctx.shutdown,
+    beforeRead: ctx.sendContinue,
   })
   return parseJson(body)
 }

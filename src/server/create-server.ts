@@ -155,7 +155,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     for (const [socket, requests] of busy) if (requests === 0) socket.destroy()
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, reserve: (bytes: number) => void): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, reserve: (bytes: number) => void, sendContinue: () => void): Promise<void> {
     const started = process.hrtime.bigint()
     const method = req.method ?? 'GET'
     let route = 'unmatched'
@@ -192,6 +192,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
           metrics,
           partitions,
           reserve,
+          sendContinue,
           shutdown: shutdownSignal.signal,
         })
         status = reply.status ?? 200
@@ -243,28 +244,39 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
       // The server checks Host itself, so a missing one is answered in the JSON error shape.
       requireHostHeader: false,
     },
-    (req, res) => {
-      inFlight++
-      const socket = req.socket
-      busy.set(socket, (busy.get(socket) ?? 0) + 1)
-      let reserved = 0
-      const reserve = (bytes: number) => {
-        budget.reserve(bytes)
-        reserved += bytes
-      }
-      res.on('close', () => {
-        inFlight--
-        if (busy.has(socket)) busy.set(socket, busy.get(socket)! - 1)
-        budget.release(reserved)
-        reserved = 0
-      })
-      // handle() answers every error itself; this catch only guards against a bug in that.
-      handle(req, res, reserve).catch((e) => {
-        options.onError?.(e, req)
-        res.destroy()
-      })
-    },
+    (req, res) => onRequest(req, res, false),
   )
+  // `Expect: 100-continue`: `100 Continue` goes out only once the body is going to be read, so a
+  // body refused on its headers (413 by Content-Length, 401, 404...) is never sent at all.
+  http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true))
+
+  function onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
+    inFlight++
+    const socket = req.socket
+    busy.set(socket, (busy.get(socket) ?? 0) + 1)
+    let reserved = 0
+    const reserve = (bytes: number) => {
+      budget.reserve(bytes)
+      reserved += bytes
+    }
+    res.on('close', () => {
+      inFlight--
+      if (busy.has(socket)) busy.set(socket, busy.get(socket)! - 1)
+      budget.release(reserved)
+      reserved = 0
+    })
+    let continued = !expectsContinue
+    const sendContinue = () => {
+      if (continued) return
+      continued = true
+      res.writeContinue()
+    }
+    // handle() answers every error itself; this catch only guards against a bug in that.
+    handle(req, res, reserve, sendContinue).catch((e) => {
+      options.onError?.(e, req)
+      res.destroy()
+    })
+  }
   http.on('connection', (socket: Socket) => {
     if (closing !== undefined) {
       socket.destroy()

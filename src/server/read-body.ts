@@ -14,12 +14,14 @@ export interface BodyLimits {
   reserve?: (bytes: number) => void
   /** Sees every chunk before it is kept; throws to refuse the body. */
   inspect?: (chunk: Buffer) => void
+  /** Called once the body is going to be read: answers `Expect: 100-continue` (never sent for a refused body). */
+  beforeRead?: () => void
   /** Aborted: stop reading and refuse with SHUTTING_DOWN (a slow body at the end of a shutdown). */
   signal?: AbortSignal
 }
 
 export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
-  const { bytesMax, reserve, inspect, signal } = limits
+  const { bytesMax, reserve, inspect, signal, beforeRead } = limits
   const tooLarge = () =>
     new ApiError('BODY_TOO_LARGE', `request body is over the limit of ${bytesMax} bytes: send smaller batches`, {
       connection: 'close',
@@ -30,6 +32,7 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buff
   try {
     // A declared length is reserved whole up front, so a busy server says so before reading.
     if (isDeclared && declared > 0) reserve?.(declared)
+    beforeRead?.()
   } catch (e) {
     return Promise.reject(e)
   }

@@ -149,6 +149,32 @@ describe('serve: a browser page cannot write, and text must be text', () => {
     assert.equal(JSON.parse(noHost.slice(noHost.indexOf('\r\n\r\n') + 4)).error.code, 'INVALID_REQUEST')
   })
 
+  test('Expect: 100-continue: a body refused on its headers is answered without 100 Continue; an accepted one gets it', async () => {
+    const exchange = (length: number, body: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(s.port, '127.0.0.1', () =>
+          socket.write(`POST /v1/partitions/cont/records HTTP/1.1\r\nhost: 127.0.0.1:${s.port}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n`),
+        )
+        let out = ''
+        socket.on('data', (c) => {
+          out += c
+          // The body goes only after 100 Continue, as curl does.
+          if (out.startsWith('HTTP/1.1 100 ') && body !== '') {
+            socket.write(body)
+            body = ''
+          }
+        })
+        socket.on('close', () => resolve(out))
+        socket.on('error', reject)
+      })
+    const refused = await exchange(64 * 1024 * 1024, '')
+    assert.match(refused, /^HTTP\/1\.1 413 /)
+    assert.match(refused, /BODY_TOO_LARGE/)
+    const body = '{"records":[{"payload":"c"}]}'
+    const accepted = await exchange(body.length, body)
+    assert.match(accepted, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /)
+  })
+
   test('a client that aborts its upload is counted as 499, not a 500, and not logged as an error', async () => {
     await new Promise<void>((resolve, reject) => {
       const socket = connect(s.port, '127.0.0.1', () => {
