@@ -22,16 +22,27 @@ function percentile(xs: number[], p: number): number {
 
 /**
  * `/v1/status` in a loop on its own thread (started once, warm), so the big upload's client
- * work does not delay it; `between(t0, t1)` gives the latencies of pings started in a window.
+ * work does not delay it; `between(t0, t1)` gives the latencies of pings that overlapped a window.
  */
 function startPinger(url: string): { between: (t0: number, t1: number) => Promise<number[]>; stop: () => Promise<void> } {
+  // A query is answered once a ping has started after its window, so every ping that overlapped
+  // the window (a slow one included) has finished and is counted.
   const source = `
     const { parentPort, workerData } = require('node:worker_threads')
     const pings = []
+    let queries = []
     let stop = false
+    const answer = () => {
+      const last = pings.length === 0 ? -Infinity : pings[pings.length - 1][0]
+      queries = queries.filter(([t0, t1]) => {
+        if (last <= t1) return true
+        parentPort.postMessage(pings.filter(([start, ms]) => start <= t1 && start + ms >= t0).map((p) => p[1]))
+        return false
+      })
+    }
     parentPort.on('message', (m) => {
       if (m === 'stop') stop = true
-      else parentPort.postMessage(pings.filter((p) => p[0] >= m[0] && p[0] <= m[1]).map((p) => p[1]))
+      else queries.push(m)
     })
     ;(async () => {
       while (!stop) {
@@ -40,9 +51,9 @@ function startPinger(url: string): { between: (t0: number, t1: number) => Promis
         await res.text()
         if (res.status !== 200) throw new Error('status ' + res.status)
         pings.push([t0, performance.timeOrigin + performance.now() - t0])
+        answer()
         await new Promise((r) => setTimeout(r, 2))
       }
-      parentPort.postMessage('stopped')
     })()
   `
   const worker = new Worker(source, { eval: true, workerData: url })
