@@ -6,7 +6,7 @@
  * Knobs: CAIRN_BENCH_SECONDS (per timed case, default 3), CAIRN_BENCH_RECORDS (sequential read,
  * default 2,000,000), CAIRN_BENCH_WRITERS (default 64), CAIRN_BENCH_STATE_KEYS (default 500,000),
  * CAIRN_BENCH_PEERS (e.g. "lmdb,sqlite"), CAIRN_BENCH_PEERS_ONLY=1 (run state suites for the
- * peers even while cairn has no state API), CAIRN_BENCH_OUT (results dir).
+ * peers even while cairn has no state API), CAIRN_BENCH_SERVER_ROUNDS (default 3), CAIRN_BENCH_OUT (results dir).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -15,9 +15,10 @@ import { type CaseResult, formatCase, formatSummary, machineInfo, type Suite, ty
 import { fsyncLimitSuite } from './suites/fsync-limit.js'
 import { logAppendSuite } from './suites/log-append.js'
 import { logReadSuite } from './suites/log-read.js'
+import { serverSuite } from './suites/server.js'
 import { stateSuites } from './suites/state.js'
 
-const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites]
+const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite]
 
 function select(args: string[]): Suite[] {
   if (args.length === 0) return suites

@@ -5,8 +5,12 @@ import { assertPartitionId } from '../partition/partition-id.js'
 import type { Store } from '../partition/store.js'
 import { ApiError } from './error-response.js'
 import type { ServerMetrics } from './metrics.js'
+import { JsonShapeGuard } from './json-shape-guard.js'
+import type { PartitionLimiter } from './partition-limiter.js'
 import { parseJson, readBody } from './read-body.js'
+import { checkBodyType } from './request-guard.js'
 import { decodeSegment } from './router.js'
+import { bodyDepthMax } from './server-limits.js'
 
 export interface ResolvedServerOptions {
   bodyBytesMax: number
@@ -14,6 +18,9 @@ export interface ResolvedServerOptions {
   readLimitDefault: number
   readLimitMax: number
   autoCreate: boolean
+  requestItemsMax: number
+  pageBytesDefault: number
+  pageBytesMax: number
 }
 
 export interface Context {
@@ -23,6 +30,14 @@ export interface Context {
   store: Store
   options: ResolvedServerOptions
   metrics: ServerMetrics
+  /** Creates missing partitions under the server's bound. */
+  partitions: PartitionLimiter
+  /** Reserves body bytes in the server's in-flight budget (SERVER_BUSY past it). */
+  reserve: (bytes: number) => void
+  /** Sends `100 Continue` if the client asked for it (once, when the body is about to be read). */
+  sendContinue: () => void
+  /** Aborted when a shutdown stops waiting for slow bodies. */
+  shutdown: AbortSignal
 }
 
 export type Reply =
@@ -40,15 +55,27 @@ export function partitionParam(ctx: Context): string {
 
 /** The partition a write goes to: created when missing unless auto-create is off. */
 export function writePartition(ctx: Context, id: string): Promise<Partition> {
-  return ctx.options.autoCreate ? ctx.store.ensurePartition(id) : ctx.store.partition(id)
+  return ctx.options.autoCreate ? ctx.partitions.ensure(id) : ctx.store.partition(id)
 }
 
+/** A raw body (`application/octet-stream`). */
 export function bodyOf(ctx: Context): Promise<Buffer> {
-  return readBody(ctx.req, ctx.options.bodyBytesMax)
+  checkBodyType(ctx.req, 'application/octet-stream')
+  return readBody(ctx.req, { bytesMax: ctx.options.bodyBytesMax, reserve: ctx.reserve, signal: ctx.shutdown, beforeRead: ctx.sendContinue })
 }
 
+/** A JSON body, its item count and depth checked while it streams in, before it is parsed. */
 export async function jsonBodyOf(ctx: Context): Promise<unknown> {
-  return parseJson(await bodyOf(ctx))
+  checkBodyType(ctx.req, 'application/json')
+  const guard = new JsonShapeGuard(ctx.options.requestItemsMax, bodyDepthMax)
+  const body = await readBody(ctx.req, {
+    bytesMax: ctx.options.bodyBytesMax,
+    reserve: ctx.reserve,
+    inspect: (chunk) => guard.push(chunk),
+    signal: ctx.shutdown,
+    beforeRead: ctx.sendContinue,
+  })
+  return parseJson(body)
 }
 
 /** A non-negative integer query parameter, or `fallback` when absent. */

@@ -1,39 +1,81 @@
 /**
  * The HTTP server: node:http, a tiny router, zod-validated bodies, per-server Prometheus metrics.
- * Order of checks per request: token, route, partition id, body; so a refused request never
- * reaches the store.
+ * Order of checks per request: Host, Origin, token, route, partition id, media type, body (its
+ * size and shape bounded while it streams in); so a refused request never reaches the store.
+ *
+ * Invariants: every answer the server produces (its own early ones included) is the JSON error
+ * shape or a route's reply; no answer reveals the data directory; a body refused before it was
+ * read still gets its answer (lingering close); the bytes of bodies held at once are bounded;
+ * shutdown stops accepting, closes idle sockets at once and waits at most `shutdownMs`.
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { recordBytesMaxDefault } from '../log/log.js'
 import type { Store } from '../partition/store.js'
+import { CairnError } from '../io/errors.js'
 import { tokenChecker } from './check-token.js'
 import type { Context, Reply, ResolvedServerOptions } from './context.js'
 import { ApiError, sendJson, toErrorResponse } from './error-response.js'
 import { deleteKey, getKey, getScan, postBatch, putKey } from './handlers/kv.js'
 import { getRecords, postRecords } from './handlers/records.js'
 import { getStatus } from './handlers/status.js'
+import { InflightBudget } from './inflight-budget.js'
+import { lingerClose } from './linger.js'
 import { createMetrics, type ServerMetrics } from './metrics.js'
+import { PartitionLimiter } from './partition-limiter.js'
+import { checkOrigin, hostChecker, preflightHeaders } from './request-guard.js'
 import { Router } from './router.js'
-
-import { bodyBytesMaxDefault, readLimitDefault, readLimitMax, shutdownMsDefault } from './server-limits.js'
+import {
+  bodyBytesMaxDefault,
+  headersTimeoutMsDefault,
+  inflightBytesMaxDefault,
+  lingerBytesMax,
+  lingerMsMax,
+  maxPartitionsDefault,
+  pageBytesDefault,
+  pageBytesMax,
+  readLimitDefault,
+  readLimitMax,
+  requestItemsMaxDefault,
+  requestTimeoutMsFor,
+  shutdownMsDefault,
+} from './server-limits.js'
 
 export { bodyBytesMaxDefault, readLimitDefault, readLimitMax, shutdownMsDefault }
 
+/** After the shutdown deadline answered slow requests 503, how long their sockets get to flush. */
+const shutdownFlushMsMax = 1000
+
 export interface ServerOptions {
-  /** Bearer token required on every request (metrics included) when set. */
+  /** Bearer token required on every request (metrics included) when set; `''` is refused. */
   token?: string | undefined
   /** Create a partition on its first write (default true); off: 404 PARTITION_NOT_FOUND. */
   autoCreate?: boolean
+  /** Partitions the store may reach by auto-create (default 1000); past it 409 PARTITION_LIMIT. */
+  maxPartitions?: number
   /** Largest request body accepted (default 16 MiB); larger is 413 BODY_TOO_LARGE. */
   bodyBytesMax?: number
+  /** Bytes of request bodies held at once by the server (default 64 MiB); past it 503 SERVER_BUSY. */
+  inflightBytesMax?: number
+  /** Records or ops per request (default 10,000); more is 413 BATCH_TOO_LARGE, before parsing. */
+  requestItemsMax?: number
   /** Largest record accepted (default the log's 16 MiB); larger is 413 RECORD_TOO_LARGE. */
   recordBytesMax?: number
   /** Records or entries per read when `limit` is absent (default 1000). */
   readLimitDefault?: number
   /** Largest `limit` accepted (default 10000). */
   readLimitMax?: number
-  /** After this long, `close()` cuts connections still open (default 30 s). */
+  /** Bytes per page of a read when `maxBytes` is absent (default 4 MiB), and the largest `maxBytes` (64 MiB). */
+  pageBytesDefault?: number
+  pageBytesMax?: number
+  /** Origins allowed to call cross-origin (CORS); `*` allows any. Default: none. */
+  corsOrigins?: string[]
+  /** Names accepted in `Host` besides the bound address and the machine's names. */
+  allowedHosts?: string[]
+  /** Time to receive headers (default 10 s), and the whole request (default: that plus the body limit at 1 MiB/s). */
+  headersTimeoutMs?: number
+  requestTimeoutMs?: number
+  /** After this long, `close()` answers requests still waiting for their body 503 and cuts what is left (default 10 s). */
   shutdownMs?: number
   /** Called with each unexpected (5xx) error; default: ignore. */
   onError?: (error: unknown, req: IncomingMessage) => void
@@ -46,6 +88,8 @@ export interface CairnServer {
   close(): Promise<void>
   /** Requests being handled right now. */
   readonly inFlight: number
+  /** Bytes of request bodies held right now. */
+  readonly inflightBytes: number
   readonly metrics: ServerMetrics
 }
 
@@ -58,18 +102,31 @@ type Handler = (ctx: Context) => Promise<Reply>
  * const store = await Store.open('./cairn-data')
  * const server = createServer(store, { token: process.env.CAIRN_TOKEN })
  * const { url } = await server.listen(7070, '127.0.0.1')
- * // curl -X POST $url/v1/partitions/orders/records -d '{"records":[{"payload":"hi"}]}'
+ * // curl -X POST $url/v1/partitions/orders/records -H 'content-type: application/json' -d '{"records":[{"payload":"hi"}]}'
  * process.on('SIGTERM', () => void server.close())
  */
 export function createServer(store: Store, options: ServerOptions = {}): CairnServer {
+  if (options.token === '') {
+    throw new CairnError('INVALID_CONFIG', 'the token is empty (an unset variable?): set a non-empty token, or none to serve without auth')
+  }
   const resolved: ResolvedServerOptions = {
     bodyBytesMax: options.bodyBytesMax ?? bodyBytesMaxDefault,
     recordBytesMax: options.recordBytesMax ?? recordBytesMaxDefault,
     readLimitDefault: options.readLimitDefault ?? readLimitDefault,
     readLimitMax: options.readLimitMax ?? readLimitMax,
     autoCreate: options.autoCreate ?? true,
+    requestItemsMax: options.requestItemsMax ?? requestItemsMaxDefault,
+    pageBytesDefault: options.pageBytesDefault ?? pageBytesDefault,
+    pageBytesMax: options.pageBytesMax ?? pageBytesMax,
   }
-  const checkToken = options.token !== undefined && options.token !== '' ? tokenChecker(options.token) : undefined
+  const checkToken = options.token !== undefined ? tokenChecker(options.token) : undefined
+  const corsOrigins = options.corsOrigins ?? []
+  const budget = new InflightBudget(options.inflightBytesMax ?? inflightBytesMaxDefault)
+  const partitions = new PartitionLimiter(store, options.maxPartitions ?? maxPartitionsDefault)
+  const shutdownSignal = new AbortController()
+  let checkHost: (host: string | undefined) => void = () => {
+    throw new ApiError('INTERNAL', 'the server is not listening yet')
+  }
   const metrics = createMetrics(
     () => store.partitions().length,
     async () => (await store.info()).partitions,
@@ -79,6 +136,9 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     .add('GET', '/metrics', async () => ({ text: await metrics.registry.metrics(), contentType: metrics.registry.contentType }))
     .add('POST', '/v1/partitions/:p/records', postRecords)
     .add('GET', '/v1/partitions/:p/records', getRecords)
+    .add('PUT', '/v1/partitions/:p/kv', putKey)
+    .add('GET', '/v1/partitions/:p/kv', getKey)
+    .add('DELETE', '/v1/partitions/:p/kv', deleteKey)
     .add('PUT', '/v1/partitions/:p/kv/:key', putKey)
     .add('GET', '/v1/partitions/:p/kv/:key', getKey)
     .add('DELETE', '/v1/partitions/:p/kv/:key', deleteKey)
@@ -87,14 +147,34 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
 
   let inFlight = 0
   let closing: Promise<void> | undefined
+  /** Open sockets and the requests running on each: Node's closeIdleConnections() misses a socket that never sent a request. */
+  const busy = new Map<Socket, number>()
+  /** Sockets whose request timed out while its handler waited for the body. */
+  const timedOut = new WeakSet<Socket>()
+  const closeIdle = () => {
+    for (const [socket, requests] of busy) if (requests === 0) socket.destroy()
+  }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, reserve: (bytes: number) => void, sendContinue: () => void): Promise<void> {
     const started = process.hrtime.bigint()
     const method = req.method ?? 'GET'
     let route = 'unmatched'
     let status = 500
+    let cors: Record<string, string> = {}
     try {
       try {
+        if (req.headers.host === undefined && req.httpVersion === '1.1') {
+          throw new ApiError('INVALID_REQUEST', 'an HTTP/1.1 request must carry a Host header', { connection: 'close' })
+        }
+        checkHost(req.headers.host)
+        if (method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+          route = 'preflight'
+          status = 204
+          res.writeHead(204, preflightHeaders(req.headers, corsOrigins))
+          res.end()
+          return
+        }
+        cors = checkOrigin(req.headers, corsOrigins)
         if (closing !== undefined) throw new ApiError('SHUTTING_DOWN', 'the server is shutting down: retry against another instance')
         checkToken?.(req.headers)
         const rawUrl = req.url ?? '/'
@@ -102,10 +182,21 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
         const path = q === -1 ? rawUrl : rawUrl.slice(0, q)
         const match = router.match(method, path)
         route = match.route
-        const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1))
-        const reply = await match.handler({ req, params: match.params, query, store, options: resolved, metrics })
+        const query = rawUrl.slice(q === -1 ? rawUrl.length : q + 1)
+        const reply = await match.handler({
+          req,
+          params: match.params,
+          query: parseQuery(query),
+          store,
+          options: resolved,
+          metrics,
+          partitions,
+          reserve,
+          sendContinue,
+          shutdown: shutdownSignal.signal,
+        })
         status = reply.status ?? 200
-        const extra: Record<string, string> = closing !== undefined ? { connection: 'close' } : {}
+        const extra: Record<string, string> = closing !== undefined ? { connection: 'close', ...cors } : cors
         if ('json' in reply) {
           sendJson(res, status, reply.json, extra)
         } else {
@@ -114,11 +205,26 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
           res.end(body)
         }
       } catch (e) {
-        const answer = toErrorResponse(e)
+        const answer = toErrorResponse(e, store.dir)
         status = answer.status
+        if (answer.body.error.code === 'CLIENT_ABORTED') {
+          // Nobody is left to answer: count it (499, or the 408 the timeout sent), do not log it as a server failure.
+          if (timedOut.has(req.socket)) status = 408
+          res.destroy()
+          return
+        }
         if (status >= 500 && status !== 503) options.onError?.(e, req)
-        if (!res.headersSent) sendJson(res, status, answer.body, answer.headers)
-        else res.destroy()
+        if (res.headersSent) {
+          res.destroy()
+          return
+        }
+        const headers = { ...answer.headers, ...cors }
+        if (!req.complete) {
+          // Refused before the body was read: close after answering, but drain the body first.
+          headers.connection = 'close'
+          if (closing === undefined || answer.body.error.code !== 'SHUTTING_DOWN') lingerClose(req, { bytesMax: lingerBytesMax, msMax: lingerMsMax })
+        }
+        sendJson(res, status, answer.body, headers)
       }
     } finally {
       const labels = { method, route, status: String(status) }
@@ -127,28 +233,81 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     }
   }
 
-  const http = createHttpServer((req, res) => {
+  const headersTimeoutMs = options.headersTimeoutMs ?? headersTimeoutMsDefault
+  const requestTimeoutMs = options.requestTimeoutMs ?? requestTimeoutMsFor(resolved.bodyBytesMax, headersTimeoutMs)
+  const http = createHttpServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: requestTimeoutMs,
+      // Timeouts are checked this often (Node's default, 30 s, would let them run long).
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+      // The server checks Host itself, so a missing one is answered in the JSON error shape.
+      requireHostHeader: false,
+    },
+    (req, res) => onRequest(req, res, false),
+  )
+  // `Expect: 100-continue`: `100 Continue` goes out only once the body is going to be read, so a
+  // body refused on its headers (413 by Content-Length, 401, 404...) is never sent at all.
+  http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true))
+
+  function onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
     inFlight++
-    res.on('close', () => inFlight--)
+    const socket = req.socket
+    busy.set(socket, (busy.get(socket) ?? 0) + 1)
+    let reserved = 0
+    const reserve = (bytes: number) => {
+      budget.reserve(bytes)
+      reserved += bytes
+    }
+    res.on('close', () => {
+      inFlight--
+      if (busy.has(socket)) busy.set(socket, busy.get(socket)! - 1)
+      budget.release(reserved)
+      reserved = 0
+    })
+    let continued = !expectsContinue
+    const sendContinue = () => {
+      if (continued) return
+      continued = true
+      res.writeContinue()
+    }
     // handle() answers every error itself; this catch only guards against a bug in that.
-    handle(req, res).catch((e) => {
+    handle(req, res, reserve, sendContinue).catch((e) => {
       options.onError?.(e, req)
       res.destroy()
     })
-  })
-  // A malformed request line or header: answer 400 instead of letting the socket error escape.
-  http.on('clientError', (e: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) {
+  }
+  http.on('connection', (socket: Socket) => {
+    if (closing !== undefined) {
       socket.destroy()
       return
     }
-    const tooLarge = e.code === 'HPE_HEADER_OVERFLOW'
-    const body = JSON.stringify({
-      error: tooLarge
-        ? { code: 'HEADERS_TOO_LARGE', message: 'request line or headers are too large: send long keys in a batch body' }
-        : { code: 'INVALID_REQUEST', message: 'malformed HTTP request' },
-    })
-    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'
+    busy.set(socket, 0)
+    socket.once('close', () => busy.delete(socket))
+  })
+  // `Expect` other than 100-continue: Node would answer a bare 417.
+  http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    sendJson(res, 417, { error: { code: 'EXPECTATION_FAILED', message: 'only Expect: 100-continue is supported' } }, { connection: 'close' })
+    metrics.requests.inc({ method: _req.method ?? 'GET', route: 'unmatched', status: '417' })
+  })
+  // A malformed request, headers too large, or a header/body timeout: answer in the JSON shape
+  // (unless an answer has already begun on this socket) instead of letting the error escape.
+  http.on('clientError', (e: NodeJS.ErrnoException, socket: Socket) => {
+    const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage
+    if (!socket.writable || pending?.headersSent === true) {
+      socket.destroy()
+      return
+    }
+    const [status, code, message] =
+      e.code === 'HPE_HEADER_OVERFLOW'
+        ? ['431 Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'request line or headers are too large: send long keys in a batch body or as keyBase64']
+        : e.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? ['408 Request Timeout', 'REQUEST_TIMEOUT', `the request did not arrive in time (headers within ${headersTimeoutMs} ms, all of it within ${requestTimeoutMs} ms): send it faster or in smaller parts`]
+          : ['400 Bad Request', 'INVALID_REQUEST', 'malformed HTTP request']
+    // A request whose handler is still waiting for its body: that handler counts it (as 408).
+    if (pending !== undefined && e.code === 'ERR_HTTP_REQUEST_TIMEOUT') timedOut.add(socket)
+    else metrics.requests.inc({ method: 'unknown', route: 'unmatched', status: status.slice(0, 3) })
+    const body = JSON.stringify({ error: { code, message } })
     socket.end(
       `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     )
@@ -156,18 +315,30 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
 
   async function shutdown(): Promise<void> {
     const closed = new Promise<void>((resolve) => http.close(() => resolve()))
-    // close() already drops idle keep-alive connections (Node >= 19); busy ones finish first.
-    http.closeIdleConnections()
-    const timer = setTimeout(() => http.closeAllConnections(), options.shutdownMs ?? shutdownMsDefault)
-    timer.unref()
-    await closed
-    clearTimeout(timer)
+    // Idle keep-alive sockets (and sockets that never sent a request) hold nothing: close them now.
+    closeIdle()
+    // Answers sent from now on carry `connection: close`; a socket that turns idle is closed too.
+    const idleSweep = setInterval(closeIdle, 50)
+    let flushTimer: NodeJS.Timeout | undefined
+    const deadline = setTimeout(() => {
+      // Requests still waiting for their body are answered 503; appends in progress finish.
+      shutdownSignal.abort()
+      flushTimer = setTimeout(() => http.closeAllConnections(), shutdownFlushMsMax)
+    }, options.shutdownMs ?? shutdownMsDefault)
+    try {
+      await closed
+    } finally {
+      clearInterval(idleSweep)
+      clearTimeout(deadline)
+      clearTimeout(flushTimer)
+    }
     // Every request has answered, so every append it made is durable; now release the store.
     await store.close()
   }
 
   return {
     listen(port = 7070, host = '127.0.0.1') {
+      checkHost = hostChecker(host, options.allowedHosts ?? [])
       return new Promise((resolve, reject) => {
         http.once('error', reject)
         http.listen(port, host, () => {
@@ -185,6 +356,30 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     get inFlight() {
       return inFlight
     },
+    get inflightBytes() {
+      return budget.held
+    },
     metrics,
   }
+}
+
+/**
+ * The query string, strictly decoded: a malformed escape or one that is not UTF-8 is refused
+ * (URLSearchParams would turn it into U+FFFD and, say, move a scan bound). `+` is a space.
+ */
+function parseQuery(query: string): URLSearchParams {
+  const params = new URLSearchParams()
+  if (query === '') return params
+  for (const part of query.split('&')) {
+    if (part === '') continue
+    const eq = part.indexOf('=')
+    const name = eq === -1 ? part : part.slice(0, eq)
+    const value = eq === -1 ? '' : part.slice(eq + 1)
+    try {
+      params.append(decodeURIComponent(name.replace(/\+/g, ' ')), decodeURIComponent(value.replace(/\+/g, ' ')))
+    } catch {
+      throw new ApiError('INVALID_TEXT', `query parameter ${JSON.stringify(name.slice(0, 40))} is not valid percent-encoded UTF-8: give bytes as <name>Base64 (e.g. gteBase64=)`)
+    }
+  }
+  return params
 }

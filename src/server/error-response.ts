@@ -17,6 +17,17 @@ export type ApiErrorCode =
   | 'KEY_NOT_FOUND'
   | 'SHUTTING_DOWN'
   | 'INTERNAL'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'FORBIDDEN_ORIGIN'
+  | 'FORBIDDEN_HOST'
+  | 'SERVER_BUSY'
+  | 'PARTITION_LIMIT'
+  | 'TOO_MANY_OPEN_FILES'
+  | 'REQUEST_TIMEOUT'
+  | 'CLIENT_ABORTED'
+  | 'INVALID_TEXT'
+  | 'EXPECTATION_FAILED'
+  | 'HEADERS_TOO_LARGE'
 
 /** An error with a code the engine does not define; carries its own HTTP status. */
 export class ApiError extends Error {
@@ -43,6 +54,18 @@ const apiStatus: Record<ApiErrorCode, number> = {
   KEY_NOT_FOUND: 404,
   SHUTTING_DOWN: 503,
   INTERNAL: 500,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  FORBIDDEN_ORIGIN: 403,
+  FORBIDDEN_HOST: 403,
+  SERVER_BUSY: 503,
+  PARTITION_LIMIT: 409,
+  TOO_MANY_OPEN_FILES: 503,
+  REQUEST_TIMEOUT: 408,
+  // nginx's "client closed request": never sent (the client is gone), only counted.
+  CLIENT_ABORTED: 499,
+  INVALID_TEXT: 400,
+  EXPECTATION_FAILED: 417,
+  HEADERS_TOO_LARGE: 431,
 }
 
 /** HTTP status of each engine code; anything not listed is a 500. */
@@ -74,17 +97,46 @@ export interface ErrorBody {
   error: { code: string; message: string; context?: Record<string, unknown> }
 }
 
-/** Status and JSON body for any thrown value; unknown errors are 500 INTERNAL without details. */
-export function toErrorResponse(e: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+/** Errno codes that mean "out of descriptors": the process or the system table is full. */
+const descriptorErrnos = new Set(['EMFILE', 'ENFILE'])
+
+/**
+ * Status and JSON body for any thrown value; unknown errors are 500 INTERNAL without details.
+ * `dataDir` (the store's absolute path) is cut out of every message and context value, so no
+ * answer reveals where the server keeps its files.
+ */
+export function toErrorResponse(e: unknown, dataDir?: string): { status: number; body: ErrorBody; headers: Record<string, string> } {
   if (e instanceof ApiError) return { status: e.status, body: { error: { code: e.code, message: e.message } }, headers: e.headers }
+  const errno = errnoOf(e)
+  if (errno !== undefined && descriptorErrnos.has(errno)) {
+    const busy = new ApiError('TOO_MANY_OPEN_FILES', 'the server is out of file descriptors: retry shortly; raise its descriptor limit (ulimit -n) or lower --max-partitions', {
+      'retry-after': '1',
+    })
+    return toErrorResponse(busy)
+  }
   if (e instanceof CairnError) {
     const { code, message, context } = e.toJSON()
-    const body: ErrorBody = { error: { code, message } }
-    if (Object.keys(context).length > 0) body.error.context = context
+    const body: ErrorBody = { error: { code, message: redact(message, dataDir) } }
+    const kept: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(context)) kept[k] = typeof v === 'string' ? redact(v, dataDir) : v
+    if (Object.keys(kept).length > 0) body.error.context = kept
     return { status: cairnErrorStatus[code] ?? 500, body, headers: {} }
   }
   // Not a typed error: a bug. Never leak its message (it may hold paths or data).
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error: see the server log' } }, headers: {} }
+}
+
+/** The errno code of an error or of the error it wraps (IoError keeps it in `context.errno`). */
+function errnoOf(e: unknown): string | undefined {
+  if (e instanceof CairnError) return typeof e.context.errno === 'string' ? e.context.errno : errnoOf(e.cause)
+  const code = (e as NodeJS.ErrnoException | undefined)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** Replaces the data directory with `<data>`: paths inside the store stay readable, the server's layout does not leak. */
+function redact(text: string, dataDir: string | undefined): string {
+  if (dataDir === undefined || dataDir === '' || dataDir === '/') return text
+  return text.split(dataDir).join('<data>')
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

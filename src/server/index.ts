@@ -9,3 +9,16 @@ export {
   type ServerOptions,
 } from './create-server.js'
 export { ApiError, type ApiErrorCode, cairnErrorStatus, toErrorResponse } from './error-response.js'
+export {
+  bodyBytesPerSecondMin,
+  headersTimeoutMsDefault,
+  inflightBytesMaxDefault,
+  lingerBytesMax,
+  lingerMsMax,
+  maxPartitionsDefault,
+  pageBytesDefault,
+  pageBytesMax,
+  requestItemsMaxDefault,
+  requestTimeoutMsFor,
+  shutdownMsDefault,
+} from './server-limits.js'

@@ -63,7 +63,7 @@ describe('server: bad input writes nothing', () => {
   test('body over the limit sent chunked (no content-length) is cut off: 413', async () => {
     const { request } = await import('node:http')
     const res = await new Promise<RawResponse>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/v1/partitions/newone/records' }, (r) => {
+      const req = request({ host: '127.0.0.1', port: s.port, method: 'POST', path: '/v1/partitions/newone/records', headers: { 'content-type': 'application/json' } }, (r) => {
         let body = ''
         r.on('data', (c) => {
           body += c

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { json, post, rawRequest, type Running, startServer } from './server-helpers.js'
 
+const octet = { 'content-type': 'application/octet-stream' }
+
 describe('server: kv', () => {
   let s: Running
   before(async () => {
@@ -12,13 +14,13 @@ describe('server: kv', () => {
   })
 
   test('PUT, GET, DELETE a key; GET of a missing key is 404 KEY_NOT_FOUND', async () => {
-    const put = await fetch(`${s.url}/v1/partitions/users/kv/alice`, { method: 'PUT', body: 'hello' })
+    const put = await fetch(`${s.url}/v1/partitions/users/kv/alice`, { method: 'PUT', headers: octet, body: 'hello' })
     assert.equal(put.status, 200)
     assert.deepEqual(await json(put), { lsn: 1 })
     const get = await fetch(`${s.url}/v1/partitions/users/kv/alice`)
     assert.equal(get.status, 200)
     assert.equal(await get.text(), 'hello')
-    const binary = await fetch(`${s.url}/v1/partitions/users/kv/a%2Fb%20c`, { method: 'PUT', body: new Uint8Array([0, 255, 1]) })
+    const binary = await fetch(`${s.url}/v1/partitions/users/kv/a%2Fb%20c`, { method: 'PUT', headers: octet, body: new Uint8Array([0, 255, 1]) })
     assert.deepEqual(await json(binary), { lsn: 2 })
     assert.deepEqual(new Uint8Array(await (await fetch(`${s.url}/v1/partitions/users/kv/a%2Fb%20c`)).arrayBuffer()), new Uint8Array([0, 255, 1]))
     const del = await fetch(`${s.url}/v1/partitions/users/kv/alice`, { method: 'DELETE' })
@@ -84,12 +86,12 @@ describe('server: kv', () => {
       // Node refuses a request line this long before routing: 431, still a JSON error.
       ['PUT', `/v1/partitions/newp/kv/${'k'.repeat(64 * 1024 + 1)}`, 'v', 431, 'HEADERS_TOO_LARGE'],
       ['PUT', '/v1/partitions/..%2Fx/kv/k', 'v', 400, 'INVALID_PARTITION_ID'],
-      ['PUT', '/v1/partitions/newp/kv/%E0%A4%A', 'v', 400, 'INVALID_REQUEST'],
+      ['PUT', '/v1/partitions/newp/kv/%E0%A4%A', 'v', 400, 'INVALID_TEXT'],
       ['GET', '/v1/partitions/b/scan?limit=0', undefined, 400, 'INVALID_REQUEST'],
       ['GET', '/v1/partitions/b/scan?reverse=maybe', undefined, 400, 'INVALID_REQUEST'],
     ]
     for (const [method, path, body, status, code] of cases) {
-      const res = await rawRequest(s.port, method, path, body)
+      const res = await rawRequest(s.port, method, path, body, { 'content-type': method === 'PUT' ? 'application/octet-stream' : 'application/json' })
       assert.equal(res.status, status, `${method} ${path.slice(0, 60)}: ${res.body.slice(0, 200)}`)
       assert.equal(JSON.parse(res.body).error.code, code, `${method} ${path.slice(0, 60)}`)
     }
@@ -102,7 +104,7 @@ describe('server: kv with a larger body limit', () => {
   test('a value or key over its limit is 413 VALUE_TOO_LARGE / KEY_TOO_LARGE, nothing written', async () => {
     const s = await startServer({ bodyBytesMax: 20 * 1024 * 1024 })
     try {
-      const res = await fetch(`${s.url}/v1/partitions/v/kv/k`, { method: 'PUT', body: new Uint8Array(16 * 1024 * 1024 + 1) })
+      const res = await fetch(`${s.url}/v1/partitions/v/kv/k`, { method: 'PUT', headers: octet, body: new Uint8Array(16 * 1024 * 1024 + 1) })
       assert.equal(res.status, 413)
       assert.equal((await json(res)).error.code, 'VALUE_TOO_LARGE')
       const key = await post(`${s.url}/v1/partitions/v/batch`, { ops: [{ type: 'put', key: 'k'.repeat(64 * 1024 + 1), value: 'v' }] })

@@ -1,11 +1,18 @@
 /**
  * `cairn serve`: the HTTP server on a store. SIGTERM/SIGINT shut it down gracefully (stop
- * accepting, finish in-flight requests and appends, close the store) and exit 0; a second
- * signal exits at once with 1.
+ * accepting, close idle connections, finish in-flight requests and appends within
+ * --shutdown-ms, close the store) and exit 0; a second signal exits at once with 1.
  */
-import type { Command } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
+import { CairnError } from '../../io/errors.js'
 import { Store } from '../../partition/store.js'
-import { bodyBytesMaxDefault } from '../../server/server-limits.js'
+import {
+  bodyBytesMaxDefault,
+  inflightBytesMaxDefault,
+  maxPartitionsDefault,
+  requestItemsMaxDefault,
+  shutdownMsDefault,
+} from '../../server/server-limits.js'
 import { type DataOptions, intParser, withData } from '../options.js'
 
 interface ServeOptions extends DataOptions {
@@ -14,25 +21,68 @@ interface ServeOptions extends DataOptions {
   token?: string
   autoCreate: boolean
   bodyBytesMax: number
+  inflightBytesMax: number
+  requestItemsMax: number
+  maxPartitions: number
+  corsOrigin: string[]
+  allowedHost: string[]
+  shutdownMs: number
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value]
+
+/** A token must not be empty: `--token "$UNSET"` would otherwise serve without auth. */
+function tokenParser(text: string): string {
+  if (text === '') throw new InvalidArgumentError('the token is empty (an unset variable?): give a non-empty token, or leave --token out')
+  return text
+}
+
+/** An origin as browsers send it: scheme://host[:port], no path; or `*`. */
+function originParser(text: string, previous: string[] = []): string[] {
+  if (text !== '*' && !/^https?:\/\/[^/\s]+$/.test(text)) {
+    throw new InvalidArgumentError(`cors-origin must look like http://host:port (got ${JSON.stringify(text)})`)
+  }
+  return [...previous, text]
 }
 
 export function registerServe(program: Command): void {
   withData(program.command('serve').description('serve the store over HTTP (creates the store if missing)'))
     .option('-p, --port <port>', 'TCP port (0: any free port)', intParser('port', 0, 65535), 7070)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--token <token>', 'bearer token required on every request (default: $CAIRN_TOKEN)')
+    .option('--token <token>', 'bearer token required on every request (default: $CAIRN_TOKEN)', tokenParser)
     .option('--no-auto-create', 'answer 404 to writes to a missing partition instead of creating it')
+    .option('--max-partitions <n>', 'partitions the store may reach by auto-create (409 PARTITION_LIMIT past it)', intParser('max-partitions', 1), maxPartitionsDefault)
     .option('--body-bytes-max <bytes>', 'largest request body', intParser('body-bytes-max', 1), bodyBytesMaxDefault)
+    .option('--inflight-bytes-max <bytes>', 'request body bytes held at once by the server (503 SERVER_BUSY past it)', intParser('inflight-bytes-max', 1), inflightBytesMaxDefault)
+    .option('--request-items-max <n>', 'records or ops in one request (413 BATCH_TOO_LARGE past it)', intParser('request-items-max', 1), requestItemsMaxDefault)
+    .option('--cors-origin <origin>', 'an origin allowed to call cross-origin (repeatable; * for any)', originParser, [])
+    .option('--allowed-host <name>', 'a name accepted in the Host header besides the bound address (repeatable)', collect, [])
+    .option('--shutdown-ms <ms>', 'on SIGTERM, how long in-flight requests get before they are answered 503 and cut', intParser('shutdown-ms', 0), shutdownMsDefault)
     .action(async (options: ServeOptions) => {
+      const envToken = process.env.CAIRN_TOKEN
+      if (options.token === undefined && envToken === '') {
+        throw new CairnError('INVALID_ARGUMENT', 'CAIRN_TOKEN is set but empty: give it a value, or unset it to serve without auth')
+      }
+      const token = options.token ?? envToken
       // Loaded here, not at the top: other commands should not pay for zod, prom-client and pino.
-      const [{ pino }, { createServer }] = await Promise.all([import('pino'), import('../../server/create-server.js')])
+      const [{ pino }, { createServer }, { isLoopbackBind }] = await Promise.all([
+        import('pino'),
+        import('../../server/create-server.js'),
+        import('../../server/request-guard.js'),
+      ])
       // Logs go to stderr: stdout stays free for whatever wraps the server.
       const logger = pino({ name: 'cairn' }, pino.destination({ fd: 2, sync: true }))
       const store = await Store.open(options.data, { create: true })
       const server = createServer(store, {
-        token: options.token ?? process.env.CAIRN_TOKEN,
+        token,
         autoCreate: options.autoCreate,
+        maxPartitions: options.maxPartitions,
         bodyBytesMax: options.bodyBytesMax,
+        inflightBytesMax: options.inflightBytesMax,
+        requestItemsMax: options.requestItemsMax,
+        corsOrigins: options.corsOrigin,
+        allowedHosts: options.allowedHost,
+        shutdownMs: options.shutdownMs,
         onError: (e, req) => logger.error({ err: e, method: req.method, url: req.url }, 'request failed'),
       })
       let address: { url: string }
@@ -42,7 +92,13 @@ export function registerServe(program: Command): void {
         await store.close()
         throw e
       }
-      logger.info({ url: address.url, data: store.dir, storeId: store.storeId, auth: options.token !== undefined || Boolean(process.env.CAIRN_TOKEN) }, 'listening')
+      if (token === undefined && !isLoopbackBind(options.host)) {
+        logger.warn(
+          { host: options.host },
+          'WARNING: listening on a non-loopback address WITHOUT a token: anyone who can reach this address can read, write and delete every partition; set --token or CAIRN_TOKEN',
+        )
+      }
+      logger.info({ url: address.url, data: store.dir, storeId: store.storeId, auth: token !== undefined, maxPartitions: options.maxPartitions }, 'listening')
       await new Promise<void>((resolve, reject) => {
         let stopping = false
         const onSignal = (signal: NodeJS.Signals) => {

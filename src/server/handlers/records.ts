@@ -1,9 +1,12 @@
-/** The log API: append records, read them back. */
+/** The log API: append records, read them back in pages bounded by count and bytes. */
 import { CairnError } from '../../io/errors.js'
-import { ApiError } from '../error-response.js'
 import { bytesField } from '../bytes-json.js'
 import { type Context, describeIssues, intParam, jsonBodyOf, partitionParam, type Reply, writePartition } from '../context.js'
+import { ApiError } from '../error-response.js'
+import { PageWriter } from '../page-writer.js'
 import { appendBody, recordBytes } from '../schemas.js'
+
+const jsonType = 'application/json; charset=utf-8'
 
 /** POST /v1/partitions/:p/records `{"records":[{"payload":"..."}|{"payloadBase64":"..."}]}` -> `{"lsn":N}` once durable. */
 export async function postRecords(ctx: Context): Promise<Reply> {
@@ -30,14 +33,37 @@ export async function postRecords(ctx: Context): Promise<Reply> {
   return { json: { lsn } }
 }
 
-/** GET /v1/partitions/:p/records?from=&limit= -> `{"records":[{"lsn":1,"payload":"..."}]}`. */
+/**
+ * GET /v1/partitions/:p/records?from=&limit=&maxBytes= -> `{"records":[{"lsn":1,"payload":"..."}],"next":N}`.
+ * `next` (the LSN to read from) is there when more records exist than the page holds.
+ */
 export async function getRecords(ctx: Context): Promise<Reply> {
   const id = partitionParam(ctx)
   const from = intParam(ctx, 'from', 0, 1)
   const limit = intParam(ctx, 'limit', ctx.options.readLimitDefault, 1, ctx.options.readLimitMax)
+  const maxBytes = intParam(ctx, 'maxBytes', ctx.options.pageBytesDefault, 1, ctx.options.pageBytesMax)
   const partition = await ctx.store.partition(id)
-  const records: Array<Record<string, unknown>> = []
-  const options = from === 0 ? { limit } : { fromLsn: from, limit }
-  for await (const { lsn, payload } of partition.read(options)) records.push({ lsn, ...bytesField('payload', payload) })
-  return { json: { records } }
+  const last = partition.lastLsn
+  const page = new PageWriter(maxBytes)
+  let next = from === 0 ? partition.firstLsn : from
+  // The log reads whole batches (thousands of entries) ahead of its caller, so the page reads
+  // in LSN windows sized from the largest record seen: memory stays near the page's bound.
+  let window = 1
+  let full = false
+  while (!full && next <= last && page.count < limit) {
+    const to = Math.min(last, next + window - 1, next + (limit - page.count) - 1)
+    const before = next
+    outer: for await (const batch of partition.readBatches({ fromLsn: next, toLsn: to })) {
+      for (const { lsn, payload } of batch) {
+        if (!page.add({ lsn, ...bytesField('payload', payload) })) {
+          full = true
+          break outer
+        }
+        next = lsn + 1
+      }
+    }
+    if (next === before && !full) break
+    window = Math.max(1, Math.min(window * 2, Math.floor(page.room / page.largest)))
+  }
+  return { text: page.text('records', next <= last ? next : undefined), contentType: jsonType }
 }
