@@ -4,8 +4,9 @@
  * pages and an unwritten size for a file, a log of entry operations for a directory.
  *
  * Invariants:
- * - a page the cache changed is in `dirty` until a writeback of that change ends (persisted, or
- *   failed and dropped: a failed page is clean but never reaches the disk, as on Linux);
+ * - a page the cache changed is in `dirty` until a writeback takes it, then in that writeback
+ *   until it ends: persisted, or failed and dropped (a failed page is clean but never reaches
+ *   the disk, as on Linux), or abandoned by a crash (dirty again);
  * - `sizeVersion === 0` exactly when the size on disk is the cache's size;
  * - a directory's `pending` operations are in the order they were made, and a power loss keeps
  *   a prefix of them (a journal replays in order);

@@ -433,6 +433,21 @@ describe('MemoryFileSystem crash model: syncs in flight', () => {
   })
 })
 
+describe('MemoryFileSystem crash model: directory syncs in flight', () => {
+  test('a directory sync in flight when the process crashes fails and persists nothing', async () => {
+    const fs = await syncedFile(1, 0, 0)
+    const release = fs.holdSyncs({ dirs: true })
+    await (await fs.open('/d/a', 'createNew')).close()
+    const sync = fs.syncDir('/d')
+    fs.processCrash()
+    release()
+    await assert.rejects(sync, errno('EIO'))
+    assert.deepEqual(await fs.list('/d'), ['a', 'f'], 'the page cache still has the entry')
+    fs.powerLoss({ keep: 'synced-only' })
+    assert.deepEqual(await fs.list('/d'), ['f'])
+  })
+})
+
 describe('MemoryFileSystem crash model: seeds', () => {
   async function scenario(seed: number): Promise<string> {
     const fs = await syncedFile(seed, 4, 0xaa)
