@@ -127,6 +127,14 @@ export class FaultFileSystem implements FileSystem {
     return this.inner.generation
   }
 
+  /**
+   * The inner file system's OS lock, not subject to faults: a wrapper over the real disk must
+   * still exclude a plain opener of the same store (it would take a lock-file lock over).
+   */
+  get lockExclusive(): FileSystem['lockExclusive'] {
+    return this.inner.lockExclusive?.bind(this.inner)
+  }
+
   /** Fails operation number `index` (1-based, counting from construction). */
   failAt(index: number, options: { persistent?: boolean } = {}): void {
     const persistent = options.persistent ?? false

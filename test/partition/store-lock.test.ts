@@ -47,6 +47,12 @@ async function settle<T>(opens: Promise<T>[]): Promise<{ won: T[]; codes: string
   return { won, codes }
 }
 
+/** `fs` with its OS lock hidden, as on a file system that has none. */
+function withoutOsLock(fs: FaultFileSystem): FaultFileSystem {
+  Object.defineProperty(fs, 'lockExclusive', { value: undefined })
+  return fs
+}
+
 describe('StoreLock', () => {
   let dir = ''
   before(async () => {
@@ -78,8 +84,8 @@ describe('StoreLock', () => {
 
   test('without an OS lock (the lock-file protocol), openers through separate file systems: exactly one wins', async () => {
     const root = join(dir, 'file-protocol')
-    // FaultFileSystem does not pass the OS lock through, so this runs the lock-file protocol.
-    const open = () => Store.open(root, { fs: new FaultFileSystem(new NodeFileSystem()) })
+    // A file system without `lockExclusive` runs the lock-file protocol.
+    const open = () => Store.open(root, { fs: withoutOsLock(new FaultFileSystem(new NodeFileSystem())) })
     for (let round = 0; round < 10; round++) {
       const { won, codes } = await settle([open(), open(), open()])
       assert.equal(won.length, 1, `round ${round}: ${won.length} opens succeeded`)
@@ -100,6 +106,15 @@ describe('StoreLock', () => {
     // Another host's lock is never guessed stale.
     await writeFile(join(root, 'LOCK'), `${JSON.stringify({ pid: deadPid, host: 'another-host', token: 'x' })}\n`)
     await assert.rejects(open(), isCode('STORE_LOCKED'))
+  })
+
+  test('a fault-injecting file system over the real disk keeps its OS lock (a plain opener is excluded)', async () => {
+    const root = join(dir, 'fault-over-disk')
+    const faulty = new FaultFileSystem(new NodeFileSystem())
+    assert.equal(typeof faulty.lockExclusive, typeof new NodeFileSystem().lockExclusive)
+    const store = await Store.open(root, { fs: faulty })
+    await assert.rejects(Store.open(root), isCode('STORE_LOCKED'))
+    await store.close()
   })
 
   test('a store whose owner crashed (simulated) is taken over, and its late release leaves the new lock alone', async () => {
