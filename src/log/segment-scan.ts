@@ -27,11 +27,16 @@ export interface SegmentScan {
   index: Array<[number, number]>
   /** Set when the last segment had a torn tail starting here. */
   tornAt: number | undefined
+  /**
+   * The highest `durableLsn` a valid frame carries (at least `firstLsn - 1`, or `from.durableLsn`):
+   * the writer had fsynced every record up to it.
+   */
+  durableLsn: number
 }
 
 export interface ScanOptions {
   /** Resume a scan here (a frame boundary) instead of after the header. */
-  from?: { offset: number; lsn: number; lastIndexedOffset: number }
+  from?: { offset: number; lsn: number; lastIndexedOffset: number; durableLsn: number }
   /**
    * A reader beside a live writer (read-only mode): bad bytes at the end of the last segment
    * are a write in progress, so the scan just stops there.
@@ -52,6 +57,7 @@ export async function scanSegment(
   let position = options.from?.offset ?? segmentHeaderBytes
   let expected = options.from?.lsn ?? firstLsn
   let lastIndexed = options.from?.lastIndexedOffset ?? -Infinity
+  let durableLsn = options.from?.durableLsn ?? firstLsn - 1
   while (position < size) {
     let { chunk, index: i } = await reader.at(position, frameHeaderBytes)
     const header = decodeFrameHeader(chunk, i)
@@ -69,7 +75,7 @@ export async function scanSegment(
       if (proven) {
         throw corrupt(path, position, problem ?? 'bad frame', isLast)
       }
-      return { validEnd: position, lastLsn: expected - 1, index, tornAt: position }
+      return { validEnd: position, lastLsn: expected - 1, index, tornAt: position, durableLsn }
     }
     if (position - lastIndexed >= indexIntervalBytes) {
       index.push([expected, position])
@@ -77,8 +83,9 @@ export async function scanSegment(
     }
     expected += header.recordCount
     position += frameHeaderBytes + header.bodyBytes
+    durableLsn = Math.max(durableLsn, header.durableLsn)
   }
-  return { validEnd: position, lastLsn: expected - 1, index, tornAt: undefined }
+  return { validEnd: position, lastLsn: expected - 1, index, tornAt: undefined, durableLsn }
 }
 
 function corrupt(path: string, offset: number, problem: string, isLast: boolean): CorruptionError {
