@@ -57,11 +57,15 @@ export const groupBytesMax = 4 * 1024 * 1024
 /** Appends queued beyond this make `room()` wait. */
 export const queueBytesMax = 64 * 1024 * 1024
 /**
- * The active segment is extended with zeros this far ahead of its data, so most appends do not
- * change the file's size and their fdatasync flushes data only, without a metadata journal
- * commit. Recovery reads the zeros as a torn tail and cuts them; sealing cuts them too.
+ * The active segment is extended with zeros ahead of its data, so most appends do not change
+ * the file's size and their fdatasync flushes data only, without a metadata journal commit.
+ * Recovery reads the zeros as a torn tail and cuts them; sealing cuts them too. The first
+ * extension of a segment is `preallocateFirstBytes` and each next one doubles, up to
+ * `preallocateBytes`: a partition that holds a few records does not take megabytes on disk.
  */
 export const preallocateBytes = 1024 * 1024
+export const preallocateFirstBytes = 64 * 1024
+const pageBytes = 4096
 /**
  * Group syncs in flight at once. The disk overlaps them, and appends that arrive meanwhile are
  * written as the next group instead of waiting a whole sync: throughput under many writers.
@@ -154,6 +158,8 @@ export class Log {
   #syncedLsn: number
   /** Bytes of the active segment file, data plus zeros preallocated after it. */
   #allocated: number
+  /** How far ahead the active segment's next extension reaches (doubles per extension). */
+  #preallocateStep = preallocateFirstBytes
   /** End of the bytes written to the active segment (acknowledged ones end at `size`). */
   #writtenSize: number
   #inflight: Inflight[] = []
@@ -438,7 +444,8 @@ export class Log {
     this.#queueBytes -= bytes
     const start = this.#writtenSize
     const end = start + bytes
-    const allocateTo = end > this.#allocated ? Math.ceil((end + preallocateBytes) / preallocateBytes) * preallocateBytes : this.#allocated
+    const extend = end > this.#allocated
+    const allocateTo = extend ? Math.ceil((end + this.#preallocateStep) / pageBytes) * pageBytes : this.#allocated
     const buffer = new Uint8Array(bytes + Math.max(0, allocateTo - Math.max(end, this.#allocated)))
     const offsets: number[] = []
     let at = 0
@@ -452,6 +459,7 @@ export class Log {
       if (this.durability === 'sync') handle = await this.#freeHandle(segment)
       await handle.write(end > this.#allocated ? buffer : buffer.subarray(0, bytes), start)
       this.#allocated = Math.max(this.#allocated, allocateTo)
+      if (extend) this.#preallocateStep = Math.min(this.#preallocateStep * 2, preallocateBytes)
     } catch (e) {
       const error = new IoError('write', segment.path, e)
       for (const p of group) p.reject(error)
@@ -594,6 +602,7 @@ export class Log {
     this.#active = created.handle
     this.#spares = []
     this.#allocated = created.segment.size
+    this.#preallocateStep = preallocateFirstBytes
     this.#writtenSize = created.segment.size
     this.#segments.push(created.segment)
     for (const h of old) await h.close().catch(() => undefined)
