@@ -451,7 +451,7 @@ export class Log {
     let at = 0
     for (const p of group) {
       offsets.push(start + at)
-      at += encodeFrame(buffer, at, p.records, p.firstLsn, this.#syncedLsn)
+      at += encodeFrame(buffer, at, p.records, p.firstLsn, this.#syncedLsn, segment.salt)
     }
     assert(at === bytes, 'group encoded to its computed size')
     let handle = this.#active
@@ -667,7 +667,7 @@ export class Log {
           let { chunk, index } = await reader.at(position, frameHeaderBytes)
           const header = decodeFrameHeader(chunk, index)
           if (header !== undefined) ({ chunk, index } = await reader.at(position, frameHeaderBytes + header.bodyBytes))
-          const entries = header !== undefined && frameIsValid(chunk, index, header) ? decodeFrameRecords(chunk, index, header) : undefined
+          const entries = header !== undefined && frameIsValid(chunk, index, header, segment.salt) ? decodeFrameRecords(chunk, index, header) : undefined
           if (header === undefined || entries === undefined) {
             throw new CorruptionError(
               'CORRUPT_LOG',

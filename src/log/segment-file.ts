@@ -5,6 +5,7 @@
  * Invariants: a segment appears under its final name only with a whole, fsynced header; a
  * failed creation leaves no segment behind; recovery cuts a torn tail only when it may write.
  */
+import { randomBytes } from 'node:crypto'
 import { posix } from 'node:path'
 import { tempSuffix } from '../io/atomic-write.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
@@ -34,6 +35,8 @@ export interface Segment {
   lastIndexedOffset: number
   /** The highest LSN a frame of this segment says the writer had fsynced (read-only logs). */
   durableLsn: number
+  /** Seeds every frame's crc (see frame.ts). */
+  salt: number
 }
 
 export async function createSegment(
@@ -44,10 +47,11 @@ export async function createSegment(
 ): Promise<{ segment: Segment; handle: FileHandle }> {
   const path = posix.join(dir, segmentFileName(firstLsn))
   const temp = path + tempSuffix
+  const salt = randomBytes(4).readUInt32LE(0)
   const handle = await fs.open(temp, 'createOrTruncate')
   let renamed = false
   try {
-    await handle.write(encodeSegmentHeader({ formatVersion: segmentFormatVersion, logId, firstLsn, createdAtMs: Date.now() }), 0)
+    await handle.write(encodeSegmentHeader({ formatVersion: segmentFormatVersion, logId, firstLsn, createdAtMs: Date.now(), frameSalt: salt }), 0)
     await handle.sync().catch((e: unknown) => {
       throw new SyncFailure('fsync', temp, e)
     })
@@ -62,7 +66,7 @@ export async function createSegment(
     await fs.unlink(renamed ? path : temp).catch(() => undefined)
     throw e
   }
-  const segment: Segment = { firstLsn, lastLsn: firstLsn - 1, path, size: segmentHeaderBytes, index: [], lastIndexedOffset: -Infinity, durableLsn: firstLsn - 1 }
+  const segment: Segment = { firstLsn, lastLsn: firstLsn - 1, path, size: segmentHeaderBytes, index: [], lastIndexedOffset: -Infinity, durableLsn: firstLsn - 1, salt }
   return { segment, handle }
 }
 
@@ -99,7 +103,7 @@ export async function recoverSegment(
         { context: { path, logId: header.logId, expectedLogId } },
       )
     }
-    const scan = await scanSegment(handle, path, firstLsn, isLast, { live: readOnly })
+    const scan = await scanSegment(handle, path, firstLsn, header.frameSalt, isLast, { live: readOnly })
     if (isLast && !readOnly) {
       if (scan.tornAt !== undefined) await handle.truncate(scan.tornAt)
       await rewriteUnproven(handle, scan)
@@ -109,7 +113,7 @@ export async function recoverSegment(
     }
     const lastIndexedOffset = scan.index.length > 0 ? scan.index[scan.index.length - 1]![1] : -Infinity
     return {
-      segment: { firstLsn, lastLsn: scan.lastLsn, path, size: scan.validEnd, index: scan.index, lastIndexedOffset, durableLsn: scan.durableLsn },
+      segment: { firstLsn, lastLsn: scan.lastLsn, path, size: scan.validEnd, index: scan.index, lastIndexedOffset, durableLsn: scan.durableLsn, salt: header.frameSalt },
       logId: header.logId,
     }
   } finally {
@@ -145,7 +149,7 @@ export async function extendSegment(fs: FileSystem, segment: Segment, isLast: bo
   const handle = await fs.open(segment.path, 'read')
   try {
     const from = { offset: segment.size, lsn: segment.lastLsn + 1, lastIndexedOffset: segment.lastIndexedOffset, durableLsn: segment.durableLsn }
-    const scan = await scanSegment(handle, segment.path, segment.firstLsn, isLast, { from, live: true })
+    const scan = await scanSegment(handle, segment.path, segment.firstLsn, segment.salt, isLast, { from, live: true })
     segment.index.push(...scan.index)
     if (scan.index.length > 0) segment.lastIndexedOffset = scan.index[scan.index.length - 1]![1]
     segment.size = scan.validEnd

@@ -236,7 +236,7 @@ describe('torn tail whose lost bytes hold a frame-shaped payload', () => {
     // Record 6 carries, as its payload, a frame of another log for the same LSN (as a follower
     // shipping its leader's frames would), followed by more bytes.
     const inner = new Uint8Array(32 + 5 + 10)
-    encodeFrame(inner, 0, [record(payloadFor('leader', 6, 10))], 6, 6)
+    encodeFrame(inner, 0, [record(payloadFor('leader', 6, 10))], 6, 5)
     const payload = new Uint8Array(inner.length + 100)
     payload.set(inner, 0)
     await log.append([record(payload)])
