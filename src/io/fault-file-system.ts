@@ -3,6 +3,12 @@
  * handle it opened) is one numbered operation; a test can fail the Nth operation once or from
  * then on, or every operation a predicate picks. Used to prove that every I/O error surfaces,
  * leaves the engine consistent, and that a retry works.
+ *
+ * A failed operation has no effect, except a failed `sync` over a file system that models
+ * writeback errors (`MemoryFileSystem`, or another `FaultFileSystem` over one): there it fails
+ * the way Linux does, by failing the writeback underneath (`failNextSync`), so the dirty pages
+ * are marked clean without reaching the disk and the file's other descriptors report EIO once
+ * too. A later successful sync does not bring those pages back (fsyncgate).
  */
 import type { FileHandle, FileStat, FileSystem, OpenMode } from './file-system.js'
 
@@ -39,6 +45,16 @@ function injectedError(op: Operation): NodeJS.ErrnoException {
   return e
 }
 
+/** A handle (of `MemoryFileSystem`, or of a `FaultFileSystem` over one) that can fail its file's next writeback. */
+interface WritebackFailing {
+  /** Arms the failure; false when nothing underneath models writeback errors. */
+  failNextSync(): boolean
+}
+
+function failsWriteback(handle: FileHandle): handle is FileHandle & WritebackFailing {
+  return typeof (handle as Partial<WritebackFailing>).failNextSync === 'function'
+}
+
 class FaultFileHandle implements FileHandle {
   readonly path: string
   readonly #inner: FileHandle
@@ -63,7 +79,18 @@ class FaultFileHandle implements FileHandle {
     return this.#fs.run('truncate', this.path, () => this.#inner.truncate(size))
   }
   sync(): Promise<void> {
-    return this.#fs.run('sync', this.path, () => this.#inner.sync())
+    return this.#fs.run(
+      'sync',
+      this.path,
+      () => this.#inner.sync(),
+      async () => {
+        if (failsWriteback(this.#inner) && this.#inner.failNextSync()) await this.#inner.sync()
+      },
+    )
+  }
+  /** Makes the next writeback of this file fail, when the file system underneath models it. */
+  failNextSync(): boolean {
+    return failsWriteback(this.#inner) && this.#inner.failNextSync()
   }
   size(): Promise<number> {
     return this.#fs.run('size', this.path, () => this.#inner.size())
@@ -106,6 +133,13 @@ export class FaultFileSystem implements FileSystem {
 
   failWhen(rule: FaultRule, options: { once?: boolean } = {}): void {
     this.#rules.push({ rule, once: options.once ?? false })
+  }
+
+  /** Fails the next writeback of `path` in the file system underneath, if it models writeback errors. */
+  failNextSync(path: string): void {
+    const inner = this.inner as Partial<{ failNextSync(path: string): void }>
+    if (typeof inner.failNextSync !== 'function') throw new Error(`the file system under ${path} does not model writeback errors`)
+    inner.failNextSync(path)
   }
 
   /** Removes every fault rule. */

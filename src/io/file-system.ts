@@ -6,7 +6,8 @@
  *
  * Contract every implementation keeps (checked by test/io/file-system.conformance.ts):
  * - `write` writes all bytes or throws; `read` returns fewer bytes only at end of file.
- * - nothing is durable until `sync` (file contents) and `syncDir` (its directory entry).
+ * - nothing is durable until `sync` (file contents) and `syncDir` (its directory entry); what
+ *   was not synced may survive a power loss in part, or whole (docs/crash-model.md).
  * - errors from the operating system carry Node's `code` (`ENOENT`, `EEXIST`, `EIO` ...).
  */
 
@@ -34,7 +35,12 @@ export interface FileHandle {
   /** Writes all of `data` at the current end of the file. */
   append(data: Uint8Array): Promise<void>
   truncate(size: number): Promise<void>
-  /** Makes the file's contents durable (fdatasync is not enough: size changes matter). */
+  /**
+   * Makes the file's contents durable, with the size needed to read them back: fdatasync is
+   * enough (on Linux it flushes a size change with the data; it skips only metadata such as
+   * mtime that reading back does not need). If it fails, what was written since the last
+   * successful sync may be lost even if a later sync succeeds (see docs/crash-model.md).
+   */
   sync(): Promise<void>
   size(): Promise<number>
   close(): Promise<void>

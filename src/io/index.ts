@@ -15,5 +15,5 @@ export {
 } from './errors.js'
 export { FaultFileSystem, type FaultRule, type Operation, type OperationName } from './fault-file-system.js'
 export type { FileHandle, FileStat, FileSystem, OpenMode } from './file-system.js'
-export { MemoryFileSystem } from './memory-file-system.js'
+export { MemoryFileSystem, type MemoryFileSystemOptions, type PowerLossKeep, pageBytes } from './memory-file-system.js'
 export { NodeFileSystem } from './node-file-system.js'

@@ -1,37 +1,23 @@
 /**
- * An in-memory file system that models what survives power loss, for tests of semantics.
+ * An in-memory file system with a crash model as harsh as Linux (ext4, xfs), for tests of
+ * durability. docs/crash-model.md says what it promises and why each rule is what a real disk does.
  *
- * Invariants of the model (stricter than ext4, on purpose):
- * - a file's contents survive `powerLoss()` only as of its last `sync()`;
- * - a directory entry (create, rename, unlink, link, mkdir) survives only as of the last
- *   `syncDir()` of the directory holding it, so a file created and synced but whose directory
- *   was never synced is gone;
- * - after `powerLoss()` every handle opened before it fails with EIO.
+ * Invariants of the model:
+ * - what was synced (`sync` for a file's contents and size, `syncDir` for a directory's entries)
+ *   survives `powerLoss()`; nothing else is promised either way: each unsynced 4 KiB page keeps
+ *   its new or its old bytes, an unsynced size change may or may not persist, and a directory
+ *   keeps a random prefix of its operations since its last sync (a seeded RNG decides);
+ * - `processCrash()` kills every handle (EIO) and bumps `generation`, but the page cache stays:
+ *   the next "process" reads what the last one wrote, synced or not;
+ * - a failed writeback (`failNextSync`) marks its pages clean without persisting them, and each
+ *   descriptor open on the file reports it from exactly one later `sync` (Linux errseq).
  */
 import { posix } from 'node:path'
 import type { FileHandle, FileStat, FileSystem, OpenMode } from './file-system.js'
+import { DirNode, FileNode, type PowerLossKeep } from './memory-nodes.js'
+import { defaultSeed, type SeededRandom, seededRandom } from './seeded-random.js'
 
-class FileNode {
-  data = new Uint8Array(0)
-  length = 0
-  durable = new Uint8Array(0)
-
-  ensureCapacity(size: number): void {
-    if (size <= this.data.length) return
-    const next = new Uint8Array(Math.max(size, this.data.length * 2, 256))
-    next.set(this.data.subarray(0, this.length))
-    this.data = next
-  }
-
-  contents(): Uint8Array {
-    return this.data.subarray(0, this.length)
-  }
-}
-
-class DirNode {
-  entries = new Map<string, FileNode | DirNode>()
-  durable = new Map<string, FileNode | DirNode>()
-}
+export { pageBytes, type PowerLossKeep } from './memory-nodes.js'
 
 function sysError(code: string, message: string): NodeJS.ErrnoException {
   const e = new Error(`${code}: ${message}`) as NodeJS.ErrnoException
@@ -45,6 +31,8 @@ class MemoryFileHandle implements FileHandle {
   readonly #node: FileNode
   readonly #generation: number
   readonly #writable: boolean
+  /** errseq: the file's error count this descriptor has reported (or sampled at open). */
+  #errorsSeen: number
   #closed = false
 
   constructor(fs: MemoryFileSystem, path: string, node: FileNode, writable: boolean) {
@@ -53,11 +41,13 @@ class MemoryFileHandle implements FileHandle {
     this.#node = node
     this.#writable = writable
     this.#generation = fs.generation
+    // errseq_sample: an error no descriptor has reported yet is reported to this one too.
+    this.#errorsSeen = node.errorSeen ? node.errors : 0
   }
 
   #check(write: boolean): void {
     if (this.#closed) throw sysError('EBADF', `${this.path} is closed`)
-    if (this.#generation !== this.#fs.generation) throw sysError('EIO', `${this.path}: lost in power loss`)
+    if (this.#generation !== this.#fs.generation) throw sysError('EIO', `${this.path}: the process that opened it crashed`)
     if (write && !this.#writable) throw sysError('EBADF', `${this.path} is read-only`)
   }
 
@@ -70,12 +60,7 @@ class MemoryFileHandle implements FileHandle {
 
   async write(data: Uint8Array, position: number): Promise<void> {
     this.#check(true)
-    const node = this.#node
-    const end = position + data.length
-    node.ensureCapacity(end)
-    if (position > node.length) node.data.fill(0, node.length, position)
-    node.data.set(data, position)
-    node.length = Math.max(node.length, end)
+    this.#node.write(data, position)
   }
 
   async append(data: Uint8Array): Promise<void> {
@@ -84,15 +69,36 @@ class MemoryFileHandle implements FileHandle {
 
   async truncate(size: number): Promise<void> {
     this.#check(true)
-    const node = this.#node
-    node.ensureCapacity(size)
-    if (size > node.length) node.data.fill(0, node.length, size)
-    node.length = size
+    this.#node.truncate(size)
   }
 
   async sync(): Promise<void> {
     this.#check(false)
-    this.#node.durable = this.#node.contents().slice()
+    const node = this.#node
+    const gate = this.#fs.syncGate(false)
+    if (gate === undefined && node.inflight.size === 0) {
+      node.finishWriteback(node.startWriteback(false), this.#fs.takeFailure(node))
+    } else {
+      // Pages under an earlier writeback are not written again: this sync waits for it instead
+      // (filemap_fdatawait), and its failure is this sync's failure too.
+      const earlier = [...node.inflight].map((wb) => wb.done)
+      const writeback = node.startWriteback(true)
+      if (gate !== undefined) await gate
+      if (this.#generation !== this.#fs.generation) {
+        node.finishWriteback(writeback, 'abandoned')
+        throw sysError('EIO', `${this.path}: the process crashed during sync`)
+      }
+      node.finishWriteback(writeback, this.#fs.takeFailure(node))
+      await Promise.all(earlier)
+      if (this.#generation !== this.#fs.generation) throw sysError('EIO', `${this.path}: the process crashed during sync`)
+    }
+    // file_check_and_advance_wb_err: one report per descriptor per error, even across
+    // concurrent syncs on it.
+    if (node.errors !== this.#errorsSeen) {
+      this.#errorsSeen = node.errors
+      node.errorSeen = true
+      throw sysError('EIO', `${this.path}: writeback failed, data written before this sync may be lost`)
+    }
   }
 
   async size(): Promise<number> {
@@ -103,18 +109,46 @@ class MemoryFileHandle implements FileHandle {
   async close(): Promise<void> {
     this.#closed = true
   }
+
+  /** Makes the next writeback of this handle's file fail (see `MemoryFileSystem.failNextSync`). */
+  failNextSync(): boolean {
+    this.#node.failNext = true
+    return true
+  }
+}
+
+export interface MemoryFileSystemOptions {
+  /** Seeds what survives a power loss; default `CAIRN_SEED`, else random (see `seed`). */
+  seed?: number
 }
 
 /**
  * @example
- * const fs = new MemoryFileSystem()
+ * const fs = new MemoryFileSystem({ seed: 7 })
  * // ... run the engine on fs ...
- * fs.powerLoss()   // keep only what was fsynced
+ * fs.processCrash()   // kill -9: handles die, the page cache stays
+ * fs.powerLoss()      // synced data stays; unsynced pages and entries survive at random
+ * fs.powerLoss({ keep: 'synced-only' })  // the strictest outcome, for a test that needs it
  */
 export class MemoryFileSystem implements FileSystem {
+  /** The seed of the RNG that decides what survives power loss: rerun with it to replay. */
+  readonly seed: number
+  readonly #rng: SeededRandom
   readonly #root = new DirNode()
-  /** Bumped by `powerLoss()`; handles from an older generation are dead. */
-  generation = 0
+  #generation = 0
+  /** Gates of `holdSyncs` calls not yet released, for file syncs and directory syncs. */
+  readonly #fileHolds = new Set<Promise<void>>()
+  readonly #dirHolds = new Set<Promise<void>>()
+
+  constructor(options: MemoryFileSystemOptions = {}) {
+    this.seed = options.seed ?? defaultSeed()
+    this.#rng = seededRandom(this.seed)
+  }
+
+  /** Bumped by each crash; handles (and in-process locks) from an older generation are dead. */
+  get generation(): number {
+    return this.#generation
+  }
 
   #split(path: string): { parent: DirNode; name: string } {
     const normalized = posix.resolve('/', path)
@@ -125,7 +159,10 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   #lookup(path: string): FileNode | DirNode | undefined {
-    const parts = posix.resolve('/', path).split('/').filter((p) => p.length > 0)
+    const parts = posix
+      .resolve('/', path)
+      .split('/')
+      .filter((p) => p.length > 0)
     let node: FileNode | DirNode = this.#root
     for (const part of parts) {
       if (!(node instanceof DirNode)) return undefined
@@ -144,9 +181,9 @@ export class MemoryFileSystem implements FileSystem {
     if ((mode === 'read' || mode === 'readWrite') && node === undefined) throw sysError('ENOENT', path)
     if (node === undefined) {
       node = new FileNode()
-      parent.entries.set(name, node)
+      parent.set(name, node)
     } else if (mode === 'createOrTruncate') {
-      node.length = 0
+      node.truncate(0)
     }
     return new MemoryFileHandle(this, posix.resolve('/', path), node, mode !== 'read')
   }
@@ -161,7 +198,14 @@ export class MemoryFileSystem implements FileSystem {
   async syncDir(path: string): Promise<void> {
     const node = this.#lookup(path)
     if (!(node instanceof DirNode)) throw sysError('ENOENT', path)
-    node.durable = new Map(node.entries)
+    const upTo = node.syncPoint()
+    const gate = this.syncGate(true)
+    if (gate !== undefined) {
+      const generation = this.#generation
+      await gate
+      if (generation !== this.#generation) throw sysError('EIO', `${path}: the process crashed during sync`)
+    }
+    node.finishSync(upTo)
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -169,8 +213,13 @@ export class MemoryFileSystem implements FileSystem {
     const node = source.parent.entries.get(source.name)
     if (node === undefined) throw sysError('ENOENT', from)
     const target = this.#split(to)
-    source.parent.entries.delete(source.name)
-    target.parent.entries.set(target.name, node)
+    if (source.parent === target.parent) {
+      source.parent.rename(source.name, target.name, node)
+    } else {
+      // Across directories each side is its own directory's operation (see docs/crash-model.md).
+      source.parent.delete(source.name)
+      target.parent.set(target.name, node)
+    }
   }
 
   async link(existing: string, newPath: string): Promise<void> {
@@ -179,7 +228,7 @@ export class MemoryFileSystem implements FileSystem {
     if (node instanceof DirNode) throw sysError('EPERM', existing)
     const target = this.#split(newPath)
     if (target.parent.entries.has(target.name)) throw sysError('EEXIST', newPath)
-    target.parent.entries.set(target.name, node)
+    target.parent.set(target.name, node)
   }
 
   async unlink(path: string): Promise<void> {
@@ -187,7 +236,7 @@ export class MemoryFileSystem implements FileSystem {
     const node = parent.entries.get(name)
     if (node === undefined) throw sysError('ENOENT', path)
     if (node instanceof DirNode) throw sysError('EISDIR', path)
-    parent.entries.delete(name)
+    parent.delete(name)
   }
 
   async mkdir(path: string, recursive = false): Promise<void> {
@@ -198,14 +247,14 @@ export class MemoryFileSystem implements FileSystem {
     if (existing !== undefined) throw sysError('EEXIST', path)
     if (recursive) await this.mkdir(posix.dirname(normalized), true)
     const { parent, name } = this.#split(normalized)
-    parent.entries.set(name, new DirNode())
+    parent.set(name, new DirNode())
   }
 
   async removeTree(path: string): Promise<void> {
     const normalized = posix.resolve('/', path)
     if (this.#lookup(normalized) === undefined) return
     const { parent, name } = this.#split(normalized)
-    parent.entries.delete(name)
+    parent.delete(name)
   }
 
   async list(path: string): Promise<string[]> {
@@ -223,20 +272,85 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   /**
-   * Simulates power loss: every directory keeps only its synced entries, every file only its
-   * synced contents, and every open handle dies.
+   * The next writeback of the file at `path` (the next `sync` of it, from any handle) fails like
+   * a Linux writeback error: its dirty pages are marked clean without reaching the disk (reads
+   * still see them until power loss), and every descriptor open on the file reports EIO from
+   * exactly one later sync; a descriptor opened later reports it only if none has yet.
    */
-  powerLoss(): void {
-    this.generation += 1
+  failNextSync(path: string): void {
+    const node = this.#lookup(path)
+    if (node === undefined) throw sysError('ENOENT', path)
+    if (node instanceof DirNode) throw sysError('EISDIR', path)
+    node.failNext = true
+  }
+
+  /**
+   * The kernel's flusher writes the file's dirty pages back on its own, as it does every few
+   * seconds: they become durable without any sync, or, after `failNextSync`, are dropped and the
+   * error waits for a descriptor to report it (one opened later, too, if none is open).
+   */
+  backgroundWriteback(path: string): void {
+    const node = this.#lookup(path)
+    if (node === undefined) throw sysError('ENOENT', path)
+    if (node instanceof DirNode) throw sysError('EISDIR', path)
+    node.finishWriteback(node.startWriteback(false), this.takeFailure(node))
+  }
+
+  /** @internal How the writeback of `node` ending now ends: consumes a pending `failNextSync`. */
+  takeFailure(node: FileNode): 'persisted' | 'failed' {
+    const failed = node.failNext
+    node.failNext = false
+    return failed ? 'failed' : 'persisted'
+  }
+
+  /**
+   * Holds every file sync (and, with `dirs`, every directory sync) started from now on until the
+   * returned function is called, so a test can act while an fsync is in flight. A sync in flight
+   * when the process crashes fails with EIO and persists nothing.
+   */
+  holdSyncs(options: { dirs?: boolean } = {}): () => void {
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    this.#fileHolds.add(gate)
+    if (options.dirs === true) this.#dirHolds.add(gate)
+    return () => {
+      this.#fileHolds.delete(gate)
+      this.#dirHolds.delete(gate)
+      open()
+    }
+  }
+
+  /** @internal What a sync starting now waits for, or `undefined` when nothing holds it. */
+  syncGate(dir: boolean): Promise<void> | undefined {
+    const holds = dir ? this.#dirHolds : this.#fileHolds
+    if (holds.size === 0) return undefined
+    return Promise.all([...holds]).then(() => undefined)
+  }
+
+  /** The process dies (kill -9): every handle dies, in-process locks die, the page cache stays. */
+  processCrash(): void {
+    this.#generation += 1
+  }
+
+  /**
+   * The machine loses power: `processCrash()`, then every file keeps what it synced plus, at
+   * random (by `keep`, default `random`), some of its unsynced pages and size, and every
+   * directory keeps what it synced plus a random prefix of its later operations.
+   */
+  powerLoss(options: { keep?: PowerLossKeep } = {}): void {
+    const keep = options.keep ?? 'random'
+    this.processCrash()
     const seen = new Set<FileNode>()
     const visit = (dir: DirNode): void => {
-      dir.entries = new Map(dir.durable)
-      for (const child of dir.entries.values()) {
+      dir.resolvePowerLoss(keep, this.#rng)
+      for (const name of [...dir.entries.keys()].sort()) {
+        const child = dir.entries.get(name)!
         if (child instanceof DirNode) visit(child)
         else if (!seen.has(child)) {
           seen.add(child)
-          child.data = child.durable.slice()
-          child.length = child.data.length
+          child.resolvePowerLoss(keep, this.#rng)
         }
       }
     }

@@ -259,7 +259,11 @@ runFileSystemConformance('FaultFileSystem(MemoryFileSystem) without faults', asy
   return { fs, root: '/root', cleanup: async () => undefined }
 })
 
-describe('MemoryFileSystem power loss', () => {
+// The strictest outcome the crash model allows (nothing unsynced survives); the random outcomes
+// are tested in memory-file-system.crash-model.test.ts.
+describe('MemoryFileSystem power loss keeping only what was synced', () => {
+  const strict = { keep: 'synced-only' } as const
+
   async function write(fs: MemoryFileSystem, path: string, s: string, sync: boolean): Promise<void> {
     const h = await fs.open(path, 'createOrTruncate')
     await h.write(bytes(s), 0)
@@ -279,7 +283,7 @@ describe('MemoryFileSystem power loss', () => {
     await h.truncate(3)
     await h.append(bytes('XX'))
     await h.close()
-    fs.powerLoss()
+    fs.powerLoss(strict)
     assert.equal(text(await fs.readFile('/d/f')), 'durable')
   })
 
@@ -288,7 +292,7 @@ describe('MemoryFileSystem power loss', () => {
     await fs.mkdir('/d')
     await fs.syncDir('/')
     await write(fs, '/d/f', 'synced contents', true)
-    fs.powerLoss()
+    fs.powerLoss(strict)
     assert.equal(await fs.stat('/d/f'), undefined)
     assert.deepEqual(await fs.list('/d'), [])
   })
@@ -300,7 +304,7 @@ describe('MemoryFileSystem power loss', () => {
     await write(fs, '/d/a', 'A', true)
     await write(fs, '/d/b', 'B', false)
     await fs.syncDir('/d')
-    fs.powerLoss()
+    fs.powerLoss(strict)
     assert.equal(text(await fs.readFile('/d/a')), 'A')
     assert.equal((await fs.stat('/d/b'))?.size, 0)
   })
@@ -311,7 +315,7 @@ describe('MemoryFileSystem power loss', () => {
     await write(fs, '/d/e/f', 'x', true)
     await fs.syncDir('/d/e')
     await fs.syncDir('/d')
-    fs.powerLoss()
+    fs.powerLoss(strict)
     assert.equal(await fs.stat('/d'), undefined)
   })
 
@@ -323,14 +327,14 @@ describe('MemoryFileSystem power loss', () => {
     await fs.syncDir('/d')
     await write(fs, '/d/target.tmp', 'new', true)
     await fs.rename('/d/target.tmp', '/d/target')
-    fs.powerLoss()
+    fs.powerLoss(strict)
     assert.equal(text(await fs.readFile('/d/target')), 'old')
     assert.equal(await fs.stat('/d/target.tmp'), undefined)
 
     await write(fs, '/d/target.tmp', 'new', true)
     await fs.rename('/d/target.tmp', '/d/target')
     await fs.syncDir('/d')
-    fs.powerLoss()
+    fs.powerLoss(strict)
     assert.equal(text(await fs.readFile('/d/target')), 'new')
     assert.deepEqual(await fs.list('/d'), ['target'])
   })
@@ -342,15 +346,15 @@ describe('MemoryFileSystem power loss', () => {
     await write(fs, '/d/a', 'A', true)
     await fs.syncDir('/d')
     await fs.unlink('/d/a')
-    fs.powerLoss()
+    fs.powerLoss(strict)
     assert.equal(text(await fs.readFile('/d/a')), 'A')
     await fs.link('/d/a', '/d/b')
-    fs.powerLoss()
+    fs.powerLoss(strict)
     assert.deepEqual(await fs.list('/d'), ['a'])
     await fs.link('/d/a', '/d/b')
     await fs.unlink('/d/a')
     await fs.syncDir('/d')
-    fs.powerLoss()
+    fs.powerLoss(strict)
     assert.deepEqual(await fs.list('/d'), ['b'])
     assert.equal(text(await fs.readFile('/d/b')), 'A')
   })
@@ -363,7 +367,7 @@ describe('MemoryFileSystem power loss', () => {
     await fs.syncDir('/d')
     await h.write(bytes('abc'), 0)
     await h.sync()
-    fs.powerLoss()
+    fs.powerLoss(strict)
     await assert.rejects(h.write(bytes('x'), 0), errno('EIO'))
     await assert.rejects(h.read(new Uint8Array(1), 0, 1, 0), errno('EIO'))
     await assert.rejects(h.sync(), errno('EIO'))
@@ -382,8 +386,8 @@ describe('MemoryFileSystem power loss', () => {
     await fs.syncDir('/')
     await write(fs, '/d/f', 'abc', true)
     await fs.syncDir('/d')
-    fs.powerLoss()
-    fs.powerLoss()
+    fs.powerLoss(strict)
+    fs.powerLoss(strict)
     assert.equal(text(await fs.readFile('/d/f')), 'abc')
   })
 })
