@@ -76,4 +76,29 @@ describe('open trusts only what is durable', () => {
     )
     await third.close()
   })
+
+  test('a writer killed between a failed fsync and its cut-back: the next open makes the frames it keeps durable', async () => {
+    for (const seed of process.env.CAIRN_SEED !== undefined ? [Number(process.env.CAIRN_SEED)] : [1, 2, 3]) {
+      const mem = new MemoryFileSystem({ seed })
+      const fs = new FaultFileSystem(mem)
+      const first = await Log.open({ fs, dir })
+      assert.equal(await first.append([rec('kept')]), 1)
+      const [name] = (await mem.list(dir)).filter((n) => n.endsWith('.log'))
+      mem.failNextSync(`${dir}/${name!}`)
+      // The process dies just before the log cuts the failed group back.
+      fs.failWhen((op) => {
+        if (op.name !== 'truncate') return false
+        mem.processCrash()
+        return true
+      })
+      await assert.rejects(first.append([rec('unknown outcome')]), { code: 'LOG_FAILED' })
+      const second = await Log.open({ fs: mem, dir })
+      assert.equal(second.lastLsn, 2, 'the rejected append came back: its outcome was unknown')
+      const durable = second.syncedLsn
+      mem.powerLoss({ keep: 'synced-only' })
+      const third = await Log.open({ fs: mem, dir })
+      assert.ok(third.lastLsn >= durable, `seed ${seed}: LSN ${durable}, reported durable at open, survives power loss (log ends at ${third.lastLsn})`)
+      await third.close()
+    }
+  })
 })
