@@ -17,7 +17,13 @@
  * - open fsyncs the directory and the last segment (rewriting the frames no frame proves
  *   fsynced) before it trusts them, so what it reports as durable is;
  * - only whole sealed segments are trimmed, oldest first, each removal made durable before the
- *   next, so the log on disk is always one dense range.
+ *   next, so the log on disk is always one dense range;
+ * - a read-only log (a reader beside the writer) shows LSN n only once a frame says the writer
+ *   had fsynced n (every frame carries the writer's durable LSN; a sealed segment is wholly
+ *   fsynced). So that the last group shows without waiting for the next one, a writer that goes
+ *   idle writes a marker (a frame without records, not synced) carrying it, before the group's
+ *   appends resolve. A reader lags by at most the groups in flight plus its poll interval;
+ *   under 'none' durability, by what was written since the last `sync()`.
  *
  * A rejected append has an unknown outcome, not "not written": its bytes may be on disk. The
  * log cuts them back after a failure, but a process killed between a failed fsync and the
@@ -160,6 +166,8 @@ export class Log {
   #allocated: number
   /** How far ahead the active segment's next extension reaches (doubles per extension). */
   #preallocateStep = preallocateFirstBytes
+  /** The highest durable LSN carried by a frame written to the active segment (for readers). */
+  #writtenDurableLsn: number
   /** End of the bytes written to the active segment (acknowledged ones end at `size`). */
   #writtenSize: number
   #inflight: Inflight[] = []
@@ -191,6 +199,7 @@ export class Log {
     this.#syncedLsn = last.lastLsn
     this.#allocated = last.size
     this.#writtenSize = last.size
+    this.#writtenDurableLsn = last.durableLsn
   }
 
   /** Opens (recovering) or creates the log in `options.dir`. */
@@ -242,7 +251,7 @@ export class Log {
         active = await fs.open(segments[segments.length - 1]!.path, readOnly ? 'read' : 'readWrite')
       }
       assert(logId !== undefined, 'log id known after open')
-      return new Log(
+      const log = new Log(
         {
           fs,
           dir,
@@ -257,6 +266,12 @@ export class Log {
         segments,
         active,
       )
+      // Readers learn from a marker that what recovery kept is durable now.
+      if (log.#markerDue()) {
+        void log.#writeLoop()
+        await log.#idle
+      }
+      return log
     } catch (e) {
       throw isCairnError(e) ? e : new IoError('open log', dir, e)
     }
@@ -267,9 +282,14 @@ export class Log {
     return this.#segments[0]!.firstLsn
   }
 
-  /** Highest acknowledged LSN (0 for a log that never held a record). */
+  /**
+   * Highest acknowledged LSN (0 for a log that never held a record). A read-only log shows only
+   * what the writer has fsynced: up to the highest durable LSN a frame carries (every record of
+   * a sealed segment is).
+   */
   get lastLsn(): number {
-    return this.#segments[this.#segments.length - 1]!.lastLsn
+    const last = this.#segments[this.#segments.length - 1]!
+    return this.readOnly ? Math.min(last.lastLsn, Math.max(last.durableLsn, last.firstLsn - 1)) : last.lastLsn
   }
 
   /** The LSN the next `append` will give its first record. */
@@ -277,9 +297,13 @@ export class Log {
     return this.#nextLsn
   }
 
-  /** Highest LSN known to be fsynced. */
+  /**
+   * Highest LSN known to be fsynced: after open, every LSN the log holds (open makes them
+   * durable); then, under 'sync', every acknowledged one; under 'none', as of the last `sync()`.
+   * A read-only log: the same as `lastLsn`.
+   */
   get syncedLsn(): number {
-    return this.#syncedLsn
+    return this.readOnly ? this.lastLsn : this.#syncedLsn
   }
 
   get segmentCount(): number {
@@ -363,6 +387,9 @@ export class Log {
     })
     this.#explicitSync = run.catch(() => undefined)
     await run
+    // Readers show records once a frame says they are durable: write a marker that does.
+    if (!this.#writing) void this.#writeLoop()
+    await this.#idle
   }
 
   #activePath(): string {
@@ -392,34 +419,18 @@ export class Log {
     this.#writing = true
     this.#idle = new Promise((resolve) => (this.#idleResolve = resolve))
     try {
-      while (this.#failure === undefined && (this.#queue.length > 0 || this.#inflight.length > 0)) {
+      for (;;) {
+        await this.#drain()
+        // (Appends may have arrived while `drain` returned.)
+        if (this.#failure === undefined && this.#queue.length > 0) continue
+        if (!this.#markerDue()) break
+        // One turn first: an append now makes the marker unneeded (its frame carries the LSN).
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        if (!this.#markerDue()) continue
         const segment = this.#segments[this.#segments.length - 1]!
-        const first = this.#queue[0]
-        const hasFrames = segment.lastLsn >= segment.firstLsn || this.#inflight.length > 0
-        const rollDue = first !== undefined && hasFrames && this.#writtenSize + first.bytes > this.segmentBytesMax
-        if (first !== undefined && !rollDue && this.#inflight.length < syncDepthMax) {
-          // One turn first, so that appenders woken by the last acknowledgement join this group.
-          await new Promise<void>((resolve) => setImmediate(resolve))
-          await this.#startGroup(segment)
-          continue
-        }
-        if (first !== undefined && rollDue && this.#inflight.length === 0) {
-          try {
-            await this.#roll()
-          } catch (e) {
-            this.#failQueue(isCairnError(e) ? e : new IoError('roll segment', this.dir, e))
-          }
-          continue
-        }
-        // Wait for the oldest sync, or, when another group could start, for an append.
-        const oldest = this.#inflight[0]!
-        if (first === undefined && this.#inflight.length < syncDepthMax) {
-          await Promise.race([oldest.done, new Promise<void>((resolve) => (this.#arrival = resolve))])
-        } else {
-          await oldest.done
-        }
-        this.#arrival = undefined
-        if (oldest.settled) await this.#finishOldest(segment)
+        const bytes = await this.#writeMarker(segment, segment.lastLsn + 1, this.#syncedLsn)
+        segment.size += bytes
+        if (bytes === 0 && this.#queue.length === 0) break
       }
       // Appends queued while a failed write was being repaired must not be left hanging when
       // the repair failed too: they fail with the log.
@@ -429,6 +440,40 @@ export class Log {
       this.#idleResolve?.()
     }
   }
+
+  /** Writes, syncs and acknowledges groups until nothing is queued or in flight. */
+  async #drain(): Promise<void> {
+    while (this.#failure === undefined && (this.#queue.length > 0 || this.#inflight.length > 0)) {
+      const segment = this.#segments[this.#segments.length - 1]!
+      const first = this.#queue[0]
+      const hasFrames = segment.lastLsn >= segment.firstLsn || this.#inflight.length > 0
+      const rollDue = first !== undefined && hasFrames && this.#writtenSize + first.bytes > this.segmentBytesMax
+      if (first !== undefined && !rollDue && this.#inflight.length < syncDepthMax) {
+        // One turn first, so that appenders woken by the last acknowledgement join this group.
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        await this.#startGroup(segment)
+        continue
+      }
+      if (first !== undefined && rollDue && this.#inflight.length === 0) {
+        try {
+          await this.#roll()
+        } catch (e) {
+          this.#failQueue(isCairnError(e) ? e : new IoError('roll segment', this.dir, e))
+        }
+        continue
+      }
+      // Wait for the oldest sync, or, when another group could start, for an append.
+      const oldest = this.#inflight[0]!
+      if (first === undefined && this.#inflight.length < syncDepthMax) {
+        await Promise.race([oldest.done, new Promise<void>((resolve) => (this.#arrival = resolve))])
+      } else {
+        await oldest.done
+      }
+      this.#arrival = undefined
+      if (oldest.settled) await this.#finishOldest(segment)
+    }
+  }
+
 
   /** Writes as many queued batches as fit in the segment and one group, and starts its sync. */
   async #startGroup(segment: Segment): Promise<void> {
@@ -467,6 +512,7 @@ export class Log {
       return
     }
     this.#writtenSize = end
+    this.#writtenDurableLsn = Math.max(this.#writtenDurableLsn, this.#syncedLsn)
     if (this.durability === 'none') {
       this.#acknowledge(segment, group, offsets, bytes)
       return
@@ -503,7 +549,49 @@ export class Log {
       await this.#failAll(error, segment)
       return
     }
+    // Nothing else in flight or queued: the writer goes idle, so tell readers now that this
+    // group is durable, before its appends resolve (a reader that looks after an append
+    // resolved sees it).
+    let markerBytes = 0
+    if (this.#inflight.length === 0 && this.#queue.length === 0) {
+      const group = oldest.group[oldest.group.length - 1]!
+      const groupLast = group.firstLsn + group.records.length - 1
+      markerBytes = await this.#writeMarker(segment, groupLast + 1, groupLast)
+    }
     this.#acknowledge(segment, oldest.group, oldest.offsets, oldest.bytes)
+    segment.size += markerBytes
+  }
+
+  /** Readers would not see the last durable LSN: nothing written to the active segment carries it. */
+  #markerDue(): boolean {
+    return (
+      !this.readOnly &&
+      this.#failure === undefined &&
+      this.#queue.length === 0 &&
+      this.#inflight.length === 0 &&
+      this.#writtenDurableLsn < this.#syncedLsn
+    )
+  }
+
+  /**
+   * Writes a marker (a frame without records, not synced) at the end of what is written: LSN
+   * `nextLsn` (the next record's), carrying `durableLsn`. Returns its length,
+   * or 0 if the write failed (readers then learn it from the next frame; the next group
+   * overwrites whatever the failed write left).
+   */
+  async #writeMarker(segment: Segment, nextLsn: number, durableLsn: number): Promise<number> {
+    assert(this.#inflight.length === 0, 'a marker follows every frame written')
+    const frame = new Uint8Array(frameHeaderBytes)
+    encodeFrame(frame, 0, [], nextLsn, durableLsn, segment.salt)
+    try {
+      await this.#active.write(frame, this.#writtenSize)
+    } catch {
+      return 0
+    }
+    this.#writtenSize += frame.length
+    this.#allocated = Math.max(this.#allocated, this.#writtenSize)
+    this.#writtenDurableLsn = Math.max(this.#writtenDurableLsn, durableLsn)
+    return frame.length
   }
 
   #acknowledge(segment: Segment, group: Pending[], offsets: number[], bytes: number): void {
@@ -603,6 +691,7 @@ export class Log {
     this.#spares = []
     this.#allocated = created.segment.size
     this.#preallocateStep = preallocateFirstBytes
+    this.#writtenDurableLsn = created.segment.durableLsn
     this.#writtenSize = created.segment.size
     this.#segments.push(created.segment)
     for (const h of old) await h.close().catch(() => undefined)
@@ -836,6 +925,14 @@ export class Log {
         }
         try {
           await this.#active.sync()
+          this.#syncedLsn = this.lastLsn
+          // Under 'none' readers saw only what the last sync() covered: a marker shows them the rest.
+          const segment = this.#segments[this.#segments.length - 1]!
+          this.#allocated = this.#writtenSize = segment.size
+          if (this.#markerDue() && (await this.#writeMarker(segment, segment.lastLsn + 1, this.#syncedLsn)) > 0) {
+            segment.size = this.#writtenSize
+            await this.#active.sync()
+          }
         } catch (e) {
           throw this.#fail(new IoError('fsync', path, e))
         }

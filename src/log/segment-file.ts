@@ -122,19 +122,21 @@ export async function recoverSegment(
 }
 
 /**
- * Writes back, unchanged, the frames after the last LSN a frame proves fsynced. A writer whose
- * fsync failed may have been killed before it cut them back: Linux then marked their pages
- * clean without writing them, so the fsync above would not write them either, yet they read
- * back from the page cache. Rewriting dirties them again. Bounded by what the writer had in
- * flight under 'sync' durability (a few groups); under 'none' it can be the whole segment.
+ * Writes back, unchanged, the bytes after the last record a frame proves fsynced (the proving
+ * frame included: it may itself be unsynced). A writer whose fsync failed may have been killed
+ * before it cut them back: Linux then marked their pages clean without writing them, so the
+ * fsync after this would not write them either, yet they read back from the page cache.
+ * Rewriting dirties them again. Starts at the sparse index point at or before the frame holding
+ * the proven LSN, so it rewrites at most `indexIntervalBytes` more than needed. Bounded by what
+ * the writer had in flight under 'sync' durability (a few groups and a marker); under 'none' it
+ * can be the whole segment.
  */
 async function rewriteUnproven(handle: FileHandle, scan: SegmentScan): Promise<void> {
   let from = segmentHeaderBytes
   for (const [lsn, offset] of scan.index) {
-    if (lsn > scan.durableLsn + 1) break
+    if (lsn > scan.durableLsn) break
     from = offset
   }
-  if (scan.lastLsn <= scan.durableLsn) return
   const buffer = new Uint8Array(rewriteChunkBytes)
   for (let at = from; at < scan.validEnd; at += rewriteChunkBytes) {
     const n = await handle.read(buffer, 0, Math.min(rewriteChunkBytes, scan.validEnd - at), at)

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { posix } from 'node:path'
 import { describe, test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
-import { encodeFrame, frameHeaderBytes, recordHeaderBytes } from '../../src/log/frame.js'
+import { decodeFrameHeader, encodeFrame, frameHeaderBytes, recordHeaderBytes } from '../../src/log/frame.js'
 import { Log } from '../../src/log/index.js'
 import { decodeSegmentHeader, encodeSegmentHeader, segmentFileName } from '../../src/log/segment-header.js'
 import { frameOffsets, overwrite, payloadFor, readAll, record, segmentNames } from '../helpers/log-helpers.js'
@@ -31,7 +31,8 @@ async function tornAfterEmbedded(makeInner: (salt: number) => Uint8Array): Promi
   await log.append([record(payload)])
   await log.close()
   const original = await fs.readFile(path)
-  const offsets = frameOffsets(original)
+  // The last frame with records (a marker may follow it).
+  const offsets = frameOffsets(original).filter((at) => decodeFrameHeader(original, at)!.recordCount > 0)
   const start = offsets[offsets.length - 1]!
   await overwrite(fs, path, original.subarray(0, start + frameHeaderBytes + recordHeaderBytes + inner.length + 3))
   return fs
