@@ -474,7 +474,6 @@ export class Log {
     }
   }
 
-
   /** Writes as many queued batches as fit in the segment and one group, and starts its sync. */
   async #startGroup(segment: Segment): Promise<void> {
     let count = 0

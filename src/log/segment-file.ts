@@ -3,7 +3,8 @@
  * one at open, and, for read-only logs, scanning one further as a writer extends it.
  *
  * Invariants: a segment appears under its final name only with a whole, fsynced header; a
- * failed creation leaves no segment behind; recovery cuts a torn tail only when it may write.
+ * failed creation leaves no segment behind; recovery cuts a torn tail only when it may write;
+ * a writable recovery of the last segment leaves it fsynced, so what it reports is durable.
  */
 import { randomBytes } from 'node:crypto'
 import { posix } from 'node:path'
