@@ -1,18 +1,22 @@
 /**
- * The on-disk frame of one atomic append (a batch of records).
+ * The on-disk frame of one atomic append (a batch of records), or of a marker.
  *
  * Invariants:
- * - a frame is self-checking: magic, then a crc32 over the header fields and the body; a frame
- *   that fails its check is never returned as data;
+ * - a frame is self-checking: magic, then a crc32 over the header fields and the body, seeded
+ *   with its segment's salt (random per segment, 0 in format-1 segments); a frame that fails its
+ *   check is never returned as data, and frame-shaped bytes inside a payload (a log of logs, a
+ *   hostile client) do not pass for a frame of this segment;
  * - a frame holds records `firstLsn .. firstLsn + recordCount - 1`, so a multi-record append is
  *   all or nothing: recovery keeps or drops whole frames;
+ * - a marker is a frame with no records (and no body) at `firstLsn` = the next LSN: it only
+ *   carries `durableLsn`, so that readers learn that the last group was fsynced;
  * - `durableLsn` is the highest LSN the writer knew to be fsynced when it wrote the frame: a
  *   valid frame after a damaged one whose `durableLsn` covers the damaged one proves that the
  *   damaged bytes had been acknowledged (corruption, not a torn tail).
  *
  * Layout, little-endian:
  *   0  u32 magic          4  u32 bodyBytes     8  u64 firstLsn
- *  16  u32 recordCount   20  u64 durableLsn   28  u32 crc32(header[0..28) ++ body)
+ *  16  u32 recordCount   20  u64 durableLsn   28  u32 crc32(header[0..28) ++ body, seed = salt)
  *  32  body: recordCount x (u8 type, u32 payloadBytes, payload)
  */
 import { assert } from '../io/assert.js'
@@ -57,16 +61,20 @@ export function bodyBytesOf(records: readonly LogRecord[]): number {
   return total
 }
 
-/** Encodes one frame into `target` at `offset`; returns the frame's length. */
+/**
+ * Encodes one frame (a marker when `records` is empty) into `target` at `offset`; returns the
+ * frame's length.
+ */
 export function encodeFrame(
   target: Uint8Array,
   offset: number,
   records: readonly LogRecord[],
   firstLsn: number,
   durableLsn: number,
+  salt = 0,
 ): number {
-  assert(records.length > 0, 'a frame holds at least one record')
   assert(Number.isSafeInteger(firstLsn) && firstLsn >= 1, 'firstLsn is a positive safe integer')
+  assert(durableLsn < firstLsn, 'a frame is written before its records are durable')
   const bodyBytes = bodyBytesOf(records)
   assert(target.length - offset >= frameHeaderBytes + bodyBytes, 'frame target is large enough')
   const view = new DataView(target.buffer, target.byteOffset + offset, frameHeaderBytes + bodyBytes)
@@ -84,7 +92,7 @@ export function encodeFrame(
     at += recordHeaderBytes + r.payload.length
   }
   const frame = target.subarray(offset, offset + frameHeaderBytes + bodyBytes)
-  const crc = crc32(frame.subarray(frameHeaderBytes), crc32(frame.subarray(0, 28)))
+  const crc = crc32(frame.subarray(frameHeaderBytes), crc32(frame.subarray(0, 28), salt))
   view.setUint32(28, crc, true)
   return frameHeaderBytes + bodyBytes
 }
@@ -106,11 +114,13 @@ export function decodeFrameHeader(source: Uint8Array, offset: number): FrameHead
   }
 }
 
-/** True when the whole frame is in `source` and its crc matches. */
-export function frameIsValid(source: Uint8Array, offset: number, header: FrameHeader): boolean {
+/** True when the whole frame is in `source` and its crc, seeded with `salt`, matches. */
+export function frameIsValid(source: Uint8Array, offset: number, header: FrameHeader, salt: number): boolean {
   const end = offset + frameHeaderBytes + header.bodyBytes
-  if (header.bodyBytes > frameBodyBytesMax || end > source.length || header.recordCount === 0) return false
-  const crc = crc32(source.subarray(offset + frameHeaderBytes, end), crc32(source.subarray(offset, offset + 28)))
+  if (header.bodyBytes > frameBodyBytesMax || end > source.length) return false
+  if ((header.recordCount === 0) !== (header.bodyBytes === 0)) return false
+  if (header.durableLsn >= header.firstLsn) return false
+  const crc = crc32(source.subarray(offset + frameHeaderBytes, end), crc32(source.subarray(offset, offset + 28), salt))
   return crc === header.crc
 }
 

@@ -6,13 +6,30 @@
  *   segments whose names and headers carry their first LSN;
  * - under 'sync' durability an append resolves only after its bytes are fsynced, and after the
  *   directory entry of any segment it created is fsynced; concurrent appends share one write and
- *   one fsync (group commit);
+ *   one fsync (group commit); each sync in flight has its own descriptor, so a writeback error
+ *   is reported to every sync that could have covered the failed pages (Linux errseq);
  * - LSNs are assigned when `append` is called, so callers (and reducers) know them up front; a
- *   failed write fails every append queued behind it too, and the next append reuses their LSNs;
- * - after an I/O error the active segment is cut back to its last acknowledged size; if even
- *   that fails the log refuses all work (LOG_FAILED) until reopened, where recovery repairs it;
+ *   failed write fails every append queued behind it too, the active segment is cut back to its
+ *   last acknowledged size, and the next append reuses their LSNs;
+ * - a failed fsync (of a group, `sync()`, a roll, a trim, close) is fatal: the kernel may have
+ *   dropped the pages and will not say so again, so the log refuses all work (LOG_FAILED) until
+ *   reopened and never hands out an LSN twice; the same holds when a cut-back fails;
+ * - open fsyncs the directory and the last segment (rewriting the frames no frame proves
+ *   fsynced) before it trusts them, so what it reports as durable is;
  * - only whole sealed segments are trimmed, oldest first, each removal made durable before the
- *   next, so the log on disk is always one dense range.
+ *   next, so the log on disk is always one dense range;
+ * - a read-only log (a reader beside the writer) shows LSN n only once a frame says the writer
+ *   had fsynced n (every frame carries the writer's durable LSN; a sealed segment is wholly
+ *   fsynced). So that the last group shows without waiting for the next one, a writer that goes
+ *   idle writes a marker (a frame without records, not synced) carrying it, before the group's
+ *   appends resolve. A reader lags by at most the groups in flight plus its poll interval;
+ *   under 'none' durability, by what was written since the last `sync()`.
+ *
+ * A rejected append has an unknown outcome, not "not written": its bytes may be on disk. The
+ * log cuts them back after a failure, but a process killed between a failed fsync and the
+ * cut-back leaves them in the file (and in the page cache), and the next open keeps whatever
+ * frames are whole and makes them durable. A caller that must know retries idempotently or
+ * reads the log back after reopening.
  */
 import { randomBytes } from 'node:crypto'
 import { posix } from 'node:path'
@@ -31,7 +48,7 @@ import {
   type LogEntry,
   type LogRecord,
 } from './frame.js'
-import { createSegment, extendSegment, recoverSegment, type Segment } from './segment-file.js'
+import { createSegment, extendSegment, recoverSegment, type Segment, SyncFailure } from './segment-file.js'
 import { parseSegmentFileName, segmentFileName, segmentHeaderBytes } from './segment-header.js'
 import { indexIntervalBytes } from './segment-scan.js'
 
@@ -46,11 +63,15 @@ export const groupBytesMax = 4 * 1024 * 1024
 /** Appends queued beyond this make `room()` wait. */
 export const queueBytesMax = 64 * 1024 * 1024
 /**
- * The active segment is extended with zeros this far ahead of its data, so most appends do not
- * change the file's size and their fdatasync flushes data only, without a metadata journal
- * commit. Recovery reads the zeros as a torn tail and cuts them; sealing cuts them too.
+ * The active segment is extended with zeros ahead of its data, so most appends do not change
+ * the file's size and their fdatasync flushes data only, without a metadata journal commit.
+ * Recovery reads the zeros as a torn tail and cuts them; sealing cuts them too. The first
+ * extension of a segment is `preallocateFirstBytes` and each next one doubles, up to
+ * `preallocateBytes`: a partition that holds a few records does not take megabytes on disk.
  */
 export const preallocateBytes = 1024 * 1024
+export const preallocateFirstBytes = 64 * 1024
+const pageBytes = 4096
 /**
  * Group syncs in flight at once. The disk overlaps them, and appends that arrive meanwhile are
  * written as the next group instead of waiting a whole sync: throughput under many writers.
@@ -85,6 +106,8 @@ export interface LogOptions {
 
 /** A group written and being synced; acknowledged strictly in order. */
 interface Inflight {
+  /** The descriptor this group was written and is being synced through (no other sync uses it meanwhile). */
+  handle: FileHandle
   group: Pending[]
   offsets: number[]
   bytes: number
@@ -127,11 +150,24 @@ export class Log {
   readonly pollIntervalMs: number
 
   #segments: Segment[]
+  /** The active segment's descriptor; it also writes and syncs groups. */
   #active: FileHandle
+  /**
+   * More descriptors of the active segment, opened on demand, so that every sync in flight has
+   * its own: Linux reports a writeback error once per descriptor (errseq), so two syncs sharing
+   * one could leave one of them returning 0 while the other consumed the error for its pages.
+   */
+  #spares: FileHandle[] = []
+  /** The last `sync()` under 'none' durability: syncs on one descriptor never overlap. */
+  #explicitSync: Promise<void> = Promise.resolve()
   #nextLsn: number
   #syncedLsn: number
   /** Bytes of the active segment file, data plus zeros preallocated after it. */
   #allocated: number
+  /** How far ahead the active segment's next extension reaches (doubles per extension). */
+  #preallocateStep = preallocateFirstBytes
+  /** The highest durable LSN carried by a frame written to the active segment (for readers). */
+  #writtenDurableLsn: number
   /** End of the bytes written to the active segment (acknowledged ones end at `size`). */
   #writtenSize: number
   #inflight: Inflight[] = []
@@ -141,8 +177,6 @@ export class Log {
   #writing = false
   #closed = false
   #failure: CairnError | undefined
-  /** A trimmed segment's removal is not yet durable (its directory fsync failed). */
-  #trimUnsynced = false
   #commitWaiters: Array<() => void> = []
   #roomWaiters: Array<() => void> = []
   #idle: Promise<void> = Promise.resolve()
@@ -165,6 +199,7 @@ export class Log {
     this.#syncedLsn = last.lastLsn
     this.#allocated = last.size
     this.#writtenSize = last.size
+    this.#writtenDurableLsn = last.durableLsn
   }
 
   /** Opens (recovering) or creates the log in `options.dir`. */
@@ -183,7 +218,9 @@ export class Log {
       const names = await fs.list(dir)
       const temps = readOnly ? [] : names.filter((n) => n.endsWith(tempSuffix))
       for (const name of temps) await fs.unlink(posix.join(dir, name))
-      if (temps.length > 0) await fs.syncDir(dir)
+      // A killed writer may have left renames and removals whose directory fsync never ran:
+      // they are visible now and may vanish on power loss. Make them durable before trusting.
+      if (!readOnly) await fs.syncDir(dir)
       const firsts = names.map(parseSegmentFileName).filter((n): n is number => n !== undefined)
       firsts.sort((a, b) => a - b)
       let logId = options.logId
@@ -214,7 +251,7 @@ export class Log {
         active = await fs.open(segments[segments.length - 1]!.path, readOnly ? 'read' : 'readWrite')
       }
       assert(logId !== undefined, 'log id known after open')
-      return new Log(
+      const log = new Log(
         {
           fs,
           dir,
@@ -229,6 +266,12 @@ export class Log {
         segments,
         active,
       )
+      // Readers learn from a marker that what recovery kept is durable now.
+      if (log.#markerDue()) {
+        void log.#writeLoop()
+        await log.#idle
+      }
+      return log
     } catch (e) {
       throw isCairnError(e) ? e : new IoError('open log', dir, e)
     }
@@ -239,9 +282,14 @@ export class Log {
     return this.#segments[0]!.firstLsn
   }
 
-  /** Highest acknowledged LSN (0 for a log that never held a record). */
+  /**
+   * Highest acknowledged LSN (0 for a log that never held a record). A read-only log shows only
+   * what the writer has fsynced: up to the highest durable LSN a frame carries (every record of
+   * a sealed segment is).
+   */
   get lastLsn(): number {
-    return this.#segments[this.#segments.length - 1]!.lastLsn
+    const last = this.#segments[this.#segments.length - 1]!
+    return this.readOnly ? Math.min(last.lastLsn, Math.max(last.durableLsn, last.firstLsn - 1)) : last.lastLsn
   }
 
   /** The LSN the next `append` will give its first record. */
@@ -249,9 +297,13 @@ export class Log {
     return this.#nextLsn
   }
 
-  /** Highest LSN known to be fsynced. */
+  /**
+   * Highest LSN known to be fsynced: after open, every LSN the log holds (open makes them
+   * durable); then, under 'sync', every acknowledged one; under 'none', as of the last `sync()`.
+   * A read-only log: the same as `lastLsn`.
+   */
   get syncedLsn(): number {
-    return this.#syncedLsn
+    return this.readOnly ? this.lastLsn : this.#syncedLsn
   }
 
   get segmentCount(): number {
@@ -312,17 +364,49 @@ export class Log {
     return new Promise((resolve) => this.#roomWaiters.push(resolve))
   }
 
-  /** Under 'none' durability, fsyncs everything written so far. */
+  /**
+   * Under 'none' durability, fsyncs everything written so far (under 'sync' it waits for the
+   * groups being written, whose syncs are the log's). A failed fsync fails the log (LOG_FAILED).
+   */
   async sync(): Promise<void> {
     this.#checkWritable()
     await this.#idle
-    const last = this.lastLsn
-    try {
-      await this.#active.sync()
-      this.#syncedLsn = Math.max(this.#syncedLsn, last)
-    } catch (e) {
-      throw new IoError('fsync', this.#segments[this.#segments.length - 1]!.path, e)
+    if (this.durability === 'sync') {
+      if (this.#failure !== undefined) throw this.#failure
+      return
     }
+    const run = this.#explicitSync.then(async () => {
+      this.#checkWritable()
+      const last = this.lastLsn
+      try {
+        await this.#active.sync()
+      } catch (e) {
+        throw this.#fail(new IoError('fsync', this.#activePath(), e))
+      }
+      this.#syncedLsn = Math.max(this.#syncedLsn, last)
+    })
+    this.#explicitSync = run.catch(() => undefined)
+    await run
+    // Readers show records once a frame says they are durable: write a marker that does.
+    if (!this.#writing) void this.#writeLoop()
+    await this.#idle
+  }
+
+  #activePath(): string {
+    return this.#segments[this.#segments.length - 1]!.path
+  }
+
+  /**
+   * A failed fsync: the kernel may have dropped the pages it could not write and will not report
+   * it again, so nothing written since the last good sync can be trusted on this log any more.
+   */
+  #fail(cause: CairnError): CairnError {
+    this.#failure ??= new CairnError(
+      'LOG_FAILED',
+      `log ${this.dir}: ${String(cause.context.operation)} ${String(cause.context.path)} failed (${String(cause.context.errno)}); what was written since the last successful fsync may be lost: close and reopen the store (recovery keeps what is on disk)`,
+      { context: { dir: this.dir, operation: cause.context.operation, errno: cause.context.errno }, cause },
+    )
+    return this.#failure
   }
 
   #checkWritable(): void {
@@ -335,34 +419,18 @@ export class Log {
     this.#writing = true
     this.#idle = new Promise((resolve) => (this.#idleResolve = resolve))
     try {
-      while (this.#failure === undefined && (this.#queue.length > 0 || this.#inflight.length > 0)) {
+      for (;;) {
+        await this.#drain()
+        // (Appends may have arrived while `drain` returned.)
+        if (this.#failure === undefined && this.#queue.length > 0) continue
+        if (!this.#markerDue()) break
+        // One turn first: an append now makes the marker unneeded (its frame carries the LSN).
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        if (!this.#markerDue()) continue
         const segment = this.#segments[this.#segments.length - 1]!
-        const first = this.#queue[0]
-        const hasFrames = segment.lastLsn >= segment.firstLsn || this.#inflight.length > 0
-        const rollDue = first !== undefined && hasFrames && this.#writtenSize + first.bytes > this.segmentBytesMax
-        if (first !== undefined && !rollDue && this.#inflight.length < syncDepthMax) {
-          // One turn first, so that appenders woken by the last acknowledgement join this group.
-          await new Promise<void>((resolve) => setImmediate(resolve))
-          await this.#startGroup(segment)
-          continue
-        }
-        if (first !== undefined && rollDue && this.#inflight.length === 0) {
-          try {
-            await this.#roll()
-          } catch (e) {
-            this.#failQueue(isCairnError(e) ? e : new IoError('roll segment', this.dir, e))
-          }
-          continue
-        }
-        // Wait for the oldest sync, or, when another group could start, for an append.
-        const oldest = this.#inflight[0]!
-        if (first === undefined && this.#inflight.length < syncDepthMax) {
-          await Promise.race([oldest.done, new Promise<void>((resolve) => (this.#arrival = resolve))])
-        } else {
-          await oldest.done
-        }
-        this.#arrival = undefined
-        if (oldest.settled) await this.#finishOldest(segment)
+        const bytes = await this.#writeMarker(segment, segment.lastLsn + 1, this.#syncedLsn)
+        segment.size += bytes
+        if (bytes === 0 && this.#queue.length === 0) break
       }
       // Appends queued while a failed write was being repaired must not be left hanging when
       // the repair failed too: they fail with the log.
@@ -370,6 +438,39 @@ export class Log {
     } finally {
       this.#writing = false
       this.#idleResolve?.()
+    }
+  }
+
+  /** Writes, syncs and acknowledges groups until nothing is queued or in flight. */
+  async #drain(): Promise<void> {
+    while (this.#failure === undefined && (this.#queue.length > 0 || this.#inflight.length > 0)) {
+      const segment = this.#segments[this.#segments.length - 1]!
+      const first = this.#queue[0]
+      const hasFrames = segment.lastLsn >= segment.firstLsn || this.#inflight.length > 0
+      const rollDue = first !== undefined && hasFrames && this.#writtenSize + first.bytes > this.segmentBytesMax
+      if (first !== undefined && !rollDue && this.#inflight.length < syncDepthMax) {
+        // One turn first, so that appenders woken by the last acknowledgement join this group.
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        await this.#startGroup(segment)
+        continue
+      }
+      if (first !== undefined && rollDue && this.#inflight.length === 0) {
+        try {
+          await this.#roll()
+        } catch (e) {
+          this.#failQueue(isCairnError(e) ? e : new IoError('roll segment', this.dir, e))
+        }
+        continue
+      }
+      // Wait for the oldest sync, or, when another group could start, for an append.
+      const oldest = this.#inflight[0]!
+      if (first === undefined && this.#inflight.length < syncDepthMax) {
+        await Promise.race([oldest.done, new Promise<void>((resolve) => (this.#arrival = resolve))])
+      } else {
+        await oldest.done
+      }
+      this.#arrival = undefined
+      if (oldest.settled) await this.#finishOldest(segment)
     }
   }
 
@@ -387,18 +488,22 @@ export class Log {
     this.#queueBytes -= bytes
     const start = this.#writtenSize
     const end = start + bytes
-    const allocateTo = end > this.#allocated ? Math.ceil((end + preallocateBytes) / preallocateBytes) * preallocateBytes : this.#allocated
+    const extend = end > this.#allocated
+    const allocateTo = extend ? Math.ceil((end + this.#preallocateStep) / pageBytes) * pageBytes : this.#allocated
     const buffer = new Uint8Array(bytes + Math.max(0, allocateTo - Math.max(end, this.#allocated)))
     const offsets: number[] = []
     let at = 0
     for (const p of group) {
       offsets.push(start + at)
-      at += encodeFrame(buffer, at, p.records, p.firstLsn, this.#syncedLsn)
+      at += encodeFrame(buffer, at, p.records, p.firstLsn, this.#syncedLsn, segment.salt)
     }
     assert(at === bytes, 'group encoded to its computed size')
+    let handle = this.#active
     try {
-      await this.#active.write(end > this.#allocated ? buffer : buffer.subarray(0, bytes), start)
+      if (this.durability === 'sync') handle = await this.#freeHandle(segment)
+      await handle.write(end > this.#allocated ? buffer : buffer.subarray(0, bytes), start)
       this.#allocated = Math.max(this.#allocated, allocateTo)
+      if (extend) this.#preallocateStep = Math.min(this.#preallocateStep * 2, preallocateBytes)
     } catch (e) {
       const error = new IoError('write', segment.path, e)
       for (const p of group) p.reject(error)
@@ -406,12 +511,13 @@ export class Log {
       return
     }
     this.#writtenSize = end
+    this.#writtenDurableLsn = Math.max(this.#writtenDurableLsn, this.#syncedLsn)
     if (this.durability === 'none') {
       this.#acknowledge(segment, group, offsets, bytes)
       return
     }
-    const inflight: Inflight = { group, offsets, bytes, done: Promise.resolve(), settled: false, error: undefined }
-    inflight.done = this.#active.sync().then(
+    const inflight: Inflight = { handle, group, offsets, bytes, done: Promise.resolve(), settled: false, error: undefined }
+    inflight.done = handle.sync().then(
       () => {
         inflight.settled = true
       },
@@ -423,16 +529,68 @@ export class Log {
     this.#inflight.push(inflight)
   }
 
-  /** The oldest sync settled: acknowledge its group, or fail everything after the acknowledged end. */
+  /** A descriptor of the active segment with no sync in flight (opened on demand). */
+  async #freeHandle(segment: Segment): Promise<FileHandle> {
+    const busy = new Set(this.#inflight.map((i) => i.handle))
+    for (const h of [this.#active, ...this.#spares]) if (!busy.has(h)) return h
+    assert(this.#spares.length < syncDepthMax - 1, 'at most syncDepthMax descriptors per segment')
+    const handle = await this.fs.open(segment.path, 'readWrite')
+    this.#spares.push(handle)
+    return handle
+  }
+
+  /** The oldest sync settled: acknowledge its group, or fail the log. */
   async #finishOldest(segment: Segment): Promise<void> {
     const oldest = this.#inflight.shift()!
     if (oldest.error !== undefined) {
-      const error = new IoError('fdatasync', segment.path, oldest.error)
+      const error = this.#fail(new IoError('fdatasync', segment.path, oldest.error))
       for (const p of oldest.group) p.reject(error)
       await this.#failAll(error, segment)
       return
     }
+    // Nothing else in flight or queued: the writer goes idle, so tell readers now that this
+    // group is durable, before its appends resolve (a reader that looks after an append
+    // resolved sees it).
+    let markerBytes = 0
+    if (this.#inflight.length === 0 && this.#queue.length === 0) {
+      const group = oldest.group[oldest.group.length - 1]!
+      const groupLast = group.firstLsn + group.records.length - 1
+      markerBytes = await this.#writeMarker(segment, groupLast + 1, groupLast)
+    }
     this.#acknowledge(segment, oldest.group, oldest.offsets, oldest.bytes)
+    segment.size += markerBytes
+  }
+
+  /** Readers would not see the last durable LSN: nothing written to the active segment carries it. */
+  #markerDue(): boolean {
+    return (
+      !this.readOnly &&
+      this.#failure === undefined &&
+      this.#queue.length === 0 &&
+      this.#inflight.length === 0 &&
+      this.#writtenDurableLsn < this.#syncedLsn
+    )
+  }
+
+  /**
+   * Writes a marker (a frame without records, not synced) at the end of what is written: LSN
+   * `nextLsn` (the next record's), carrying `durableLsn`. Returns its length,
+   * or 0 if the write failed (readers then learn it from the next frame; the next group
+   * overwrites whatever the failed write left).
+   */
+  async #writeMarker(segment: Segment, nextLsn: number, durableLsn: number): Promise<number> {
+    assert(this.#inflight.length === 0, 'a marker follows every frame written')
+    const frame = new Uint8Array(frameHeaderBytes)
+    encodeFrame(frame, 0, [], nextLsn, durableLsn, segment.salt)
+    try {
+      await this.#active.write(frame, this.#writtenSize)
+    } catch {
+      return 0
+    }
+    this.#writtenSize += frame.length
+    this.#allocated = Math.max(this.#allocated, this.#writtenSize)
+    this.#writtenDurableLsn = Math.max(this.#writtenDurableLsn, durableLsn)
+    return frame.length
   }
 
   #acknowledge(segment: Segment, group: Pending[], offsets: number[], bytes: number): void {
@@ -469,8 +627,10 @@ export class Log {
   }
 
   /**
-   * Fails every group written after the acknowledged end and everything queued, rewinds LSNs,
-   * and cuts the active segment back to what was acknowledged.
+   * Fails every group written after the acknowledged end and everything queued, and cuts the
+   * active segment back to what was acknowledged. After a failed write the log goes on and the
+   * next append reuses the rewound LSNs; after a failed sync (here or in a group still in
+   * flight) the log has failed (`#failure`) and no LSN is handed out again.
    */
   async #failAll(error: CairnError, segment: Segment): Promise<void> {
     const inflight = this.#inflight.splice(0)
@@ -478,14 +638,18 @@ export class Log {
     // for the repair below (or fail with the log if it fails too).
     this.#failQueue(error)
     await Promise.all(inflight.map((i) => i.done))
-    for (const i of inflight) for (const p of i.group) p.reject(error)
+    const syncError = inflight.find((i) => i.error !== undefined)
+    if (syncError !== undefined) this.#fail(new IoError('fdatasync', segment.path, syncError.error))
+    for (const i of inflight) for (const p of i.group) p.reject(this.#failure ?? error)
     try {
+      // Cut back even when the log has failed: a process that reopens it then finds only what
+      // was acknowledged (unless it dies first: see the header comment).
       await this.#active.truncate(segment.size)
       this.#allocated = segment.size
       this.#writtenSize = segment.size
-      if (this.durability === 'sync') await this.#active.sync()
+      if (this.durability === 'sync' || this.#failure !== undefined) await this.#active.sync()
     } catch (e) {
-      this.#failure = new CairnError(
+      this.#failure ??= new CairnError(
         'LOG_FAILED',
         `log ${this.dir} could not be repaired after a failed write: close and reopen the store (recovery will repair it)`,
         { context: { dir: this.dir }, cause: e },
@@ -501,22 +665,35 @@ export class Log {
     this.#wakeRoom()
   }
 
-  /** Seals the active segment and starts a new one at lastLsn + 1. */
+  /** Seals the active segment and starts a new one at lastLsn + 1. A failed fsync fails the log. */
   async #roll(): Promise<Segment> {
     const sealed = this.#segments[this.#segments.length - 1]!
     // Sealed segments are exactly their frames on disk (recovery is strict about them).
     assert(this.#inflight.length === 0 && this.#writtenSize === sealed.size, 'a segment is sealed with nothing in flight')
     await this.#active.truncate(sealed.size)
     this.#allocated = sealed.size
-    await this.#active.sync()
+    try {
+      await this.#active.sync()
+    } catch (e) {
+      throw this.#fail(new IoError('fsync', sealed.path, e))
+    }
     this.#syncedLsn = Math.max(this.#syncedLsn, sealed.lastLsn)
-    const created = await createSegment(this.fs, this.dir, this.logId, sealed.lastLsn + 1)
-    const old = this.#active
+    let created: { segment: Segment; handle: FileHandle }
+    try {
+      created = await createSegment(this.fs, this.dir, this.logId, sealed.lastLsn + 1)
+    } catch (e) {
+      if (e instanceof SyncFailure) throw this.#fail(new IoError(e.operation, e.path, e.cause))
+      throw e
+    }
+    const old = [this.#active, ...this.#spares]
     this.#active = created.handle
+    this.#spares = []
     this.#allocated = created.segment.size
+    this.#preallocateStep = preallocateFirstBytes
+    this.#writtenDurableLsn = created.segment.durableLsn
     this.#writtenSize = created.segment.size
     this.#segments.push(created.segment)
-    await old.close().catch(() => undefined)
+    for (const h of old) await h.close().catch(() => undefined)
     return created.segment
   }
 
@@ -578,7 +755,7 @@ export class Log {
           let { chunk, index } = await reader.at(position, frameHeaderBytes)
           const header = decodeFrameHeader(chunk, index)
           if (header !== undefined) ({ chunk, index } = await reader.at(position, frameHeaderBytes + header.bodyBytes))
-          const entries = header !== undefined && frameIsValid(chunk, index, header) ? decodeFrameRecords(chunk, index, header) : undefined
+          const entries = header !== undefined && frameIsValid(chunk, index, header, segment.salt) ? decodeFrameRecords(chunk, index, header) : undefined
           if (header === undefined || entries === undefined) {
             throw new CorruptionError(
               'CORRUPT_LOG',
@@ -707,9 +884,6 @@ export class Log {
   async trim(belowLsn: number): Promise<number> {
     this.#checkWritable()
     assert(Number.isSafeInteger(belowLsn), 'belowLsn is an integer')
-    // A removal whose directory fsync failed last time is made durable before anything else,
-    // so that a retry that has nothing left to unlink still makes the earlier trim durable.
-    if (this.#trimUnsynced) await this.#syncTrim()
     while (this.#segments.length > 1 && this.#segments[0]!.lastLsn < belowLsn) {
       const oldest = this.#segments[0]!
       try {
@@ -718,21 +892,17 @@ export class Log {
         if (!isNotFound(e)) throw new IoError('unlink', oldest.path, e)
       }
       this.#segments.shift()
-      this.#trimUnsynced = true
       // One durable removal at a time: power loss can then only bring back the oldest ones,
-      // never leave a hole in the middle.
-      await this.#syncTrim()
+      // never leave a hole in the middle. A failed directory fsync is not retried (a retry
+      // can succeed without the removal being durable): the log fails, and reopening makes the
+      // directory durable before it trusts it.
+      try {
+        await this.fs.syncDir(this.dir)
+      } catch (e) {
+        throw this.#fail(new IoError('fsync directory', this.dir, e))
+      }
     }
     return this.firstLsn
-  }
-
-  async #syncTrim(): Promise<void> {
-    try {
-      await this.fs.syncDir(this.dir)
-    } catch (e) {
-      throw new IoError('fsync directory', this.dir, e)
-    }
-    this.#trimUnsynced = false
   }
 
   /** Waits for queued appends, fsyncs, and releases the files. Idempotent. */
@@ -742,14 +912,32 @@ export class Log {
     await this.#idle
     this.#wakeCommit()
     this.#wakeRoom()
+    const handles = [this.#active, ...this.#spares]
     try {
       if (this.#failure === undefined && !this.readOnly) {
-        // Leave the file exactly its frames, without the preallocated zeros.
-        await this.#active.truncate(this.#segments[this.#segments.length - 1]!.size)
-        await this.#active.sync()
+        const path = this.#activePath()
+        try {
+          // Leave the file exactly its frames, without the preallocated zeros.
+          await this.#active.truncate(this.#segments[this.#segments.length - 1]!.size)
+        } catch (e) {
+          throw new IoError('truncate', path, e)
+        }
+        try {
+          await this.#active.sync()
+          this.#syncedLsn = this.lastLsn
+          // Under 'none' readers saw only what the last sync() covered: a marker shows them the rest.
+          const segment = this.#segments[this.#segments.length - 1]!
+          this.#allocated = this.#writtenSize = segment.size
+          if (this.#markerDue() && (await this.#writeMarker(segment, segment.lastLsn + 1, this.#syncedLsn)) > 0) {
+            segment.size = this.#writtenSize
+            await this.#active.sync()
+          }
+        } catch (e) {
+          throw this.#fail(new IoError('fsync', path, e))
+        }
       }
     } finally {
-      await this.#active.close()
+      for (const h of handles) await h.close().catch(() => undefined)
     }
   }
 }

@@ -8,11 +8,13 @@
  * - in the last segment, bad bytes at offset X are a torn tail only if no valid frame after X
  *   proves (by its `durableLsn`) that the records at X had been fsynced; otherwise CORRUPT_LOG.
  *   A torn tail is never acknowledged data, so truncating it loses nothing that was promised.
+ *   A proof must pass the segment's salted crc and be plausible (the LSNs between the bad bytes
+ *   and it fit in the bytes between), so a frame inside a torn payload proves nothing.
  */
 import { CorruptionError } from '../io/errors.js'
 import type { FileHandle } from '../io/file-system.js'
 import { ChunkReader } from './chunk-reader.js'
-import { decodeFrameHeader, decodeFrameRecords, frameHeaderBytes, frameIsValid, frameMagic } from './frame.js'
+import { decodeFrameHeader, decodeFrameRecords, frameHeaderBytes, frameIsValid, frameMagic, recordHeaderBytes } from './frame.js'
 import { segmentHeaderBytes } from './segment-header.js'
 
 /** One sparse index point per this many bytes of frames. */
@@ -27,11 +29,16 @@ export interface SegmentScan {
   index: Array<[number, number]>
   /** Set when the last segment had a torn tail starting here. */
   tornAt: number | undefined
+  /**
+   * The highest `durableLsn` a valid frame carries (at least `firstLsn - 1`, or `from.durableLsn`):
+   * the writer had fsynced every record up to it.
+   */
+  durableLsn: number
 }
 
 export interface ScanOptions {
   /** Resume a scan here (a frame boundary) instead of after the header. */
-  from?: { offset: number; lsn: number; lastIndexedOffset: number }
+  from?: { offset: number; lsn: number; lastIndexedOffset: number; durableLsn: number }
   /**
    * A reader beside a live writer (read-only mode): bad bytes at the end of the last segment
    * are a write in progress, so the scan just stops there.
@@ -43,6 +50,7 @@ export async function scanSegment(
   handle: FileHandle,
   path: string,
   firstLsn: number,
+  salt: number,
   isLast: boolean,
   options: ScanOptions = {},
 ): Promise<SegmentScan> {
@@ -52,6 +60,7 @@ export async function scanSegment(
   let position = options.from?.offset ?? segmentHeaderBytes
   let expected = options.from?.lsn ?? firstLsn
   let lastIndexed = options.from?.lastIndexedOffset ?? -Infinity
+  let durableLsn = options.from?.durableLsn ?? firstLsn - 1
   while (position < size) {
     let { chunk, index: i } = await reader.at(position, frameHeaderBytes)
     const header = decodeFrameHeader(chunk, i)
@@ -59,17 +68,17 @@ export async function scanSegment(
     if (header === undefined) problem = 'bad frame header'
     else {
       ;({ chunk, index: i } = await reader.at(position, frameHeaderBytes + header.bodyBytes))
-      if (!frameIsValid(chunk, i, header)) problem = 'frame checksum mismatch or frame cut short'
+      if (!frameIsValid(chunk, i, header, salt)) problem = 'frame checksum mismatch or frame cut short'
       else if (header.firstLsn !== expected) problem = `frame LSN ${header.firstLsn} where ${expected} was expected`
       else if (decodeFrameRecords(chunk, i, header) === undefined) problem = 'frame records do not add up'
     }
     if (problem !== undefined || header === undefined) {
       const lsnMismatch = problem?.startsWith('frame LSN') === true
-      const proven = !isLast || lsnMismatch || (options.live !== true && (await laterFrameProvesDurable(handle, size, position, expected)))
+      const proven = !isLast || lsnMismatch || (options.live !== true && (await laterFrameProvesDurable(handle, size, position, expected, salt)))
       if (proven) {
         throw corrupt(path, position, problem ?? 'bad frame', isLast)
       }
-      return { validEnd: position, lastLsn: expected - 1, index, tornAt: position }
+      return { validEnd: position, lastLsn: expected - 1, index, tornAt: position, durableLsn }
     }
     if (position - lastIndexed >= indexIntervalBytes) {
       index.push([expected, position])
@@ -77,8 +86,9 @@ export async function scanSegment(
     }
     expected += header.recordCount
     position += frameHeaderBytes + header.bodyBytes
+    durableLsn = Math.max(durableLsn, header.durableLsn)
   }
-  return { validEnd: position, lastLsn: expected - 1, index, tornAt: undefined }
+  return { validEnd: position, lastLsn: expected - 1, index, tornAt: undefined, durableLsn }
 }
 
 function corrupt(path: string, offset: number, problem: string, isLast: boolean): CorruptionError {
@@ -91,7 +101,7 @@ function corrupt(path: string, offset: number, problem: string, isLast: boolean)
 }
 
 /** Looks past a bad frame for a valid frame written after the bad bytes were known durable. */
-async function laterFrameProvesDurable(handle: FileHandle, size: number, from: number, badLsn: number): Promise<boolean> {
+async function laterFrameProvesDurable(handle: FileHandle, size: number, from: number, badLsn: number, salt: number): Promise<boolean> {
   const rest = new Uint8Array(size - from)
   const n = await handle.read(rest, 0, rest.length, from)
   const bytes = rest.subarray(0, n)
@@ -99,11 +109,13 @@ async function laterFrameProvesDurable(handle: FileHandle, size: number, from: n
   for (let i = 1; i + frameHeaderBytes <= bytes.length; i++) {
     if (view.getUint32(i, true) !== frameMagic) continue
     const header = decodeFrameHeader(bytes, i)
-    // A genuine later frame starts after the bad LSN and, as the writer keeps it, records a
-    // durable LSN below its own first LSN. Anything else is frame-shaped bytes inside a torn
-    // record's payload (a log of logs), which must not turn a torn tail into CORRUPT_LOG.
-    if (header === undefined || header.firstLsn <= badLsn || header.durableLsn >= header.firstLsn) continue
-    if (frameIsValid(bytes, i, header) && header.durableLsn >= badLsn) return true
+    // A genuine later frame starts after the bad LSN, and the records between (at least one
+    // frame of them, each record at least its header) fit in the bytes before it. Anything else
+    // is frame-shaped bytes inside a torn record's payload, which must not turn a torn tail into
+    // CORRUPT_LOG.
+    if (header === undefined || header.firstLsn <= badLsn) continue
+    if (i < frameHeaderBytes + (header.firstLsn - badLsn) * recordHeaderBytes) continue
+    if (frameIsValid(bytes, i, header, salt) && header.durableLsn >= badLsn) return true
   }
   return false
 }

@@ -69,7 +69,7 @@ describe('log pipeline', () => {
     await again.close()
   })
 
-  test('a failed sync fails its group and every later one; nothing of them survives; a retry reuses the LSNs', async () => {
+  test('a failed sync fails its group, every later one and the log (LOG_FAILED); nothing of them survives a reopen', async () => {
     const mem = new MemoryFileSystem()
     const fs = new GatedFileSystem(mem)
     const log = await Log.open({ fs, dir: '/d/log' })
@@ -83,12 +83,15 @@ describe('log pipeline', () => {
     const results = await Promise.allSettled(appends)
     for (const r of results) {
       assert.equal(r.status, 'rejected')
-      assert.equal(((r as PromiseRejectedResult).reason as CairnError).code, 'IO_ERROR')
+      assert.equal(((r as PromiseRejectedResult).reason as CairnError).code, 'LOG_FAILED')
     }
     assert.equal(log.lastLsn, 1)
     assert.deepEqual(await contents(log), ['1:kept'])
-    assert.equal(await log.append([rec('retry')]), 2)
+    assert.throws(() => log.append([rec('retry')]), { code: 'LOG_FAILED' })
     await log.close()
+    const reopened = await Log.open({ fs, dir: '/d/log' })
+    assert.equal(await reopened.append([rec('retry')]), 2)
+    await reopened.close()
     mem.powerLoss()
     const again = await Log.open({ fs, dir: '/d/log' })
     assert.deepEqual(await contents(again), ['1:kept', '2:retry'])

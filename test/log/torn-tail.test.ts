@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { posix } from 'node:path'
 import { describe, test } from 'node:test'
 import { type CairnError, type FileSystem, MemoryFileSystem, NodeFileSystem } from '../../src/io/index.js'
+import { decodeFrameHeader } from '../../src/log/frame.js'
 import { Log } from '../../src/log/index.js'
 import { frameOffsets, hex, overwrite, payloadFor, readAll, record, segmentNames } from '../helpers/log-helpers.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
@@ -59,13 +60,25 @@ async function writeLog(env: Env, minCount: number, segmentBytesMax?: number): P
     const segments = log.segmentCount
     assert.equal(await log.append([record(p)]), lsn)
     if (log.segmentCount !== segments) segmentSize = 64
-    segmentSize += 32 + 5 + p.length
+    // The frame, and the marker the idle writer writes after it.
+    segmentSize += 32 + 5 + p.length + 32
   }
   const batch = [count + 1, count + 2, count + 3].map((lsn) => payloadFor('torn', lsn, 21))
   for (const [i, p] of batch.entries()) model.set(count + 1 + i, hex(p))
   assert.equal(await log.append(batch.map((p) => record(p))), count + 3)
   await log.close()
   return { model, lastFrameFirst: count + 1 }
+}
+
+/** Cuts the markers (frames without records) off the end of a segment file; returns its bytes. */
+async function withoutTrailingMarkers(fs: FileSystem, path: string): Promise<Uint8Array> {
+  const bytes = await fs.readFile(path)
+  const offsets = frameOffsets(bytes)
+  let end = bytes.length
+  while (offsets.length > 0 && decodeFrameHeader(bytes, offsets[offsets.length - 1]!)!.recordCount === 0) end = offsets.pop()!
+  const cut = bytes.slice(0, end)
+  await overwrite(fs, path, cut)
+  return cut
 }
 
 for (const [name, makeEnv] of envs) {
@@ -80,7 +93,8 @@ for (const [name, makeEnv] of envs) {
           const names = await segmentNames(env.fs, env.dir)
           if (rolled) assert.ok(names.length >= 2, 'the log rolled')
           const lastPath = posix.join(env.dir, names[names.length - 1]!)
-          const original = await env.fs.readFile(lastPath)
+          // The writer's trailing marker (a frame without records) is not the frame to tear.
+          const original = await withoutTrailingMarkers(env.fs, lastPath)
           const offsets = frameOffsets(original)
           const start = offsets[offsets.length - 1]!
           if (rolled) assert.equal(offsets.length, 1, 'the torn frame is the only one in its segment')
@@ -169,7 +183,9 @@ for (const [name, makeEnv] of envs) {
           })
         }
         // A sealed segment cut short (even at a frame boundary) is damage too, not a torn tail.
-        for (const cut of [original.length - 1, lastFrame]) {
+        // (Cut before its last frame with records: a trailing marker alone carries no record.)
+        const withRecords = offsets.filter((at) => decodeFrameHeader(original, at)!.recordCount > 0)
+        for (const cut of [original.length - 1, withRecords[withRecords.length - 1]!]) {
           await overwrite(env.fs, sealedPath, original.subarray(0, cut))
           await assert.rejects(Log.open({ fs: env.fs, dir: env.dir, segmentBytesMax: 4096 }), (e: CairnError) => e.code === 'CORRUPT_LOG')
         }
@@ -199,9 +215,10 @@ for (const [name, makeEnv] of envs) {
         const [segment] = await segmentNames(env.fs, env.dir)
         const path = posix.join(env.dir, segment!)
         const original = await env.fs.readFile(path)
-        const offsets = frameOffsets(original)
-        // Every frame but the last is followed by a frame written after it was fsynced.
-        for (const i of [0, 3, offsets.length - 2]) {
+        // Frames with records (markers follow them); every one is followed by a frame (at least
+        // its marker) written after it was fsynced.
+        const offsets = frameOffsets(original).filter((at) => decodeFrameHeader(original, at)!.recordCount > 0)
+        for (const i of [0, 3, offsets.length - 1]) {
           for (const delta of [2, 9, 33, 40]) {
             const at = offsets[i]! + delta
             const damaged = original.slice()
@@ -236,7 +253,7 @@ describe('torn tail whose lost bytes hold a frame-shaped payload', () => {
     // Record 6 carries, as its payload, a frame of another log for the same LSN (as a follower
     // shipping its leader's frames would), followed by more bytes.
     const inner = new Uint8Array(32 + 5 + 10)
-    encodeFrame(inner, 0, [record(payloadFor('leader', 6, 10))], 6, 6)
+    encodeFrame(inner, 0, [record(payloadFor('leader', 6, 10))], 6, 5)
     const payload = new Uint8Array(inner.length + 100)
     payload.set(inner, 0)
     await log.append([record(payload)])
@@ -244,7 +261,8 @@ describe('torn tail whose lost bytes hold a frame-shaped payload', () => {
     const [name] = await segmentNames(fs, dir)
     const path = posix.join(dir, name!)
     const original = await fs.readFile(path)
-    const offsets = frameOffsets(original)
+    // The last frame with records (the writer's marker follows it).
+    const offsets = frameOffsets(original).filter((at) => decodeFrameHeader(original, at)!.recordCount > 0)
     const start = offsets[offsets.length - 1]!
     // Torn right after the nested frame: the outer frame is cut short, the nested one is whole.
     const cut = start + 32 + 5 + inner.length + 3
