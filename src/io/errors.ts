@@ -77,12 +77,26 @@ export class CorruptionError extends CairnError {
 export class IoError extends CairnError {
   override name = 'IoError'
   constructor(operation: string, path: string, cause: unknown) {
-    const sys = (cause as NodeJS.ErrnoException | undefined)?.code ?? 'unknown'
+    const sys = errnoIn(cause) ?? 'unknown'
     super('IO_ERROR', `${operation} ${path} failed (${sys}): check the disk, its free space and permissions, then retry`, {
       context: { operation, path, errno: sys },
       cause,
     })
   }
+}
+
+/** The system error code (`EIO`, `EMFILE` ...) of an error or of the first error it wraps that has one. */
+function errnoIn(e: unknown): string | undefined {
+  for (let depth = 0; depth < 8 && e !== undefined && e !== null; depth++) {
+    if (e instanceof CairnError) {
+      const errno = e.context.errno
+      return typeof errno === 'string' && errno !== 'unknown' ? errno : errnoIn(e.cause)
+    }
+    const code = (e as NodeJS.ErrnoException).code
+    if (typeof code === 'string') return code
+    e = (e as { cause?: unknown }).cause
+  }
+  return undefined
 }
 
 export function isCairnError(e: unknown, code?: ErrorCode): e is CairnError {

@@ -273,6 +273,7 @@ export class Log {
       }
       return log
     } catch (e) {
+      if (e instanceof SyncFailure) throw new IoError(e.operation, e.path, e.cause)
       throw isCairnError(e) ? e : new IoError('open log', dir, e)
     }
   }
