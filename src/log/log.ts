@@ -159,7 +159,8 @@ export class Log {
    */
   #spares: FileHandle[] = []
   /** The last `sync()` under 'none' durability: syncs on one descriptor never overlap. */
-  #explicitSync: Promise<void> = Promise.resolve()
+  /** The fsyncs of `#active` outside group commit, one at a time (see `#syncActive`). */
+  #activeSyncs: Promise<void> = Promise.resolve()
   #nextLsn: number
   #syncedLsn: number
   /** Bytes of the active segment file, data plus zeros preallocated after it. */
@@ -376,18 +377,10 @@ export class Log {
       if (this.#failure !== undefined) throw this.#failure
       return
     }
-    const run = this.#explicitSync.then(async () => {
-      this.#checkWritable()
-      const last = this.lastLsn
-      try {
-        await this.#active.sync()
-      } catch (e) {
-        throw this.#fail(new IoError('fsync', this.#activePath(), e))
-      }
-      this.#syncedLsn = Math.max(this.#syncedLsn, last)
-    })
-    this.#explicitSync = run.catch(() => undefined)
-    await run
+    this.#checkWritable()
+    const last = this.lastLsn
+    await this.#syncActive('fsync', this.#activePath())
+    this.#syncedLsn = Math.max(this.#syncedLsn, last)
     // Readers show records once a frame says they are durable: write a marker that does.
     if (!this.#writing) void this.#writeLoop()
     await this.#idle
@@ -401,6 +394,26 @@ export class Log {
    * A failed fsync: the kernel may have dropped the pages it could not write and will not report
    * it again, so nothing written since the last good sync can be trusted on this log any more.
    */
+  /**
+   * Every fsync of the active descriptor outside group commit (explicit `sync()`, roll, cut-back,
+   * close) runs here, one after another: of several fsyncs in flight on one descriptor Linux
+   * reports a writeback error to only one, and another would return 0 over dropped pages. So a
+   * sync that returns while the log has failed (before it or meanwhile) fails too, except the
+   * best-effort cut-back after a failure (`afterFailure`).
+   */
+  async #syncActive(operation: string, path: string, afterFailure = false): Promise<void> {
+    const run = this.#activeSyncs.then(async () => {
+      try {
+        await this.#active.sync()
+      } catch (e) {
+        throw this.#fail(new IoError(operation, path, e))
+      }
+      if (!afterFailure && this.#failure !== undefined) throw this.#failure
+    })
+    this.#activeSyncs = run.catch(() => undefined)
+    await run
+  }
+
   #fail(cause: CairnError): CairnError {
     this.#failure ??= new CairnError(
       'LOG_FAILED',
@@ -648,7 +661,7 @@ export class Log {
       await this.#active.truncate(segment.size)
       this.#allocated = segment.size
       this.#writtenSize = segment.size
-      if (this.durability === 'sync' || this.#failure !== undefined) await this.#active.sync()
+      if (this.durability === 'sync' || this.#failure !== undefined) await this.#syncActive('fsync', segment.path, this.#failure !== undefined)
     } catch (e) {
       this.#failure ??= new CairnError(
         'LOG_FAILED',
@@ -673,11 +686,7 @@ export class Log {
     assert(this.#inflight.length === 0 && this.#writtenSize === sealed.size, 'a segment is sealed with nothing in flight')
     await this.#active.truncate(sealed.size)
     this.#allocated = sealed.size
-    try {
-      await this.#active.sync()
-    } catch (e) {
-      throw this.#fail(new IoError('fsync', sealed.path, e))
-    }
+    await this.#syncActive('fsync', sealed.path)
     this.#syncedLsn = Math.max(this.#syncedLsn, sealed.lastLsn)
     let created: { segment: Segment; handle: FileHandle }
     try {
@@ -924,17 +933,17 @@ export class Log {
           throw new IoError('truncate', path, e)
         }
         try {
-          await this.#active.sync()
+          await this.#syncActive('fsync', path)
           this.#syncedLsn = this.lastLsn
           // Under 'none' readers saw only what the last sync() covered: a marker shows them the rest.
           const segment = this.#segments[this.#segments.length - 1]!
           this.#allocated = this.#writtenSize = segment.size
           if (this.#markerDue() && (await this.#writeMarker(segment, segment.lastLsn + 1, this.#syncedLsn)) > 0) {
             segment.size = this.#writtenSize
-            await this.#active.sync()
+            await this.#syncActive('fsync', path)
           }
         } catch (e) {
-          throw this.#fail(new IoError('fsync', path, e))
+          throw isCairnError(e) ? e : this.#fail(new IoError('write marker', path, e))
         }
       }
     } finally {

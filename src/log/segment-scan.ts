@@ -61,6 +61,16 @@ export async function scanSegment(
   let expected = options.from?.lsn ?? firstLsn
   let lastIndexed = options.from?.lastIndexedOffset ?? -Infinity
   let durableLsn = options.from?.durableLsn ?? firstLsn - 1
+  // A live reader keeps only frames some frame proves fsynced: the writer may cut back (and
+  // later rewrite with other bytes) any frame whose sync had not finished, so a reader that
+  // moved past one would resume from a stale offset.
+  const provenOnly = options.live === true && isLast
+  let proven: ScanPoint = { end: position, lsn: expected - 1, indexLength: 0 }
+  const unproven: ScanPoint[] = []
+  const result = (tornAt: number | undefined): SegmentScan =>
+    provenOnly
+      ? { validEnd: proven.end, lastLsn: proven.lsn, index: index.slice(0, proven.indexLength), tornAt, durableLsn }
+      : { validEnd: position, lastLsn: expected - 1, index, tornAt, durableLsn }
   while (position < size) {
     let { chunk, index: i } = await reader.at(position, frameHeaderBytes)
     const header = decodeFrameHeader(chunk, i)
@@ -78,7 +88,7 @@ export async function scanSegment(
       if (proven) {
         throw corrupt(path, position, problem ?? 'bad frame', isLast)
       }
-      return { validEnd: position, lastLsn: expected - 1, index, tornAt: position, durableLsn }
+      return result(position)
     }
     if (position - lastIndexed >= indexIntervalBytes) {
       index.push([expected, position])
@@ -87,8 +97,19 @@ export async function scanSegment(
     expected += header.recordCount
     position += frameHeaderBytes + header.bodyBytes
     durableLsn = Math.max(durableLsn, header.durableLsn)
+    if (provenOnly) {
+      unproven.push({ end: position, lsn: expected - 1, indexLength: index.length })
+      while (unproven.length > 0 && unproven[0]!.lsn <= durableLsn) proven = unproven.shift()!
+    }
   }
-  return { validEnd: position, lastLsn: expected - 1, index, tornAt: undefined, durableLsn }
+  return result(undefined)
+}
+
+/** Where a live scan may stop: the end of a frame, its last LSN, and the index entries before it. */
+interface ScanPoint {
+  end: number
+  lsn: number
+  indexLength: number
 }
 
 function corrupt(path: string, offset: number, problem: string, isLast: boolean): CorruptionError {
