@@ -432,9 +432,14 @@ export class Partition {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await this.log.close()
-    await this.#maintenance?.catch(() => undefined)
-    await this.#tree.close()
+    try {
+      await this.log.close()
+    } finally {
+      // Even when the log fails to close: the store releases its lock after this, and a flush or
+      // compaction still running would then write into a store someone else may own.
+      await this.#maintenance?.catch(() => undefined)
+      await this.#tree.close()
+    }
   }
 }
 

@@ -95,10 +95,10 @@ export class StoreLock {
     if (isLive(fs, stores.get(dir))) throw locked(dir, process.pid)
     stores.set(dir, { token, generation })
     heldTokens.set(token, { fs, generation })
+    let os: { release(): Promise<void> } | undefined
     try {
       const owner = new TextEncoder().encode(`${JSON.stringify({ pid: process.pid, host: hostname(), token, since: new Date().toISOString() })}\n`)
       const path = posix.join(dir, lockFileName)
-      let os: { release(): Promise<void> } | undefined
       let osLocks = fs.lockExclusive !== undefined
       if (fs.lockExclusive !== undefined) {
         try {
@@ -115,6 +115,9 @@ export class StoreLock {
       await removeLeftovers(fs, dir)
       return new StoreLock(fs, dir, token, generation, os)
     } catch (e) {
+      // An OS lock taken before a later step failed would otherwise be held until the process
+      // exits (and an OFD lock excludes this process's own next open too).
+      await os?.release().catch(() => undefined)
       unregister(fs, dir, token)
       throw e
     }
