@@ -2,20 +2,13 @@
 import { createHash } from 'node:crypto'
 import type { FileSystem } from '../../src/io/index.js'
 import { decodeFrameHeader, frameHeaderBytes } from '../../src/log/frame.js'
+import { type SeededRandom, seededRandom } from '../../src/io/seeded-random.js'
 import type { Log, LogEntry, LogRecord } from '../../src/log/index.js'
 import { segmentHeaderBytes } from '../../src/log/segment-header.js'
 
-/** mulberry32: a small seeded PRNG, so failing runs can be replayed from the printed seed. */
-export function prng(seed: number): { next(): number; int(lo: number, hi: number): number } {
-  let a = seed >>> 0
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return { next, int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)) }
+/** A small seeded PRNG (the crash model's), so failing runs can be replayed from the printed seed. */
+export function prng(seed: number): SeededRandom {
+  return seededRandom(seed >>> 0)
 }
 
 /** A payload derivable from (tag, lsn, size) alone: sha256-seeded bytes with the lsn in front. */
