@@ -151,6 +151,15 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
   const busy = new Map<Socket, number>()
   /** Sockets whose request timed out while its handler waited for the body. */
   const timedOut = new WeakSet<Socket>()
+  /**
+   * Sockets the server decided to close: a request parsed on one after that decision never runs
+   * (its client never gets an answer, so it must not have written anything a retry duplicates).
+   */
+  const closingSockets = new WeakSet<Socket>()
+  /** Sockets to end once their last request is answered (a malformed request followed them). */
+  const endWhenIdle = new WeakSet<Socket>()
+  /** Per socket, the request being handled: pipelined requests run one at a time, in order, so each sees the close decided by the one before. */
+  const running = new WeakMap<Socket, { req: IncomingMessage; done: Promise<void> }>()
   const closeIdle = () => {
     for (const [socket, requests] of busy) if (requests === 0) socket.destroy()
   }
@@ -196,7 +205,9 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
           shutdown: shutdownSignal.signal,
         })
         status = reply.status ?? 200
-        const extra: Record<string, string> = closing !== undefined ? { connection: 'close', ...cors } : cors
+        const closeAfter = closing !== undefined || closingSockets.has(req.socket)
+        if (closeAfter) closingSockets.add(req.socket)
+        const extra: Record<string, string> = closeAfter ? { connection: 'close', ...cors } : cors
         if ('json' in reply) {
           sendJson(res, status, reply.json, extra)
         } else {
@@ -224,6 +235,8 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
           headers.connection = 'close'
           if (closing === undefined || answer.body.error.code !== 'SHUTTING_DOWN') lingerClose(req, { bytesMax: lingerBytesMax, msMax: lingerMsMax })
         }
+        if (closingSockets.has(req.socket)) headers.connection = 'close'
+        if (headers.connection?.toLowerCase() === 'close') closingSockets.add(req.socket)
         sendJson(res, status, answer.body, headers)
       }
     } finally {
@@ -251,30 +264,55 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
   http.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, true))
 
   function onRequest(req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void {
-    inFlight++
     const socket = req.socket
+    if (closingSockets.has(socket)) {
+      // Parsed after the server decided to close this socket: never run, never answered.
+      req.resume()
+      return
+    }
+    inFlight++
     busy.set(socket, (busy.get(socket) ?? 0) + 1)
     let reserved = 0
     const reserve = (bytes: number) => {
       budget.reserve(bytes)
       reserved += bytes
     }
-    res.on('close', () => {
+    let finished = false
+    const finish = () => {
+      if (finished) return
+      finished = true
       inFlight--
       if (busy.has(socket)) busy.set(socket, busy.get(socket)! - 1)
       budget.release(reserved)
       reserved = 0
-    })
+      if (endWhenIdle.has(socket) && (busy.get(socket) ?? 0) === 0) socket.end()
+    }
+    res.on('close', finish)
     let continued = !expectsContinue
     const sendContinue = () => {
       if (continued) return
       continued = true
       res.writeContinue()
     }
-    // handle() answers every error itself; this catch only guards against a bug in that.
-    handle(req, res, reserve, sendContinue).catch((e) => {
-      options.onError?.(e, req)
-      res.destroy()
+    const run = async (): Promise<void> => {
+      if (closingSockets.has(socket)) {
+        // An earlier request on this socket decided to close it while this one waited its turn.
+        req.resume()
+        finish()
+        return
+      }
+      // handle() answers every error itself; this catch only guards against a bug in that.
+      await handle(req, res, reserve, sendContinue).catch((e) => {
+        options.onError?.(e, req)
+        res.destroy()
+      })
+    }
+    const before = running.get(socket)
+    const done = before === undefined ? run() : before.done.then(run)
+    const entry = { req, done }
+    running.set(socket, entry)
+    void done.then(() => {
+      if (running.get(socket) === entry) running.delete(socket)
     })
   }
   http.on('connection', (socket: Socket) => {
@@ -287,14 +325,27 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
   })
   // `Expect` other than 100-continue: Node would answer a bare 417.
   http.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    closingSockets.add(_req.socket)
     sendJson(res, 417, { error: { code: 'EXPECTATION_FAILED', message: 'only Expect: 100-continue is supported' } }, { connection: 'close' })
     metrics.requests.inc({ method: _req.method ?? 'GET', route: 'unmatched', status: '417' })
   })
   // A malformed request, headers too large, or a header/body timeout: answer in the JSON shape
-  // (unless an answer has already begun on this socket) instead of letting the error escape.
+  // instead of letting the error escape, unless a request before it on this socket is still in
+  // progress: that one may have committed, so it answers (a failure code must never stand for a
+  // committed write), and the socket closes after it.
   http.on('clientError', (e: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) {
+      socket.destroy()
+      return
+    }
+    closingSockets.add(socket)
+    const last = running.get(socket)
+    if ((busy.get(socket) ?? 0) > 0 && (last === undefined || last.req.complete)) {
+      endWhenIdle.add(socket)
+      return
+    }
     const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage
-    if (!socket.writable || pending?.headersSent === true) {
+    if (pending?.headersSent === true) {
       socket.destroy()
       return
     }
