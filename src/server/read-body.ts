@@ -2,7 +2,8 @@
  * Reads a request body up to a limit. Over the limit it stops keeping bytes at once (a declared
  * Content-Length over it is refused before any byte is read), so a huge upload costs at most
  * `bytesMax` of memory; the caller answers 413 and drains the rest (lingering close).
- * Every byte held is first reserved in the server-wide in-flight budget (503 past it), and an
+ * Every byte held is first reserved, as it arrives, in the server-wide in-flight budget (503
+ * past it; a declared length alone reserves nothing), and an
  * optional `inspect` sees each chunk as it arrives so a bounded pre-check can refuse mid-stream.
  */
 import type { IncomingMessage } from 'node:http'
@@ -30,8 +31,8 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buff
   const isDeclared = req.headers['content-length'] !== undefined && Number.isFinite(declared)
   if (isDeclared && declared > bytesMax) return Promise.reject(tooLarge())
   try {
-    // A declared length is reserved whole up front, so a busy server says so before reading.
-    if (isDeclared && declared > 0) reserve?.(declared)
+    // Bytes are reserved as they arrive, never on a declared length alone: sockets that declare
+    // big bodies and send nothing must not hold the budget hostage (every write would be 503).
     beforeRead?.()
   } catch (e) {
     return Promise.reject(e)
@@ -55,7 +56,7 @@ export function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buff
       bytes += chunk.length
       if (bytes > bytesMax) return fail(tooLarge())
       try {
-        if (!isDeclared) reserve?.(chunk.length)
+        reserve?.(chunk.length)
         inspect?.(chunk)
       } catch (e) {
         return fail(e)

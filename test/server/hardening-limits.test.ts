@@ -117,10 +117,15 @@ describe('serve: limits', () => {
   })
 
   test('bodies held at once are bounded: past --inflight-bytes-max a request is 503 SERVER_BUSY with Retry-After', async () => {
-    const first = slowBody(s.port, '/v1/partitions/auto-1/records', 800 * 1024, '{"records":[')
+    // Bytes are reserved as they arrive: the first body sends most of its 800 KiB and stalls.
+    const first = slowBody(s.port, '/v1/partitions/auto-1/records', 800 * 1024, `{"records":[{"payload":"${'y'.repeat(700 * 1024)}`)
     await first.socket
-    await new Promise((r) => setTimeout(r, 100))
-    const second = await rawRequest(s.port, 'POST', '/v1/partitions/auto-1/records', JSON.stringify({ records: [{ payload: 'z'.repeat(400 * 1024) }] }), jsonHeaders)
+    // Until the server has read those bytes the second request may still fit: poll until it does not.
+    let second = await rawRequest(s.port, 'POST', '/v1/partitions/auto-1/records', JSON.stringify({ records: [{ payload: 'z'.repeat(400 * 1024) }] }), jsonHeaders)
+    for (let i = 0; i < 100 && second.status === 200; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      second = await rawRequest(s.port, 'POST', '/v1/partitions/auto-1/records', JSON.stringify({ records: [{ payload: 'z'.repeat(400 * 1024) }] }), jsonHeaders)
+    }
     bodies.push(second.body)
     assert.equal(second.status, 503, second.body)
     assert.equal(JSON.parse(second.body).error.code, 'SERVER_BUSY')
