@@ -1,6 +1,6 @@
 /**
  * The HTTP server: node:http, a tiny router, zod-validated bodies, per-server Prometheus metrics.
- * Order of checks per request: Host, Origin, token, route, partition id, media type, body (its
+ * Order of checks per request: Host, Origin, token, transfer coding, route, partition id, media type, body (its
  * size and shape bounded while it streams in); so a refused request never reaches the store.
  *
  * Invariants: every answer the server produces (its own early ones included) is the JSON error
@@ -23,7 +23,7 @@ import { InflightBudget } from './inflight-budget.js'
 import { lingerClose } from './linger.js'
 import { createMetrics, type ServerMetrics } from './metrics.js'
 import { PartitionLimiter } from './partition-limiter.js'
-import { checkOrigin, hostChecker, preflightHeaders } from './request-guard.js'
+import { checkOrigin, checkTransferEncoding, hostChecker, preflightHeaders } from './request-guard.js'
 import { Router } from './router.js'
 import {
   bodyBytesMaxDefault,
@@ -186,6 +186,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
         cors = checkOrigin(req.headers, corsOrigins)
         if (closing !== undefined) throw new ApiError('SHUTTING_DOWN', 'the server is shutting down: retry against another instance')
         checkToken?.(req.headers)
+        checkTransferEncoding(req.headers)
         const rawUrl = req.url ?? '/'
         const q = rawUrl.indexOf('?')
         const path = q === -1 ? rawUrl : rawUrl.slice(0, q)
@@ -224,7 +225,8 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
           res.destroy()
           return
         }
-        if (status >= 500 && status !== 503) options.onError?.(e, req)
+        // 503 (busy) and 501 (a transfer coding the client chose) are not server failures.
+        if (status >= 500 && status !== 503 && status !== 501) options.onError?.(e, req)
         if (res.headersSent) {
           res.destroy()
           return

@@ -28,6 +28,7 @@ export type ApiErrorCode =
   | 'INVALID_TEXT'
   | 'EXPECTATION_FAILED'
   | 'HEADERS_TOO_LARGE'
+  | 'UNSUPPORTED_TRANSFER_ENCODING'
 
 /** An error with a code the engine does not define; carries its own HTTP status. */
 export class ApiError extends Error {
@@ -66,6 +67,7 @@ const apiStatus: Record<ApiErrorCode, number> = {
   INVALID_TEXT: 400,
   EXPECTATION_FAILED: 417,
   HEADERS_TOO_LARGE: 431,
+  UNSUPPORTED_TRANSFER_ENCODING: 501,
 }
 
 /** HTTP status of each engine code; anything not listed is a 500. */

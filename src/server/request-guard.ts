@@ -83,6 +83,19 @@ export function preflightHeaders(headers: IncomingHttpHeaders, corsOrigins: stri
   }
 }
 
+/**
+ * `Transfer-Encoding` may only be `chunked`: Node removes the chunking but would hand the handler
+ * the bytes of any other coding (gzip...) as if they were the body, and store them.
+ */
+export function checkTransferEncoding(headers: IncomingHttpHeaders): void {
+  const coding = headers['transfer-encoding']
+  if (coding === undefined || coding.trim().toLowerCase() === 'chunked') return
+  throw new ApiError(
+    'UNSUPPORTED_TRANSFER_ENCODING',
+    `Transfer-Encoding ${JSON.stringify(coding.slice(0, 40))} is not supported: send the body plain, with Content-Length or Transfer-Encoding: chunked only`,
+  )
+}
+
 /** The body's media type must be `expected`; no content coding (gzip...) is accepted. */
 export function checkBodyType(req: IncomingMessage, expected: 'application/json' | 'application/octet-stream'): void {
   const encoding = req.headers['content-encoding']

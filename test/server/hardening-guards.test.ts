@@ -149,6 +149,25 @@ describe('serve: a browser page cannot write, and text must be text', () => {
     assert.equal(JSON.parse(noHost.slice(noHost.indexOf('\r\n\r\n') + 4)).error.code, 'INVALID_REQUEST')
   })
 
+  test('a transfer coding other than chunked is 501 UNSUPPORTED_TRANSFER_ENCODING and stores nothing', async () => {
+    // ASCII bytes claimed to be gzip: the claim alone must be refused (rawExchange writes UTF-8).
+    const gz = Buffer.from('claimed to be gzip')
+    const head = (te: string) =>
+      `PUT /v1/partitions/te/kv/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: ${te}\r\n\r\n${gz.length.toString(16)}\r\n`
+    for (const te of ['gzip, chunked', 'deflate,chunked', 'identity, chunked']) {
+      const out = await rawExchange(s.port, head(te) + gz.toString('latin1') + '\r\n0\r\n\r\n')
+      assert.match(out, /^HTTP\/1\.1 501 /, `${te}: ${out}`)
+      assert.equal(JSON.parse(out.slice(out.indexOf('\r\n\r\n') + 4)).error.code, 'UNSUPPORTED_TRANSFER_ENCODING', te)
+    }
+    assert.equal((await fetch(`${s.url}/v1/partitions/te/kv/k`)).status, 404)
+    // Plain chunked is still fine.
+    const ok = await rawExchange(s.port, `${head('chunked')}${gz.toString('latin1')}\r\n0\r\n\r\nGET /v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
+    assert.match(ok, /^HTTP\/1\.1 20\d /, ok)
+    const res = await fetch(`${s.url}/v1/partitions/te/kv/k`)
+    assert.equal(res.status, 200)
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(gz))
+  })
+
   test('Expect: 100-continue: a body refused on its headers is answered without 100 Continue; an accepted one gets it', async () => {
     const exchange = (length: number, body: string) =>
       new Promise<string>((resolve, reject) => {
