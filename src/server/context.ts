@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Partition } from '../partition/partition.js'
 import { assertPartitionId } from '../partition/partition-id.js'
 import type { Store } from '../partition/store.js'
-import { ApiError } from './error-response.js'
+import { ApiError, cutMessage } from './error-response.js'
 import type { ServerMetrics } from './metrics.js'
 import { JsonShapeGuard } from './json-shape-guard.js'
 import type { PartitionLimiter } from './partition-limiter.js'
@@ -97,8 +97,10 @@ export function boolParam(ctx: Context, name: string): boolean {
 
 /** Formats a zod error as one readable line. */
 export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
-  return issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : 'body'}: ${i.message}`)
-    .join('; ')
+  return cutMessage(
+    issues
+      .slice(0, 5)
+      .map((i) => `${i.path.length > 0 ? i.path.map(String).join('.') : 'body'}: ${cutMessage(i.message)}`)
+      .join('; '),
+  )
 }

@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import { CairnError } from '../io/errors.js'
+import { errorMessageCharsMax } from './server-limits.js'
 
 /** Codes raised by the HTTP and CLI layers only. */
 export type ApiErrorCode =
@@ -108,6 +109,19 @@ const descriptorErrnos = new Set(['EMFILE', 'ENFILE'])
  * answer reveals where the server keeps its files.
  */
 export function toErrorResponse(e: unknown, dataDir?: string): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  const answer = errorResponse(e, dataDir)
+  answer.body.error.message = cutMessage(answer.body.error.message)
+  return answer
+}
+
+/** A message of at most `errorMessageCharsMax` characters (a zod message can list a million keys). */
+export function cutMessage(message: string): string {
+  if (message.length <= errorMessageCharsMax) return message
+  const suffix = '... (cut)'
+  return message.slice(0, errorMessageCharsMax - suffix.length) + suffix
+}
+
+function errorResponse(e: unknown, dataDir?: string): { status: number; body: ErrorBody; headers: Record<string, string> } {
   if (e instanceof ApiError) return { status: e.status, body: { error: { code: e.code, message: e.message } }, headers: e.headers }
   const errno = errnoOf(e)
   if (errno !== undefined && descriptorErrnos.has(errno)) {

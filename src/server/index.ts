@@ -11,6 +11,7 @@ export {
 export { ApiError, type ApiErrorCode, cairnErrorStatus, toErrorResponse } from './error-response.js'
 export {
   bodyBytesPerSecondMin,
+  errorMessageCharsMax,
   headersTimeoutMsDefault,
   inflightBytesMaxDefault,
   lingerBytesMax,

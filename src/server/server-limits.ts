@@ -26,3 +26,5 @@ export const bodyBytesPerSecondMin = 1024 * 1024
 export function requestTimeoutMsFor(bodyBytesMax: number, headersTimeoutMs = headersTimeoutMsDefault): number {
   return headersTimeoutMs + Math.ceil((bodyBytesMax / bodyBytesPerSecondMin) * 1000)
 }
+/** Characters of an error message in an answer; longer is cut, so bad input is never echoed back whole. */
+export const errorMessageCharsMax = 1000

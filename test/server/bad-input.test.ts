@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Store } from '../../src/partition/store.js'
+import { errorMessageCharsMax } from '../../src/server/server-limits.js'
 import { json, post, type RawResponse, rawRequest, type Running, startServer } from './server-helpers.js'
 
 function assertError(res: RawResponse, status: number, code: string, what: string): void {
@@ -109,6 +110,14 @@ describe('server: bad input writes nothing', () => {
     assertError(res, 405, 'METHOD_NOT_ALLOWED', 'delete records')
     assert.match(String(res.headers.allow), /GET/)
     await assertKeepAt(1, '405')
+  })
+
+  test('an answer never echoes a flood of unknown keys: its message is cut to errorMessageCharsMax', async () => {
+    const keys = Array.from({ length: 250 }, (_, i) => `"u${i}":0`).join(',')
+    const res = await rawRequest(s.port, 'POST', '/v1/partitions/keep/records', `{${keys},"records":[{"payload":"x"}]}`, { 'content-type': 'application/json' })
+    assertError(res, 400, 'INVALID_REQUEST', 'unknown keys')
+    assert.ok(JSON.parse(res.body).error.message.length <= errorMessageCharsMax, `message of ${JSON.parse(res.body).error.message.length} chars`)
+    await assertKeepAt(1, 'unknown keys')
   })
 
   test('the server still works after all that', async () => {

@@ -60,3 +60,16 @@ test('json shape guard: nesting deeper than the bound is refused before parsing'
   assert.ok(refused instanceof ApiError && refused.code === 'INVALID_REQUEST', String(refused))
   assert.equal(feed(Buffer.from('{"records":[{"payload":"[[[[{{{{"}]}'), [], 10), undefined)
 })
+
+test('json shape guard: members are counted at every depth, so a key flood is refused before parsing', () => {
+  const flood = (n: number) => Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',')
+  const itemsMax = 10
+  // Keys at depth 1, inside a record (depth 3), and elements of an array nested in an item.
+  for (const body of [`{${flood(1000)},"records":[{"payload":"x"}]}`, `{"records":[{${flood(1000)},"payload":"x"}]}`, `{"records":[[${'0,'.repeat(1000)}0]]}`]) {
+    const refused = feed(Buffer.from(body), [7, 300], itemsMax)
+    assert.ok(refused instanceof CairnError && refused.code === 'BATCH_TOO_LARGE', `${body.slice(0, 40)}: ${String(refused)}`)
+  }
+  // The fullest valid body (itemsMax ops of three members each) still passes.
+  const ops = Array.from({ length: itemsMax }, (_, i) => ({ type: 'deleteRange', start: `a${i}`, end: `b${i}` }))
+  assert.equal(feed(Buffer.from(JSON.stringify({ ops })), [3], itemsMax), undefined)
+})
