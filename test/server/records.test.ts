@@ -71,6 +71,19 @@ describe('server: records', () => {
     assert.match(text, /cairn_partition_applied_lsn\{partition="[a-z0-9_-]+"\} \d+/)
     assert.match(text, /cairn_partition_table_bytes\{partition="[a-z0-9_-]+"\} \d+/)
   })
+  test('a payload that JSON would escape six-fold is read back as base64: a page stays within 4/3 of the bytes', async () => {
+    const raw = Buffer.alloc(64 * 1024, 0x01)
+    const res = await post(`${s.url}/v1/partitions/escapes/records`, { records: [{ payload: raw.toString('latin1') }, { payload: 'a\nb' }] })
+    assert.equal(res.status, 200)
+    const read = await fetch(`${s.url}/v1/partitions/escapes/records?maxBytes=1`)
+    const text = await read.text()
+    assert.ok(text.length <= (raw.length * 4) / 3 + 200, `a page of ${text.length} bytes for a record of ${raw.length}`)
+    const { records } = JSON.parse(text) as { records: Array<{ payloadBase64?: string }> }
+    assert.ok(Buffer.from(records[0]!.payloadBase64 ?? '', 'base64').equals(raw))
+    // Text with a few escapes stays text.
+    const second = await json(await fetch(`${s.url}/v1/partitions/escapes/records?from=2`))
+    assert.deepEqual(second, { records: [{ lsn: 2, payload: 'a\nb' }] })
+  })
 })
 
 describe('server: auto-create', () => {
