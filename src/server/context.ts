@@ -34,6 +34,8 @@ export interface Context {
   partitions: PartitionLimiter
   /** Reserves body bytes in the server's in-flight budget (SERVER_BUSY past it). */
   reserve: (bytes: number) => void
+  /** Reserves bytes of a read page being built in the server's page budget (SERVER_BUSY past it). */
+  reservePage: (bytes: number) => void
   /** Sends `100 Continue` if the client asked for it (once, when the body is about to be read). */
   sendContinue: () => void
   /** Aborted when a shutdown stops waiting for slow bodies. */

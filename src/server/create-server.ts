@@ -32,6 +32,7 @@ import {
   lingerBytesMax,
   lingerMsMax,
   maxPartitionsDefault,
+  pageBuildBytesMaxDefault,
   pageBytesDefault,
   pageBytesMax,
   readLimitDefault,
@@ -57,6 +58,8 @@ export interface ServerOptions {
   bodyBytesMax?: number
   /** Bytes of request bodies held at once by the server (default 64 MiB); past it 503 SERVER_BUSY. */
   inflightBytesMax?: number
+  /** Bytes of read pages being built at once by the server (default 256 MiB); past it 503 SERVER_BUSY. */
+  pageBuildBytesMax?: number
   /** Records or ops per request (default 10,000); more is 413 BATCH_TOO_LARGE, before parsing. */
   requestItemsMax?: number
   /** Largest record accepted (default the log's 16 MiB); larger is 413 RECORD_TOO_LARGE. */
@@ -122,6 +125,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
   const checkToken = options.token !== undefined ? tokenChecker(options.token) : undefined
   const corsOrigins = options.corsOrigins ?? []
   const budget = new InflightBudget(options.inflightBytesMax ?? inflightBytesMaxDefault)
+  const pageBudget = new InflightBudget(options.pageBuildBytesMax ?? pageBuildBytesMaxDefault, 'read pages')
   const partitions = new PartitionLimiter(store, options.maxPartitions ?? maxPartitionsDefault)
   const shutdownSignal = new AbortController()
   let checkHost: (host: string | undefined) => void = () => {
@@ -164,7 +168,13 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     for (const [socket, requests] of busy) if (requests === 0) socket.destroy()
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, reserve: (bytes: number) => void, sendContinue: () => void): Promise<void> {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    reserve: (bytes: number) => void,
+    reservePage: (bytes: number) => void,
+    sendContinue: () => void,
+  ): Promise<void> {
     const started = process.hrtime.bigint()
     const method = req.method ?? 'GET'
     let route = 'unmatched'
@@ -202,6 +212,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
           metrics,
           partitions,
           reserve,
+          reservePage,
           sendContinue,
           shutdown: shutdownSignal.signal,
         })
@@ -279,6 +290,11 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
       budget.reserve(bytes)
       reserved += bytes
     }
+    let pageReserved = 0
+    const reservePage = (bytes: number) => {
+      pageBudget.reserve(bytes)
+      pageReserved += bytes
+    }
     let finished = false
     const finish = () => {
       if (finished) return
@@ -287,6 +303,8 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
       if (busy.has(socket)) busy.set(socket, busy.get(socket)! - 1)
       budget.release(reserved)
       reserved = 0
+      pageBudget.release(pageReserved)
+      pageReserved = 0
       if (endWhenIdle.has(socket) && (busy.get(socket) ?? 0) === 0) socket.end()
     }
     res.on('close', finish)
@@ -304,7 +322,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
         return
       }
       // handle() answers every error itself; this catch only guards against a bug in that.
-      await handle(req, res, reserve, sendContinue).catch((e) => {
+      await handle(req, res, reserve, reservePage, sendContinue).catch((e) => {
         options.onError?.(e, req)
         res.destroy()
       })

@@ -12,6 +12,7 @@ export { ApiError, type ApiErrorCode, cairnErrorStatus, toErrorResponse } from '
 export {
   bodyBytesPerSecondMin,
   errorMessageCharsMax,
+  pageBuildBytesMaxDefault,
   headersTimeoutMsDefault,
   inflightBytesMaxDefault,
   lingerBytesMax,

@@ -11,11 +11,14 @@ export const busyRetryAfterSeconds = 1
 
 export class InflightBudget {
   readonly bytesMax: number
+  readonly #what: string
   #held = 0
 
-  constructor(bytesMax: number) {
+  /** `what` names the bytes in the SERVER_BUSY message ("request bodies", "read pages"). */
+  constructor(bytesMax: number, what = 'request bodies') {
     assert(Number.isSafeInteger(bytesMax) && bytesMax > 0, 'in-flight byte bound is a positive integer')
     this.bytesMax = bytesMax
+    this.#what = what
   }
 
   get held(): number {
@@ -25,7 +28,7 @@ export class InflightBudget {
   /** Reserves `bytes` or throws SERVER_BUSY; the caller releases exactly what it reserved. */
   reserve(bytes: number): void {
     if (this.#held + bytes > this.bytesMax) {
-      throw new ApiError('SERVER_BUSY', `the server holds ${this.bytesMax} bytes of request bodies at most and is full: retry shortly`, {
+      throw new ApiError('SERVER_BUSY', `the server holds ${this.bytesMax} bytes of ${this.#what} at most and is full: retry shortly`, {
         'retry-after': String(busyRetryAfterSeconds),
         connection: 'close',
       })

@@ -11,6 +11,8 @@ export const bodyDepthMax = 3
 /** Bytes of one page of records or entries when `maxBytes` is absent, and the largest `maxBytes`. */
 export const pageBytesDefault = 4 * 1024 * 1024
 export const pageBytesMax = 64 * 1024 * 1024
+/** Bytes of read pages (records, scans) the whole server builds at once; past it, 503 SERVER_BUSY. */
+export const pageBuildBytesMaxDefault = 256 * 1024 * 1024
 /** Bytes of request bodies held by the whole server at once; past it, 503 SERVER_BUSY. */
 export const inflightBytesMaxDefault = 64 * 1024 * 1024
 /** Partitions a store may reach by auto-create (existing partitions are never refused). */

@@ -50,3 +50,23 @@ describe('serve: declared but unsent bodies do not hold the in-flight budget', (
     }
   })
 })
+
+describe('serve: --page-build-bytes-max bounds the read pages built at once', () => {
+  test('a page past the bound is 503 SERVER_BUSY', async () => {
+    const s = await startServe(['--page-build-bytes-max', '100000'])
+    try {
+      const payload = 'p'.repeat(40_000)
+      const append = await fetch(`${s.url}/v1/partitions/pages/records`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ records: [{ payload }, { payload }, { payload }] }),
+      })
+      assert.equal(append.status, 200)
+      const big = await fetch(`${s.url}/v1/partitions/pages/records?maxBytes=1000000`)
+      assert.equal(big.status, 503, await big.clone().text())
+      assert.equal(((await big.json()) as { error: { code: string } }).error.code, 'SERVER_BUSY')
+    } finally {
+      assert.equal(await s.stop(), 0, s.stderr())
+    }
+  })
+})

@@ -86,6 +86,29 @@ describe('server: records', () => {
   })
 })
 
+describe('server: read pages being built are bounded server-wide', () => {
+  let s: Running
+  before(async () => {
+    s = await startServer({ pageBuildBytesMax: 100_000 })
+  })
+  after(async () => {
+    await s.stop()
+  })
+
+  test('a page that would take the server past pageBuildBytesMax is 503 SERVER_BUSY; a smaller one passes, and the budget is released', async () => {
+    const payload = 'p'.repeat(40_000)
+    assert.equal((await post(`${s.url}/v1/partitions/pages/records`, { records: [{ payload }, { payload }, { payload }] })).status, 200)
+    const big = await fetch(`${s.url}/v1/partitions/pages/records?maxBytes=1000000`)
+    assert.equal(big.status, 503, await big.clone().text())
+    assert.equal(((await big.json()) as { error: { code: string } }).error.code, 'SERVER_BUSY')
+    for (let i = 0; i < 3; i++) {
+      const small = await fetch(`${s.url}/v1/partitions/pages/records?maxBytes=50000`)
+      assert.equal(small.status, 200, `read ${i}`)
+      assert.equal(((await small.json()) as { records: unknown[] }).records.length, 1)
+    }
+  })
+})
+
 describe('server: auto-create', () => {
   test('a write creates the partition by default', async () => {
     const s = await startServer()

@@ -10,6 +10,7 @@ import {
   bodyBytesMaxDefault,
   inflightBytesMaxDefault,
   maxPartitionsDefault,
+  pageBuildBytesMaxDefault,
   requestItemsMaxDefault,
   shutdownMsDefault,
 } from '../../server/server-limits.js'
@@ -22,6 +23,7 @@ interface ServeOptions extends DataOptions {
   autoCreate: boolean
   bodyBytesMax: number
   inflightBytesMax: number
+  pageBuildBytesMax: number
   requestItemsMax: number
   maxPartitions: number
   corsOrigin: string[]
@@ -54,6 +56,7 @@ export function registerServe(program: Command): void {
     .option('--max-partitions <n>', 'partitions the store may reach by auto-create (409 PARTITION_LIMIT past it)', intParser('max-partitions', 1), maxPartitionsDefault)
     .option('--body-bytes-max <bytes>', 'largest request body', intParser('body-bytes-max', 1), bodyBytesMaxDefault)
     .option('--inflight-bytes-max <bytes>', 'request body bytes held at once by the server (503 SERVER_BUSY past it)', intParser('inflight-bytes-max', 1), inflightBytesMaxDefault)
+    .option('--page-build-bytes-max <bytes>', 'bytes of read pages the server builds at once (503 SERVER_BUSY past it)', intParser('page-build-bytes-max', 1), pageBuildBytesMaxDefault)
     .option('--request-items-max <n>', 'records or ops in one request (413 BATCH_TOO_LARGE past it)', intParser('request-items-max', 1), requestItemsMaxDefault)
     .option('--cors-origin <origin>', 'an origin allowed to call cross-origin (repeatable; * for any)', originParser, [])
     .option('--allowed-host <name>', 'a name accepted in the Host header besides the bound address (repeatable)', collect, [])
@@ -79,6 +82,7 @@ export function registerServe(program: Command): void {
         maxPartitions: options.maxPartitions,
         bodyBytesMax: options.bodyBytesMax,
         inflightBytesMax: options.inflightBytesMax,
+        pageBuildBytesMax: options.pageBuildBytesMax,
         requestItemsMax: options.requestItemsMax,
         corsOrigins: options.corsOrigin,
         allowedHosts: options.allowedHost,

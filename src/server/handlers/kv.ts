@@ -116,7 +116,7 @@ export async function getScan(ctx: Context): Promise<Reply> {
     if (bytes !== undefined) options[bound] = bytes
   }
   const partition = await ctx.store.partition(id)
-  const page = new PageWriter(maxBytes)
+  const page = new PageWriter(maxBytes, ctx.reservePage)
   let next: Uint8Array | undefined
   for await (const [key, value] of partition.scan(options)) {
     if (page.count >= limit || !page.add({ ...bytesField('key', key), ...bytesField('value', value) })) {

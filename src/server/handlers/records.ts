@@ -44,7 +44,7 @@ export async function getRecords(ctx: Context): Promise<Reply> {
   const maxBytes = intParam(ctx, 'maxBytes', ctx.options.pageBytesDefault, 1, ctx.options.pageBytesMax)
   const partition = await ctx.store.partition(id)
   const last = partition.lastLsn
-  const page = new PageWriter(maxBytes)
+  const page = new PageWriter(maxBytes, ctx.reservePage)
   let next = from === 0 ? partition.firstLsn : from
   // The log reads whole batches (thousands of entries) ahead of its caller, so the page reads
   // in LSN windows sized from the largest record seen: memory stays near the page's bound.
