@@ -5,8 +5,12 @@
  *
  * Invariants: every answer the server produces (its own early ones included) is the JSON error
  * shape or a route's reply; no answer reveals the data directory; a body refused before it was
- * read still gets its answer (lingering close); the bytes of bodies held at once are bounded;
- * shutdown stops accepting, closes idle sockets at once and waits at most `shutdownMs`.
+ * read still gets its answer (lingering close); the bytes of bodies held at once, and of read
+ * pages built at once, are bounded; shutdown stops accepting, closes idle sockets at once and
+ * waits at most `shutdownMs`. Pipelined requests on one socket run one at a time, in order; once
+ * the server decided to close a socket, no request parsed on it after that runs (it would write
+ * without an answer, and its client's retry would duplicate it); an early error (malformed
+ * request, timeout) never answers in place of a request still being handled on its socket.
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
