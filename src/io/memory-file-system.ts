@@ -78,6 +78,9 @@ class MemoryFileHandle implements FileHandle {
     this.#syncsInFlight += 1
     try {
       await this.#writeback()
+      // A crash between the writeback and this check killed the caller: a dead process learns
+      // nothing, least of all that a sync whose pages the crash or a failed writeback lost is done.
+      this.#check(false)
       // file_check_and_advance_wb_err: one report per descriptor per error. Of several syncs in
       // flight on this descriptor, whichever checks first takes it, in no order the caller can
       // rely on: the model lets a later one take it (the earlier then succeeds) at random.
