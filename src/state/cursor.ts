@@ -9,6 +9,7 @@
  * them before handing them out.
  */
 import type { Block } from './block.js'
+import { firstTableReaching } from './level-search.js'
 import { latin1Key, type MemEntry, type Memtable } from './memtable.js'
 import type { Table } from './table-reader.js'
 import { aboveLower, type Bounds, belowUpper, compareBytes } from './types.js'
@@ -212,16 +213,7 @@ export class LevelCursor implements Cursor {
       return this.#open(i)
     }
     let i = 0
-    if (b.lower !== undefined) {
-      let lo = 0
-      let hi = t.length
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1
-        if (compareBytes(t[mid]!.info.largest, b.lower) < 0) lo = mid + 1
-        else hi = mid
-      }
-      i = lo
-    }
+    if (b.lower !== undefined) i = firstTableReaching(t, b.lower)
     return this.#open(i)
   }
 

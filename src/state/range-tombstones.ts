@@ -17,6 +17,7 @@
  * Every function here that takes a tombstone list expects a fragmented one.
  */
 import { assert } from '../io/assert.js'
+import { firstTableReaching } from './level-search.js'
 import type { Table } from './table-reader.js'
 import { compareBytes, type RangeTombstone } from './types.js'
 
@@ -194,14 +195,7 @@ export function liveTombstones(fragments: readonly RangeTombstone[], levels: rea
         continue
       }
       // The first table whose largest key is >= f.start, then on while tables start below f.end.
-      let lo = 0
-      let hi = tables.length
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1
-        if (compareBytes(tables[mid]!.info.largest, f.start) < 0) lo = mid + 1
-        else hi = mid
-      }
-      for (let i = lo; i < tables.length && compareBytes(tables[i]!.info.smallest, f.end) < 0; i++) {
+      for (let i = firstTableReaching(tables, f.start); i < tables.length && compareBytes(tables[i]!.info.smallest, f.end) < 0; i++) {
         if (tables[i]!.info.tombstoneLsn < f.seq) return true
       }
     }

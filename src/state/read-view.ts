@@ -13,6 +13,7 @@
 import { CairnError } from '../io/errors.js'
 import type { Block } from './block.js'
 import { hashKey } from './bloom-filter.js'
+import { firstTableReaching } from './level-search.js'
 import { type Cursor, LevelCursor, MemtableCursor, TableCursor } from './cursor.js'
 import type { Memtable } from './memtable.js'
 import { MergeIterator } from './merge-iterator.js'
@@ -35,14 +36,7 @@ function visible(v: VersionedValue, key: Uint8Array, tombstones: readonly RangeT
 
 /** The table of a sorted, non-overlapping level whose range may hold `key`, or undefined. */
 function levelTableFor(tables: readonly Table[], key: Uint8Array): Table | undefined {
-  let lo = 0
-  let hi = tables.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (compareBytes(tables[mid]!.info.largest, key) < 0) lo = mid + 1
-    else hi = mid
-  }
-  return tables[lo]
+  return tables[firstTableReaching(tables, key)]
 }
 
 /** Outcome of probing one table from cached blocks: a hit, "not here", or "the block is not cached". */
