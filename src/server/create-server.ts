@@ -27,6 +27,8 @@ import { InflightBudget } from './inflight-budget.js'
 import { lingerClose } from './linger.js'
 import { createMetrics, type ServerMetrics } from './metrics.js'
 import { PartitionLimiter } from './partition-limiter.js'
+import { parseQuery } from './parse-query.js'
+import { rawErrorAnswer } from './raw-error-answer.js'
 import { checkOrigin, checkTransferEncoding, hostChecker, preflightHeaders } from './request-guard.js'
 import { Router } from './router.js'
 import {
@@ -373,19 +375,11 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
       socket.destroy()
       return
     }
-    const [status, code, message] =
-      e.code === 'HPE_HEADER_OVERFLOW'
-        ? ['431 Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'request line or headers are too large: send long keys in a batch body or as keyBase64']
-        : e.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? ['408 Request Timeout', 'REQUEST_TIMEOUT', `the request did not arrive in time (headers within ${headersTimeoutMs} ms, all of it within ${requestTimeoutMs} ms): send it faster or in smaller parts`]
-          : ['400 Bad Request', 'INVALID_REQUEST', 'malformed HTTP request']
     // A request whose handler is still waiting for its body: that handler counts it (as 408).
+    const answer = rawErrorAnswer(e, headersTimeoutMs, requestTimeoutMs)
     if (pending !== undefined && e.code === 'ERR_HTTP_REQUEST_TIMEOUT') timedOut.add(socket)
-    else metrics.requests.inc({ method: 'unknown', route: 'unmatched', status: status.slice(0, 3) })
-    const body = JSON.stringify({ error: { code, message } })
-    socket.end(
-      `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    )
+    else metrics.requests.inc({ method: 'unknown', route: 'unmatched', status: String(answer.status) })
+    socket.end(answer.text)
   })
 
   async function shutdown(): Promise<void> {
@@ -436,25 +430,4 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     },
     metrics,
   }
-}
-
-/**
- * The query string, strictly decoded: a malformed escape or one that is not UTF-8 is refused
- * (URLSearchParams would turn it into U+FFFD and, say, move a scan bound). `+` is a space.
- */
-function parseQuery(query: string): URLSearchParams {
-  const params = new URLSearchParams()
-  if (query === '') return params
-  for (const part of query.split('&')) {
-    if (part === '') continue
-    const eq = part.indexOf('=')
-    const name = eq === -1 ? part : part.slice(0, eq)
-    const value = eq === -1 ? '' : part.slice(eq + 1)
-    try {
-      params.append(decodeURIComponent(name.replace(/\+/g, ' ')), decodeURIComponent(value.replace(/\+/g, ' ')))
-    } catch {
-      throw new ApiError('INVALID_TEXT', `query parameter ${JSON.stringify(name.slice(0, 40))} is not valid percent-encoded UTF-8: give bytes as <name>Base64 (e.g. gteBase64=)`)
-    }
-  }
-  return params
 }
