@@ -158,7 +158,6 @@ export class Log {
    * one could leave one of them returning 0 while the other consumed the error for its pages.
    */
   #spares: FileHandle[] = []
-  /** The last `sync()` under 'none' durability: syncs on one descriptor never overlap. */
   /** The fsyncs of `#active` outside group commit, one at a time (see `#syncActive`). */
   #activeSyncs: Promise<void> = Promise.resolve()
   #nextLsn: number

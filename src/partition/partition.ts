@@ -16,6 +16,7 @@
  *   records replayed at open that the last process wrote but never synced.
  */
 import { posix } from 'node:path'
+import { assert } from '../io/assert.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import type { LogRecord } from '../log/frame.js'
@@ -490,8 +491,9 @@ async function replay(id: string, log: Log, tree: LsmTree): Promise<void> {
   }
   if (from > log.lastLsn) return
   // What is replayed may be what a crashed process wrote and never synced (the page cache kept
-  // it): the log must be durable before a flush below makes any of it durable in state.
-  await log.sync()
+  // it): a flush below may make it durable in state only because the log's open made it durable
+  // first (`Log.open` fsyncs the last segment; `syncedLsn` covers every LSN it holds).
+  assert(log.syncedLsn >= log.lastLsn, 'an opened log is durable through its last LSN')
   for await (const batch of log.readBatches(from)) {
     for (const entry of batch) {
       tree.apply(entry.lsn, entry.type === stateRecordType ? decodeStateBatch(entry.payload, entry.lsn).ops : [])
