@@ -13,7 +13,7 @@ export {
   IoError,
   isCairnError,
 } from './io/index.js'
-export { type Durability, Log, type LogEntry, type LogOptions, type LogRecord } from './log/index.js'
+export { type Durability, FileLog, type Log, type LogEntry, type LogOptions, type LogRecord } from './log/index.js'
 export {
   isPartitionId,
   Partition,

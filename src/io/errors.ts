@@ -17,11 +17,16 @@ export type ErrorCode =
   | 'PARTITION_EXISTS'
   | 'LSN_TRIMMED'
   | 'LSN_OUT_OF_RANGE'
+  | 'LSN_MISMATCH'
+  | 'KEY_EMPTY'
   // state of the engine
   | 'STORE_LOCKED'
   | 'STORE_NOT_FOUND'
   | 'CLOSED'
   | 'LOG_FAILED'
+  | 'LOG_SEALED'
+  | 'WRITES_PAUSED'
+  | 'TARGET_NOT_EMPTY'
   | 'READ_ONLY'
   | 'REDUCER_FAILED'
   // data on disk

@@ -1,14 +1,13 @@
-/** The segmented, CRC-framed, group-committed log of one partition. */
+/** The log of one partition: the interface, the segmented CRC-framed file log, and log chains. */
 export type { LogEntry, LogRecord } from './frame.js'
+export type { AppendOptions, Durability, Log, LogCut, LogCutFile } from './log.js'
 export {
-  type AppendOptions,
   batchBytesMaxDefault,
   batchRecordsMax,
-  type Durability,
-  Log,
+  FileLog,
   type LogOptions,
   recordBytesMaxDefault,
   segmentBytesMaxDefault,
   syncDepthMax,
-} from './log.js'
+} from './file-log.js'
 export { segmentFileName } from './segment-header.js'

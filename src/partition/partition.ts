@@ -20,7 +20,7 @@ import { assert } from '../io/assert.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import type { LogRecord } from '../log/frame.js'
-import { type Durability, Log } from '../log/log.js'
+import type { Durability, Log } from '../log/log.js'
 import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type ScanRange, type StateOp, type StateStats, validateStateOps } from '../state/index.js'
 import { batchTooLarge, type Bytes, ownBytes, ownPayload, type Reducer, reduce, toBytes } from './reducer.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
@@ -81,7 +81,8 @@ export interface PartitionOptions extends PartitionSettings {
   id: string
   dir: string
   fs: FileSystem
-  logId?: string
+  /** The partition's log, opened by the store; the partition owns it from here (closes it). */
+  log: Log
   reducer?: Reducer
 }
 
@@ -107,16 +108,7 @@ export class Partition {
 
   /** @internal Partitions are opened by their store. */
   static async open(options: PartitionOptions): Promise<Partition> {
-    const { fs, dir } = options
-    const log = await Log.open({
-      fs,
-      dir: posix.join(dir, 'log'),
-      ...(options.logId !== undefined && { logId: options.logId }),
-      ...(options.durability !== undefined && { durability: options.durability }),
-      ...(options.segmentBytesMax !== undefined && { segmentBytesMax: options.segmentBytesMax }),
-      ...(options.recordBytesMax !== undefined && { recordBytesMax: options.recordBytesMax }),
-      ...(options.batchBytesMax !== undefined && { batchBytesMax: options.batchBytesMax }),
-    })
+    const { fs, dir, log } = options
     let tree: LsmTree | undefined
     try {
       tree = await LsmTree.open({
@@ -492,7 +484,7 @@ async function replay(id: string, log: Log, tree: LsmTree): Promise<void> {
   if (from > log.lastLsn) return
   // What is replayed may be what a crashed process wrote and never synced (the page cache kept
   // it): a flush below may make it durable in state only because the log's open made it durable
-  // first (`Log.open` fsyncs the last segment; `syncedLsn` covers every LSN it holds).
+  // first (`FileLog.open` fsyncs the last segment; `syncedLsn` covers every LSN it holds).
   assert(log.syncedLsn >= log.lastLsn, 'an opened log is durable through its last LSN')
   for await (const batch of log.readBatches(from)) {
     for (const entry of batch) {

@@ -12,7 +12,7 @@ import { posix } from 'node:path'
 import { CairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
-import { Log } from '../log/log.js'
+import { FileLog } from '../log/file-log.js'
 import { Catalog } from './catalog.js'
 import { catalogMissing, partitionNotFound, storeNotFound } from './not-found.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
@@ -35,7 +35,7 @@ export class StoreReader {
   readonly dir: string
   readonly #fs: FileSystem
   readonly #options: StoreReaderOptions
-  readonly #logs = new Map<string, Promise<Log>>()
+  readonly #logs = new Map<string, Promise<FileLog>>()
 
   private constructor(dir: string, fs: FileSystem, options: StoreReaderOptions) {
     this.dir = dir
@@ -59,7 +59,7 @@ export class StoreReader {
   }
 
   /** The read-only log of a partition; `PARTITION_NOT_FOUND` if the catalog has none. */
-  async log(id: string): Promise<Log> {
+  async log(id: string): Promise<FileLog> {
     assertPartitionId(id)
     let opening = this.#logs.get(id)
     if (opening === undefined) {
@@ -103,12 +103,12 @@ export class StoreReader {
     return catalog
   }
 
-  async #openLog(id: string): Promise<Log> {
+  async #openLog(id: string): Promise<FileLog> {
     const entry = (await this.#catalog()).partition(id)
     if (entry === undefined) {
       throw partitionNotFound(id)
     }
-    return await Log.open({
+    return await FileLog.open({
       fs: this.#fs,
       dir: posix.join(this.dir, 'partitions', id, 'log'),
       logId: entry.logId,

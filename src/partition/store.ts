@@ -16,6 +16,7 @@ import { mkdirDurable } from '../io/atomic-write.js'
 import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
+import { FileLog } from '../log/file-log.js'
 import type { Catalog } from './catalog.js'
 import { partitionNotFound, storeNotFound } from './not-found.js'
 import { Partition, type PartitionInfo, type PartitionOptions, type PartitionSettings } from './partition.js'
@@ -129,7 +130,7 @@ export class Store {
       if (this.#catalog.partition(id) !== undefined) {
         throw new CairnError('PARTITION_EXISTS', `partition ${id} already exists`, { context: { partition: id } })
       }
-      const partition = await Partition.open(this.#partitionOptions(id, undefined))
+      const partition = await this.#openPartition(id, undefined)
       try {
         await this.#catalog.update((c) => {
           c.partitions[id] = { logId: partition.log.logId, createdAtMs: Date.now(), meta: {} }
@@ -192,13 +193,20 @@ export class Store {
     return posix.join(this.dir, 'partitions', id)
   }
 
-  #partitionOptions(id: string, logId: string | undefined): PartitionOptions {
+  async #openPartition(id: string, logId: string | undefined): Promise<Partition> {
     const { fs: _fs, create: _create, reducer, reducers, ...settings } = this.#options
-    return { ...settings, id, dir: this.#partitionDir(id), fs: this.fs, logId, reducer: reducers?.[id] ?? reducer }
-  }
-
-  #openPartition(id: string, logId: string): Promise<Partition> {
-    return Partition.open(this.#partitionOptions(id, logId))
+    const dir = this.#partitionDir(id)
+    const log = await FileLog.open({
+      fs: this.fs,
+      dir: posix.join(dir, 'log'),
+      ...(logId !== undefined && { logId }),
+      ...(settings.durability !== undefined && { durability: settings.durability }),
+      ...(settings.segmentBytesMax !== undefined && { segmentBytesMax: settings.segmentBytesMax }),
+      ...(settings.recordBytesMax !== undefined && { recordBytesMax: settings.recordBytesMax }),
+      ...(settings.batchBytesMax !== undefined && { batchBytesMax: settings.batchBytesMax }),
+    })
+    const options: PartitionOptions = { ...settings, id, dir, fs: this.fs, log, reducer: reducers?.[id] ?? reducer }
+    return await Partition.open(options)
   }
 }
 

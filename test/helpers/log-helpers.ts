@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import type { FileSystem } from '../../src/io/index.js'
 import { decodeFrameHeader, frameHeaderBytes } from '../../src/log/frame.js'
 import { type SeededRandom, seededRandom } from '../../src/io/seeded-random.js'
-import type { Log, LogEntry, LogRecord } from '../../src/log/index.js'
+import type { FileLog, LogEntry, LogRecord } from '../../src/log/index.js'
 import { segmentHeaderBytes } from '../../src/log/segment-header.js'
 
 /** A small seeded PRNG (the crash model's), so failing runs can be replayed from the printed seed. */
@@ -26,7 +26,7 @@ export function record(payload: Uint8Array, type = 1): LogRecord {
   return { type, payload }
 }
 
-export async function readAll(log: Log, from = log.firstLsn): Promise<LogEntry[]> {
+export async function readAll(log: FileLog, from = log.firstLsn): Promise<LogEntry[]> {
   const out: LogEntry[] = []
   for await (const e of log.read(from)) out.push({ lsn: e.lsn, type: e.type, payload: e.payload.slice() })
   return out

@@ -6,14 +6,14 @@
  * the parent even when the process dies right after.
  */
 import { NodeFileSystem } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { payloadOfLsn, prng, record } from '../helpers/log-helpers.js'
 
 const dir = process.argv[2]
 const seed = Number(process.argv[3] ?? '1')
 if (dir === undefined) throw new Error('usage: crash-child.ts <dir> [seed]')
 
-const log = await Log.open({ fs: new NodeFileSystem(), dir, segmentBytesMax: 64 * 1024 })
+const log = await FileLog.open({ fs: new NodeFileSystem(), dir, segmentBytesMax: 64 * 1024 })
 process.stdout.write(`open ${log.lastLsn}\n`)
 const rng = prng(seed)
 

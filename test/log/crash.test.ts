@@ -10,7 +10,7 @@ import { posix } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { crc32, NodeFileSystem } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { hex, payloadOfLsn, prng } from '../helpers/log-helpers.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
@@ -80,7 +80,7 @@ describe('crash (SIGKILL) while appending', () => {
         assert.equal(result.openedAt >= highestAcked, true, `${where}: the child opened at ${result.openedAt}, below acked ${highestAcked}`)
         highestAcked = Math.max(highestAcked, result.acked)
 
-        const log = await Log.open({ fs: new NodeFileSystem(), dir, segmentBytesMax: 64 * 1024 })
+        const log = await FileLog.open({ fs: new NodeFileSystem(), dir, segmentBytesMax: 64 * 1024 })
         try {
           assert.equal(log.firstLsn, 1, where)
           assert.ok(log.lastLsn >= highestAcked, `${where}: lastLsn ${log.lastLsn} < acknowledged ${highestAcked}`)

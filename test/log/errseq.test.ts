@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { FaultFileSystem, MemoryFileSystem, type OperationName } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { readAll } from '../helpers/log-helpers.js'
 
 const dir = '/d/log'
@@ -61,7 +61,7 @@ describe('errseq: overlapping syncs', () => {
     test(`an error consumed by a later group's sync does not let an earlier group be acknowledged (seed ${seed})`, async () => {
       const mem = new MemoryFileSystem({ seed })
       const fs = new ReversingFileSystem(mem)
-      const log = await Log.open({ fs, dir })
+      const log = await FileLog.open({ fs, dir })
       assert.equal(await log.append([rec('kept')]), 1)
       fs.hold()
       const acknowledged: string[] = []
@@ -78,7 +78,7 @@ describe('errseq: overlapping syncs', () => {
       await fs.release()
       await Promise.allSettled(appends)
       mem.powerLoss({ keep: 'synced-only' })
-      const again = await Log.open({ fs: mem, dir })
+      const again = await FileLog.open({ fs: mem, dir })
       const survived = (await readAll(again)).map((e) => `${e.lsn}:${text(e.payload)}`)
       for (const a of acknowledged) assert.ok(survived.includes(a), `acknowledged ${a} survives (log: ${survived.join(' ')})`)
       await again.close()

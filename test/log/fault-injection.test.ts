@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { CairnError, FaultFileSystem, MemoryFileSystem, type OperationName } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { hex, payloadFor, readAll, record } from '../helpers/log-helpers.js'
 
 const dir = '/data/log'
@@ -16,7 +16,7 @@ const segmentBytesMax = 4096
 interface Setup {
   mem: MemoryFileSystem
   fs: FaultFileSystem
-  log: Log
+  log: FileLog
   /** LSN -> payload hex of every acknowledged record (trimmed ones stay: reads start at firstLsn). */
   model: Map<number, string>
 }
@@ -25,7 +25,7 @@ interface Setup {
 async function setup(): Promise<Setup> {
   const mem = new MemoryFileSystem()
   const fs = new FaultFileSystem(mem)
-  const log = await Log.open({ fs, dir, segmentBytesMax })
+  const log = await FileLog.open({ fs, dir, segmentBytesMax })
   const model = new Map<number, string>()
   let lsn = 0
   while (log.segmentCount < 5 || log.bytes - segmentBytesMax * (log.segmentCount - 1) < 1500) {
@@ -37,7 +37,7 @@ async function setup(): Promise<Setup> {
   return { mem, fs, log, model }
 }
 
-async function expectConsistent(log: Log, model: Map<number, string>, what: string): Promise<void> {
+async function expectConsistent(log: FileLog, model: Map<number, string>, what: string): Promise<void> {
   const entries = await readAll(log, log.firstLsn)
   const expected = [...model].filter(([lsn]) => lsn >= log.firstLsn).sort((a, b) => a[0] - b[0])
   assert.deepEqual(
@@ -51,7 +51,7 @@ async function expectConsistent(log: Log, model: Map<number, string>, what: stri
 interface Operation {
   name: string
   /** Runs the operation; updates the model when it succeeds. */
-  run(s: Setup, log: Log, attempt: number): Promise<void>
+  run(s: Setup, log: FileLog, attempt: number): Promise<void>
 }
 
 const appendOp = (bytes: number, name: string, rolls: boolean): Operation => ({
@@ -127,7 +127,7 @@ describe('I/O error at each operation', () => {
           await expectConsistent(log, s.model, where)
           if (error.code === 'LOG_FAILED') {
             await log.close().catch(() => undefined)
-            log = await Log.open({ fs: s.fs, dir, segmentBytesMax })
+            log = await FileLog.open({ fs: s.fs, dir, segmentBytesMax })
             await expectConsistent(log, s.model, `${where}, reopened`)
           }
           await op.run(s, log, 2)
@@ -136,12 +136,12 @@ describe('I/O error at each operation', () => {
         // And the log goes on.
         await appendOp(10, 'after', false).run(s, log, 3)
         await log.close()
-        const reopened = await Log.open({ fs: s.fs, dir, segmentBytesMax })
+        const reopened = await FileLog.open({ fs: s.fs, dir, segmentBytesMax })
         await expectConsistent(reopened, s.model, `${where}, reopened at the end`)
         await reopened.close()
         // Everything acknowledged was durable: it survives power loss too, and so does the trim.
         s.mem.powerLoss()
-        const afterPowerLoss = await Log.open({ fs: s.mem, dir, segmentBytesMax })
+        const afterPowerLoss = await FileLog.open({ fs: s.mem, dir, segmentBytesMax })
         await expectConsistent(afterPowerLoss, s.model, `${where}, after power loss`)
         await afterPowerLoss.close()
       }
@@ -168,7 +168,7 @@ describe('I/O error at each operation', () => {
     const unsettled = Symbol('unsettled')
     assert.ok(second !== undefined)
     assert.equal(await Promise.race([second, Promise.resolve(unsettled)]), 'LOG_FAILED')
-    const log = await Log.open({ fs: s.fs, dir, segmentBytesMax })
+    const log = await FileLog.open({ fs: s.fs, dir, segmentBytesMax })
     await expectConsistent(log, s.model, 'after LOG_FAILED, reopened')
     await appendOp(10, 'after', false).run(s, log, 1)
     await log.close()

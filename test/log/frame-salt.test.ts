@@ -10,7 +10,7 @@ import { posix } from 'node:path'
 import { describe, test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
 import { decodeFrameHeader, encodeFrame, frameHeaderBytes, recordHeaderBytes } from '../../src/log/frame.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { decodeSegmentHeader, encodeSegmentHeader, segmentFileName } from '../../src/log/segment-header.js'
 import { frameOffsets, overwrite, payloadFor, readAll, record, segmentNames } from '../helpers/log-helpers.js'
 
@@ -19,7 +19,7 @@ const dir = '/data/log'
 /** Appends 5 records, then one whose payload holds `inner` and more bytes; then tears that last frame just after `inner`. */
 async function tornAfterEmbedded(makeInner: (salt: number) => Uint8Array): Promise<MemoryFileSystem> {
   const fs = new MemoryFileSystem()
-  const log = await Log.open({ fs, dir })
+  const log = await FileLog.open({ fs, dir })
   for (let lsn = 1; lsn <= 5; lsn++) await log.append([record(payloadFor('salt', lsn, 40))])
   const [name] = await segmentNames(fs, dir)
   const path = posix.join(dir, name!)
@@ -48,7 +48,7 @@ describe('frame salt and plausible proofs', () => {
   test('a frame a client forged into its payload (unsalted) does not turn a torn tail into CORRUPT_LOG', async () => {
     // LSN 9 after the torn LSN 6, claiming LSN 7 was fsynced: plausible distance, wrong salt.
     const fs = await tornAfterEmbedded(() => frame(9, 7, 0))
-    const log = await Log.open({ fs, dir })
+    const log = await FileLog.open({ fs, dir })
     assert.equal(log.lastLsn, 5)
     assert.equal(await log.append([record(payloadFor('salt', 6, 1))]), 6)
     await log.close()
@@ -56,7 +56,7 @@ describe('frame salt and plausible proofs', () => {
 
   test('a correctly salted frame is no proof when the LSNs it skips cannot fit in the bytes before it', async () => {
     const fs = await tornAfterEmbedded((salt) => frame(1000, 7, salt))
-    const log = await Log.open({ fs, dir })
+    const log = await FileLog.open({ fs, dir })
     assert.equal(log.lastLsn, 5)
     await log.close()
   })
@@ -75,11 +75,11 @@ describe('frame salt and plausible proofs', () => {
     await handle.sync()
     await handle.close()
     await fs.syncDir(dir)
-    const log = await Log.open({ fs, dir })
+    const log = await FileLog.open({ fs, dir })
     assert.equal(log.logId, logId)
     assert.equal(await log.append([record(new TextEncoder().encode('three'))]), 3)
     await log.close()
-    const again = await Log.open({ fs, dir })
+    const again = await FileLog.open({ fs, dir })
     assert.deepEqual(
       (await readAll(again)).map((e) => new TextDecoder().decode(e.payload)),
       ['one', 'two', 'three'],

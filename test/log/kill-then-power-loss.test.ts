@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { hex, payloadFor, prng, readAll, record } from '../helpers/log-helpers.js'
 
 const dir = '/d/log'
@@ -23,8 +23,8 @@ async function run(seed: number): Promise<void> {
   const mem = new MemoryFileSystem({ seed })
   /** LSN -> payload hex that must survive. */
   const must = new Map<number, string>()
-  const writer = await Log.open({ fs: mem, dir, segmentBytesMax })
-  const reader = await Log.open({ fs: mem, dir, segmentBytesMax, readOnly: true })
+  const writer = await FileLog.open({ fs: mem, dir, segmentBytesMax })
+  const reader = await FileLog.open({ fs: mem, dir, segmentBytesMax, readOnly: true })
   const release = rng.next() < 0.5 ? mem.holdSyncs() : undefined
   const steps = rng.int(5, 60)
   const pending: Promise<unknown>[] = []
@@ -62,7 +62,7 @@ async function run(seed: number): Promise<void> {
   await Promise.allSettled(pending)
   // Half the time power is lost before any process opens the log again.
   if (rng.next() < 0.5) {
-    const second = await Log.open({ fs: mem, dir, segmentBytesMax })
+    const second = await FileLog.open({ fs: mem, dir, segmentBytesMax })
     for (const e of await readAll(second)) if (e.lsn <= second.syncedLsn) must.set(e.lsn, hex(e.payload))
     for (let i = rng.int(0, 3); i > 0; i--) {
       const p = payloadFor(`k${seed}b`, second.nextLsn, rng.int(1, 900))
@@ -70,7 +70,7 @@ async function run(seed: number): Promise<void> {
     }
   }
   mem.powerLoss()
-  const third = await Log.open({ fs: mem, dir, segmentBytesMax })
+  const third = await FileLog.open({ fs: mem, dir, segmentBytesMax })
   const survived = new Map((await readAll(third)).map((e) => [e.lsn, hex(e.payload)]))
   for (const [lsn, payload] of must) assert.equal(survived.get(lsn), payload, `LSN ${lsn} survives intact (log ${third.firstLsn}..${third.lastLsn})`)
   await third.close()

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { FaultFileSystem, MemoryFileSystem, type OperationName } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { readAll } from '../helpers/log-helpers.js'
 
 const dir = '/d/log'
@@ -35,7 +35,7 @@ describe('open trusts only what is durable', () => {
   test('a last group whose sync never finished, ending exactly at the preallocated end, is synced before it counts', async () => {
     const mem = new MemoryFileSystem()
     const fs = new HangingFileSystem(mem)
-    const first = await Log.open({ fs, dir })
+    const first = await FileLog.open({ fs, dir })
     assert.equal(await first.append([rec('kept')]), 1)
     // Fill the segment exactly to its preallocated end: no zeros after it, no torn tail.
     const room = (await segmentSize(mem)) - first.bytes
@@ -44,11 +44,11 @@ describe('open trusts only what is durable', () => {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
     assert.equal(await segmentSize(mem), first.bytes + room, 'the group ends exactly at the end of the file')
     // Killed here: the second process finds record 2 in the page cache.
-    const second = await Log.open({ fs: mem, dir })
+    const second = await FileLog.open({ fs: mem, dir })
     assert.equal(second.lastLsn, 2)
     const durable = second.syncedLsn
     mem.powerLoss()
-    const third = await Log.open({ fs: mem, dir })
+    const third = await FileLog.open({ fs: mem, dir })
     assert.ok(third.lastLsn >= durable, `LSN ${durable}, reported durable at open, survives power loss (log ends at ${third.lastLsn})`)
     await third.close()
   })
@@ -56,7 +56,7 @@ describe('open trusts only what is durable', () => {
   test('a rolled segment whose directory fsync never ran is made durable before appends go into it', async () => {
     const mem = new MemoryFileSystem()
     const fs = new HangingFileSystem(mem)
-    const first = await Log.open({ fs, dir, segmentBytesMax: 4096 })
+    const first = await FileLog.open({ fs, dir, segmentBytesMax: 4096 })
     assert.equal(await first.append([rec('a'.repeat(3000))]), 1)
     fs.hang = 'syncDir'
     void first.append([rec('b'.repeat(3000))]).catch(() => undefined)
@@ -65,10 +65,10 @@ describe('open trusts only what is durable', () => {
     }
     assert.equal((await mem.list(dir)).filter((n) => n.endsWith('.log')).length, 2, 'the new segment was renamed into place')
     // Killed before the directory fsync; the next process appends into the new segment.
-    const second = await Log.open({ fs: mem, dir, segmentBytesMax: 4096 })
+    const second = await FileLog.open({ fs: mem, dir, segmentBytesMax: 4096 })
     assert.equal(await second.append([rec('c')]), 2)
     mem.powerLoss()
-    const third = await Log.open({ fs: mem, dir, segmentBytesMax: 4096 })
+    const third = await FileLog.open({ fs: mem, dir, segmentBytesMax: 4096 })
     assert.deepEqual(
       (await readAll(third)).map((e) => text(e.payload).slice(0, 1)),
       ['a', 'c'],
@@ -81,7 +81,7 @@ describe('open trusts only what is durable', () => {
     for (const seed of process.env.CAIRN_SEED !== undefined ? [Number(process.env.CAIRN_SEED)] : [1, 2, 3]) {
       const mem = new MemoryFileSystem({ seed })
       const fs = new FaultFileSystem(mem)
-      const first = await Log.open({ fs, dir })
+      const first = await FileLog.open({ fs, dir })
       assert.equal(await first.append([rec('kept')]), 1)
       const [name] = (await mem.list(dir)).filter((n) => n.endsWith('.log'))
       mem.failNextSync(`${dir}/${name!}`)
@@ -92,11 +92,11 @@ describe('open trusts only what is durable', () => {
         return true
       })
       await assert.rejects(first.append([rec('unknown outcome')]), { code: 'LOG_FAILED' })
-      const second = await Log.open({ fs: mem, dir })
+      const second = await FileLog.open({ fs: mem, dir })
       assert.equal(second.lastLsn, 2, 'the rejected append came back: its outcome was unknown')
       const durable = second.syncedLsn
       mem.powerLoss({ keep: 'synced-only' })
-      const third = await Log.open({ fs: mem, dir })
+      const third = await FileLog.open({ fs: mem, dir })
       assert.ok(third.lastLsn >= durable, `seed ${seed}: LSN ${durable}, reported durable at open, survives power loss (log ends at ${third.lastLsn})`)
       await third.close()
     }

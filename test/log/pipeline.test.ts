@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { type CairnError, FaultFileSystem, MemoryFileSystem, type OperationName } from '../../src/io/index.js'
-import { Log, syncDepthMax } from '../../src/log/index.js'
+import { FileLog, syncDepthMax } from '../../src/log/index.js'
 
 const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
@@ -32,14 +32,14 @@ class GatedFileSystem extends FaultFileSystem {
   }
 }
 
-async function contents(log: Log): Promise<string[]> {
+async function contents(log: FileLog): Promise<string[]> {
   const out: string[] = []
   for await (const e of log.read(log.firstLsn)) out.push(`${e.lsn}:${new TextDecoder().decode(e.payload)}`)
   return out
 }
 
 /** Appends one record every few turns while syncs are held: each becomes its own group. */
-async function staggered(log: Log, names: string[]): Promise<Array<Promise<number>>> {
+async function staggered(log: FileLog, names: string[]): Promise<Array<Promise<number>>> {
   const out: Array<Promise<number>> = []
   for (const name of names) {
     out.push(log.append([rec(name)]))
@@ -52,7 +52,7 @@ describe('log pipeline', () => {
   test('overlapping group syncs are acknowledged in LSN order', async () => {
     const mem = new MemoryFileSystem()
     const fs = new GatedFileSystem(mem)
-    const log = await Log.open({ fs, dir: '/d/log' })
+    const log = await FileLog.open({ fs, dir: '/d/log' })
     fs.hold()
     const writesBefore = fs.writes
     const appends = await staggered(log, ['a', 'b', 'c'])
@@ -64,7 +64,7 @@ describe('log pipeline', () => {
     assert.deepEqual(order, [1, 2, 3])
     await log.close()
     mem.powerLoss()
-    const again = await Log.open({ fs, dir: '/d/log' })
+    const again = await FileLog.open({ fs, dir: '/d/log' })
     assert.deepEqual(await contents(again), ['1:a', '2:b', '3:c'])
     await again.close()
   })
@@ -72,7 +72,7 @@ describe('log pipeline', () => {
   test('a failed sync fails its group, every later one and the log (LOG_FAILED); nothing of them survives a reopen', async () => {
     const mem = new MemoryFileSystem()
     const fs = new GatedFileSystem(mem)
-    const log = await Log.open({ fs, dir: '/d/log' })
+    const log = await FileLog.open({ fs, dir: '/d/log' })
     assert.equal(await log.append([rec('kept')]), 1)
     fs.hold()
     fs.failWhen((op) => op.name === 'sync', { once: true })
@@ -89,11 +89,11 @@ describe('log pipeline', () => {
     assert.deepEqual(await contents(log), ['1:kept'])
     assert.throws(() => log.append([rec('retry')]), { code: 'LOG_FAILED' })
     await log.close()
-    const reopened = await Log.open({ fs, dir: '/d/log' })
+    const reopened = await FileLog.open({ fs, dir: '/d/log' })
     assert.equal(await reopened.append([rec('retry')]), 2)
     await reopened.close()
     mem.powerLoss()
-    const again = await Log.open({ fs, dir: '/d/log' })
+    const again = await FileLog.open({ fs, dir: '/d/log' })
     assert.deepEqual(await contents(again), ['1:kept', '2:retry'])
     await again.close()
   })

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { FaultFileSystem, type FaultRule, MemoryFileSystem } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { hex, payloadFor, prng, readAll, record } from '../helpers/log-helpers.js'
 
 const dir = '/data/log'
@@ -37,7 +37,7 @@ interface Rng {
 }
 
 /** Runs one random workload on `log`; every append is settled when it returns. */
-async function workload(log: Log, model: Model, rng: Rng, tag: string): Promise<void> {
+async function workload(log: FileLog, model: Model, rng: Rng, tag: string): Promise<void> {
   const inflight: Promise<unknown>[] = []
   const waves = rng.int(5, 40)
   for (let w = 0; w < waves; w++) {
@@ -78,7 +78,7 @@ async function workload(log: Log, model: Model, rng: Rng, tag: string): Promise<
 /** After power loss: reopen, check against the model, adopt what was recovered, append once more. */
 async function recoverAndCheck(mem: MemoryFileSystem, model: Model, tag: string): Promise<void> {
   mem.powerLoss()
-  const log = await Log.open({ fs: mem, dir, segmentBytesMax })
+  const log = await FileLog.open({ fs: mem, dir, segmentBytesMax })
   try {
     const entries = await readAll(log, log.firstLsn)
     const first = log.firstLsn
@@ -113,7 +113,7 @@ async function recoverAndCheck(mem: MemoryFileSystem, model: Model, tag: string)
 /** One life: open through a fault-injecting seam, run a workload cut by `rule`, lose power, check. */
 async function life(mem: MemoryFileSystem, model: Model, rng: Rng, tag: string, cut: (fs: FaultFileSystem) => void): Promise<void> {
   const fs = new FaultFileSystem(mem)
-  const log = await Log.open({ fs, dir, segmentBytesMax })
+  const log = await FileLog.open({ fs, dir, segmentBytesMax })
   cut(fs)
   await workload(log, model, rng, tag)
   await log.close().catch(() => undefined)
@@ -182,7 +182,7 @@ describe('power loss', { timeout: 120_000 }, () => {
     const build = async (): Promise<{ mem: MemoryFileSystem; model: Model }> => {
       const mem = new MemoryFileSystem()
       const model = new Model()
-      const log = await Log.open({ fs: mem, dir, segmentBytesMax })
+      const log = await FileLog.open({ fs: mem, dir, segmentBytesMax })
       for (let lsn = 1; lsn <= 200; lsn++) {
         const p = payloadFor('trim', lsn, 100)
         model.attempt(lsn, hex(p))
@@ -196,7 +196,7 @@ describe('power loss', { timeout: 120_000 }, () => {
     // Count the operations of the trim.
     const dry = await build()
     const dryFs = new FaultFileSystem(dry.mem)
-    const dryLog = await Log.open({ fs: dryFs, dir, segmentBytesMax })
+    const dryLog = await FileLog.open({ fs: dryFs, dir, segmentBytesMax })
     const before = dryFs.count
     const firstAfter = await dryLog.trim(150)
     const ops = dryFs.count - before
@@ -205,7 +205,7 @@ describe('power loss', { timeout: 120_000 }, () => {
     for (let k = 1; k <= ops + 1; k++) {
       const { mem, model } = await build()
       const fs = new FaultFileSystem(mem)
-      const log = await Log.open({ fs, dir, segmentBytesMax })
+      const log = await FileLog.open({ fs, dir, segmentBytesMax })
       fs.failAt(fs.count + k, { persistent: true })
       model.trimFloor = 150
       await log.trim(150).catch(() => undefined)

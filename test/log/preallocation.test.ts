@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 
 const dir = '/d/log'
 const rec = (bytes: number) => ({ type: 1, payload: new Uint8Array(bytes).fill(7) })
@@ -19,7 +19,7 @@ async function fileSize(mem: MemoryFileSystem): Promise<number> {
 describe('preallocation', () => {
   test('a segment with one small record takes at most 128 KiB', async () => {
     const mem = new MemoryFileSystem()
-    const log = await Log.open({ fs: mem, dir })
+    const log = await FileLog.open({ fs: mem, dir })
     await log.append([rec(100)])
     assert.ok((await fileSize(mem)) <= 128 * 1024, `one record took ${await fileSize(mem)} bytes`)
     await log.close()
@@ -27,7 +27,7 @@ describe('preallocation', () => {
 
   test('a busy segment grows in few, growing steps: most appends do not change the file size', async () => {
     const mem = new MemoryFileSystem()
-    const log = await Log.open({ fs: mem, dir })
+    const log = await FileLog.open({ fs: mem, dir })
     let changes = 0
     let size = await fileSize(mem)
     const appends = 4000

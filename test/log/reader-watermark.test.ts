@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { readAll } from '../helpers/log-helpers.js'
 
 const dir = '/d/log'
@@ -18,7 +18,7 @@ const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-async function shown(reader: Log): Promise<string[]> {
+async function shown(reader: FileLog): Promise<string[]> {
   await reader.refresh()
   return (await readAll(reader)).map((e) => `${e.lsn}:${text(e.payload)}`)
 }
@@ -26,9 +26,9 @@ async function shown(reader: Log): Promise<string[]> {
 describe('reader watermark', () => {
   test('a reader does not show a record whose sync has not finished, and a failed sync never gives its LSN to another record', async () => {
     const mem = new MemoryFileSystem({ seed: 1 })
-    const writer = await Log.open({ fs: mem, dir })
+    const writer = await FileLog.open({ fs: mem, dir })
     assert.equal(await writer.append([rec('kept')]), 1)
-    const reader = await Log.open({ fs: mem, dir, readOnly: true })
+    const reader = await FileLog.open({ fs: mem, dir, readOnly: true })
     assert.deepEqual(await shown(reader), ['1:kept'])
     const release = mem.holdSyncs()
     const pending = writer.append([rec('AAAA')])
@@ -42,7 +42,7 @@ describe('reader watermark', () => {
     assert.throws(() => writer.append([rec('BBBB')]), { code: 'LOG_FAILED' }, 'no other record gets LSN 2 on this log')
     assert.deepEqual(await shown(reader), ['1:kept'])
     await writer.close().catch(() => undefined)
-    const reopened = await Log.open({ fs: mem, dir })
+    const reopened = await FileLog.open({ fs: mem, dir })
     assert.equal(await reopened.append([rec('BBBB')]), 2)
     assert.deepEqual(await shown(reader), ['1:kept', '2:BBBB'])
     await reopened.close()
@@ -51,14 +51,14 @@ describe('reader watermark', () => {
 
   test('an idle writer: the last acknowledged group shows at once (a marker frame carries its durable LSN)', async () => {
     const mem = new MemoryFileSystem({ seed: 2 })
-    const writer = await Log.open({ fs: mem, dir })
-    const reader = await Log.open({ fs: mem, dir, readOnly: true })
+    const writer = await FileLog.open({ fs: mem, dir })
+    const reader = await FileLog.open({ fs: mem, dir, readOnly: true })
     for (let i = 1; i <= 3; i++) {
       assert.equal(await writer.append([rec(`r${i}`)]), i)
       assert.equal((await shown(reader)).length, i, `record ${i} shows once its append resolved`)
     }
     await writer.close()
-    const again = await Log.open({ fs: mem, dir })
+    const again = await FileLog.open({ fs: mem, dir })
     assert.deepEqual((await readAll(again)).map((e) => text(e.payload)), ['r1', 'r2', 'r3'])
     await again.close()
     await reader.close()
@@ -66,8 +66,8 @@ describe('reader watermark', () => {
 
   test("durability 'none': records show after sync()", async () => {
     const mem = new MemoryFileSystem({ seed: 3 })
-    const writer = await Log.open({ fs: mem, dir, durability: 'none' })
-    const reader = await Log.open({ fs: mem, dir, readOnly: true })
+    const writer = await FileLog.open({ fs: mem, dir, durability: 'none' })
+    const reader = await FileLog.open({ fs: mem, dir, readOnly: true })
     await writer.append([rec('a')])
     assert.deepEqual(await shown(reader), [], 'written, not fsynced')
     await writer.sync()

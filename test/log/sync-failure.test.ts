@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { CairnError, FaultFileSystem, MemoryFileSystem } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { readAll } from '../helpers/log-helpers.js'
 
 const dir = '/d/log'
@@ -40,7 +40,7 @@ function thrown(f: () => unknown): string {
 async function setup(durability: 'sync' | 'none', segmentBytesMax?: number) {
   const mem = new MemoryFileSystem()
   const fs = new FaultFileSystem(mem)
-  const log = await Log.open({ fs, dir, durability, ...(segmentBytesMax === undefined ? {} : { segmentBytesMax }) })
+  const log = await FileLog.open({ fs, dir, durability, ...(segmentBytesMax === undefined ? {} : { segmentBytesMax }) })
   return { mem, fs, log }
 }
 
@@ -53,7 +53,7 @@ describe('a failed fsync fails the log', () => {
     assert.equal(thrown(() => log.append([rec('retry')])), 'LOG_FAILED', 'no retry on the same log')
     assert.equal(await rejection(log.sync()), 'LOG_FAILED')
     await log.close().catch(() => undefined)
-    const again = await Log.open({ fs, dir })
+    const again = await FileLog.open({ fs, dir })
     assert.deepEqual((await readAll(again)).map((e) => text(e.payload)), ['kept'])
     await again.close()
   })
@@ -86,7 +86,7 @@ describe('a failed fsync fails the log', () => {
     assert.equal(await rejection(log.trim(3)), 'LOG_FAILED')
     assert.equal(await rejection(log.trim(3)), 'LOG_FAILED')
     await log.close().catch(() => undefined)
-    const again = await Log.open({ fs, dir, segmentBytesMax: 4096 })
+    const again = await FileLog.open({ fs, dir, segmentBytesMax: 4096 })
     assert.equal(again.lastLsn, 4)
     await again.close()
   })

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { CairnError, FaultFileSystem, MemoryFileSystem } from '../../src/io/index.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 
 const dir = '/d/log'
 const rec = (n: number, fill = 7) => ({ type: 1, payload: new Uint8Array(n).fill(fill) })
@@ -20,7 +20,7 @@ const baseSeed = Number(process.env.CAIRN_SEED ?? 1)
 test("under 'none', sync() never resolves over pages whose writeback error went to the roll's fsync", async () => {
   for (let seed = baseSeed; seed < baseSeed + 20; seed++) {
     const fs = new MemoryFileSystem({ seed })
-    const log = await Log.open({ fs, dir, durability: 'none', segmentBytesMax: 4096 })
+    const log = await FileLog.open({ fs, dir, durability: 'none', segmentBytesMax: 4096 })
     await log.append([rec(3000)])
     await turns(5)
     const release = fs.holdSyncs()
@@ -34,7 +34,7 @@ test("under 'none', sync() never resolves over pages whose writeback error went 
     const [syncResult] = await Promise.all([synced, appended])
     await log.close().catch(() => undefined)
     fs.powerLoss({ keep: 'synced-only' })
-    const reopened = await Log.open({ fs, dir }).catch((e: unknown) => assert.fail(`seed ${seed}: reopen failed: ${codeOf(e)} ${String(e)}`))
+    const reopened = await FileLog.open({ fs, dir }).catch((e: unknown) => assert.fail(`seed ${seed}: reopen failed: ${codeOf(e)} ${String(e)}`))
     if (syncResult === 'resolved') assert.ok(reopened.lastLsn >= 1, `seed ${seed}: sync() resolved but LSN 1 is gone`)
     else assert.equal(syncResult, 'LOG_FAILED', `seed ${seed}`)
     await reopened.close()
@@ -44,9 +44,9 @@ test("under 'none', sync() never resolves over pages whose writeback error went 
 test('a reader that scanned frames the writer then cut back follows the rewritten log', async () => {
   const mem = new MemoryFileSystem({ seed: baseSeed })
   const fault = new FaultFileSystem(mem)
-  const writer = await Log.open({ fs: fault, dir, segmentBytesMax: 4096 })
+  const writer = await FileLog.open({ fs: fault, dir, segmentBytesMax: 4096 })
   await writer.append([rec(10)])
-  const reader = await Log.open({ fs: mem, dir, readOnly: true, pollIntervalMs: 10 })
+  const reader = await FileLog.open({ fs: mem, dir, readOnly: true, pollIntervalMs: 10 })
   await reader.refresh()
   assert.equal(reader.lastLsn, 1)
   const release = mem.holdSyncs()

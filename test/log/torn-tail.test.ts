@@ -8,7 +8,7 @@ import { posix } from 'node:path'
 import { describe, test } from 'node:test'
 import { type CairnError, type FileSystem, MemoryFileSystem, NodeFileSystem } from '../../src/io/index.js'
 import { decodeFrameHeader } from '../../src/log/frame.js'
-import { Log } from '../../src/log/index.js'
+import { FileLog } from '../../src/log/index.js'
 import { frameOffsets, hex, overwrite, payloadFor, readAll, record, segmentNames } from '../helpers/log-helpers.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
@@ -32,7 +32,7 @@ const envs: Array<[string, () => Promise<Env>]> = [
 /** Expected contents: lsn -> payload hex. */
 type Model = Map<number, string>
 
-async function expectLog(log: Log, model: Model, lastLsn: number): Promise<void> {
+async function expectLog(log: FileLog, model: Model, lastLsn: number): Promise<void> {
   assert.equal(log.lastLsn, lastLsn)
   const entries = await readAll(log, 1)
   assert.deepEqual(
@@ -45,7 +45,7 @@ async function expectLog(log: Log, model: Model, lastLsn: number): Promise<void>
 /** Writes `count` single-record appends, then one 3-record batch (the frame we tear). */
 async function writeLog(env: Env, minCount: number, segmentBytesMax?: number): Promise<{ model: Model; lastFrameFirst: number }> {
   let count = minCount
-  const log = await Log.open({ fs: env.fs, dir: env.dir, ...(segmentBytesMax === undefined ? {} : { segmentBytesMax }) })
+  const log = await FileLog.open({ fs: env.fs, dir: env.dir, ...(segmentBytesMax === undefined ? {} : { segmentBytesMax }) })
   const model: Model = new Map()
   const batchFrameBytes = 32 + 3 * (5 + 21)
   let segmentSize = 64
@@ -101,7 +101,7 @@ for (const [name, makeEnv] of envs) {
           assert.ok(original.length - start > 32 + 3 * 5, 'last frame holds a header and three records')
           for (let cut = start; cut < original.length; cut++) {
             await overwrite(env.fs, lastPath, original.subarray(0, cut))
-            const log = await Log.open({ fs: env.fs, dir: env.dir, segmentBytesMax: rolled ? 4096 : undefined })
+            const log = await FileLog.open({ fs: env.fs, dir: env.dir, segmentBytesMax: rolled ? 4096 : undefined })
             try {
               await expectLog(log, model, lastFrameFirst - 1)
               assert.equal((await env.fs.stat(lastPath))?.size, start, `cut at ${cut}: torn bytes removed`)
@@ -118,7 +118,7 @@ for (const [name, makeEnv] of envs) {
           }
           // And the untouched file opens whole.
           await overwrite(env.fs, lastPath, original)
-          const log = await Log.open({ fs: env.fs, dir: env.dir })
+          const log = await FileLog.open({ fs: env.fs, dir: env.dir })
           await expectLog(log, model, lastFrameFirst + 2)
           await log.close()
         } finally {
@@ -138,7 +138,7 @@ for (const [name, makeEnv] of envs) {
           const grown = new Uint8Array(original.length + zeros)
           grown.set(original)
           await overwrite(env.fs, path, grown)
-          const log = await Log.open({ fs: env.fs, dir: env.dir })
+          const log = await FileLog.open({ fs: env.fs, dir: env.dir })
           try {
             await expectLog(log, model, lastFrameFirst + 2)
             assert.equal((await env.fs.stat(path))?.size, original.length, `${zeros} zeros truncated`)
@@ -146,7 +146,7 @@ for (const [name, makeEnv] of envs) {
             await log.close()
           }
         }
-        const log = await Log.open({ fs: env.fs, dir: env.dir })
+        const log = await FileLog.open({ fs: env.fs, dir: env.dir })
         assert.equal(await log.append([record(payloadFor('z', 1, 10))]), lastFrameFirst + 3)
         await log.close()
       } finally {
@@ -174,7 +174,7 @@ for (const [name, makeEnv] of envs) {
           const damaged = original.slice()
           damaged[bit >> 3]! ^= 1 << (bit & 7)
           await overwrite(env.fs, sealedPath, damaged)
-          await assert.rejects(Log.open({ fs: env.fs, dir: env.dir, segmentBytesMax: 4096 }), (e: CairnError) => {
+          await assert.rejects(FileLog.open({ fs: env.fs, dir: env.dir, segmentBytesMax: 4096 }), (e: CairnError) => {
             assert.equal(e.code, 'CORRUPT_LOG')
             assert.ok(e.message.includes(sealedPath), `message names the file: ${e.message}`)
             assert.ok(e.message.includes(`byte ${frame}`), `message names offset ${frame}: ${e.message}`)
@@ -187,20 +187,20 @@ for (const [name, makeEnv] of envs) {
         const withRecords = offsets.filter((at) => decodeFrameHeader(original, at)!.recordCount > 0)
         for (const cut of [original.length - 1, withRecords[withRecords.length - 1]!]) {
           await overwrite(env.fs, sealedPath, original.subarray(0, cut))
-          await assert.rejects(Log.open({ fs: env.fs, dir: env.dir, segmentBytesMax: 4096 }), (e: CairnError) => e.code === 'CORRUPT_LOG')
+          await assert.rejects(FileLog.open({ fs: env.fs, dir: env.dir, segmentBytesMax: 4096 }), (e: CairnError) => e.code === 'CORRUPT_LOG')
         }
         // A damaged segment header.
         const badHeader = original.slice()
         badHeader[20]! ^= 0x10
         await overwrite(env.fs, sealedPath, badHeader)
-        await assert.rejects(Log.open({ fs: env.fs, dir: env.dir }), (e: CairnError) => {
+        await assert.rejects(FileLog.open({ fs: env.fs, dir: env.dir }), (e: CairnError) => {
           assert.equal(e.code, 'CORRUPT_LOG')
           assert.ok(e.message.includes(sealedPath))
           return true
         })
         // Repaired, it opens again.
         await overwrite(env.fs, sealedPath, original)
-        const log = await Log.open({ fs: env.fs, dir: env.dir, segmentBytesMax: 4096 })
+        const log = await FileLog.open({ fs: env.fs, dir: env.dir, segmentBytesMax: 4096 })
         await expectLog(log, model, model.size)
         await log.close()
       } finally {
@@ -224,7 +224,7 @@ for (const [name, makeEnv] of envs) {
             const damaged = original.slice()
             damaged[at]! ^= 0x04
             await overwrite(env.fs, path, damaged)
-            await assert.rejects(Log.open({ fs: env.fs, dir: env.dir }), (e: CairnError) => {
+            await assert.rejects(FileLog.open({ fs: env.fs, dir: env.dir }), (e: CairnError) => {
               assert.equal(e.code, 'CORRUPT_LOG', `frame ${i} +${delta}`)
               assert.ok(e.message.includes(path) && e.message.includes(`byte ${offsets[i]}`), e.message)
               return true
@@ -233,7 +233,7 @@ for (const [name, makeEnv] of envs) {
           }
         }
         await overwrite(env.fs, path, original)
-        const log = await Log.open({ fs: env.fs, dir: env.dir })
+        const log = await FileLog.open({ fs: env.fs, dir: env.dir })
         await expectLog(log, model, 11)
         await log.close()
       } finally {
@@ -248,7 +248,7 @@ describe('torn tail whose lost bytes hold a frame-shaped payload', () => {
     const { encodeFrame } = await import('../../src/log/frame.js')
     const fs = new MemoryFileSystem()
     const dir = '/data/log'
-    const log = await Log.open({ fs, dir })
+    const log = await FileLog.open({ fs, dir })
     for (let lsn = 1; lsn <= 5; lsn++) await log.append([record(payloadFor('nest', lsn, 40))])
     // Record 6 carries, as its payload, a frame of another log for the same LSN (as a follower
     // shipping its leader's frames would), followed by more bytes.
@@ -267,7 +267,7 @@ describe('torn tail whose lost bytes hold a frame-shaped payload', () => {
     // Torn right after the nested frame: the outer frame is cut short, the nested one is whole.
     const cut = start + 32 + 5 + inner.length + 3
     await overwrite(fs, path, original.subarray(0, cut))
-    const again = await Log.open({ fs, dir })
+    const again = await FileLog.open({ fs, dir })
     assert.equal(again.lastLsn, 5)
     assert.equal(await again.append([record(payloadFor('nest', 6, 1))]), 6)
     await again.close()
