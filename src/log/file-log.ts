@@ -38,6 +38,7 @@ import { mkdirDurable, tempSuffix } from '../io/atomic-write.js'
 import { CairnError, CorruptionError, IoError, isCairnError, isNotFound } from '../io/errors.js'
 import type { FileHandle, FileSystem } from '../io/file-system.js'
 import { ChunkReader } from './chunk-reader.js'
+import { checkRecordBytes, recordBytesMaxDefault } from './record-limits.js'
 import type { AppendOptions, Durability, Log, LogCut } from './log.js'
 import {
   bodyBytesOf,
@@ -54,7 +55,6 @@ import { parseSegmentFileName, segmentFileName, segmentHeaderBytes } from './seg
 import { indexIntervalBytes } from './segment-scan.js'
 
 export const segmentBytesMaxDefault = 64 * 1024 * 1024
-export const recordBytesMaxDefault = 16 * 1024 * 1024
 export const batchBytesMaxDefault = 32 * 1024 * 1024
 export const batchRecordsMax = 100_000
 /** One group commit writes at most this much (more only for a single larger batch). */
@@ -329,15 +329,7 @@ export class FileLog implements Log {
         context: { records: records.length, batchRecordsMax },
       })
     }
-    for (const r of records) {
-      if (r.payload.length > this.recordBytesMax) {
-        throw new CairnError(
-          'RECORD_TOO_LARGE',
-          `a record is at most ${this.recordBytesMax} bytes (this one is ${r.payload.length}): store large blobs elsewhere and log a reference`,
-          { context: { bytes: r.payload.length, recordBytesMax: this.recordBytesMax } },
-        )
-      }
-    }
+    for (const r of records) checkRecordBytes(r.payload.length, this.recordBytesMax)
     const bytes = frameHeaderBytes + bodyBytesOf(records)
     if (bytes > this.batchBytesMax) {
       throw new CairnError('BATCH_TOO_LARGE', `a batch is at most ${this.batchBytesMax} bytes (this one is ${bytes}): split it`, {

@@ -6,8 +6,8 @@ export {
   batchRecordsMax,
   FileLog,
   type LogOptions,
-  recordBytesMaxDefault,
   segmentBytesMaxDefault,
   syncDepthMax,
 } from './file-log.js'
+export { checkRecordBytes, recordBytesMaxDefault } from './record-limits.js'
 export { segmentFileName } from './segment-header.js'

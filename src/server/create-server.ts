@@ -14,7 +14,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { recordBytesMaxDefault } from '../log/file-log.js'
+import { recordBytesMaxDefault } from '../log/record-limits.js'
 import type { Store } from '../partition/store.js'
 import { CairnError } from '../io/errors.js'
 import { tokenChecker } from './check-token.js'
