@@ -87,22 +87,27 @@ async function appendRate(side: Side, writers: number): Promise<number> {
   })
 }
 
-/** Records/s of one readBatches pass over `readRecords` records. */
-async function readRate(side: Side): Promise<number> {
-  return withDir(async (dir) => {
-    const writer = await side.open(dir, 'none')
-    const batch = Array.from({ length: 10_000 }, () => ({ type: 1, payload }))
-    for (let n = 0; n < readRecords; n += batch.length) await writer.append(batch)
-    await writer.close()
-    const log = await side.open(dir, 'none')
-    const start = performance.now()
-    let count = 0
-    for await (const b of log.readBatches(1)) count += b.length
-    const elapsed = (performance.now() - start) / 1000
-    if (count !== readRecords) throw new Error(`${side.name}: read ${count} of ${readRecords}`)
-    await log.close()
-    return count / elapsed
-  })
+/** Writes `readRecords` records under 'none' into a fresh dir (kept until the end of the run). */
+async function prepareRead(side: Side): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), 'cairn-ab-read-'))
+  const dir = join(root, 'log')
+  const writer = await side.open(dir, 'none')
+  const batch = Array.from({ length: 10_000 }, () => ({ type: 1, payload }))
+  for (let n = 0; n < readRecords; n += batch.length) await writer.append(batch)
+  await writer.close()
+  return { dir, cleanup: () => rm(root, { recursive: true, force: true }) }
+}
+
+/** Records/s of one readBatches pass over the prepared log (opened afresh). */
+async function readRate(side: Side, dir: string): Promise<number> {
+  const log = await side.open(dir, 'none')
+  const start = performance.now()
+  let count = 0
+  for await (const b of log.readBatches(1)) count += b.length
+  const elapsed = (performance.now() - start) / 1000
+  if (count !== readRecords) throw new Error(`${side.name}: read ${count} of ${readRecords}`)
+  await log.close()
+  return count / elapsed
 }
 
 function median(xs: number[]): number {
@@ -115,8 +120,10 @@ const sides = [await loadSide('base', resolve(values.base)), await loadSide('thi
 const cases: Array<[string, (side: Side) => Promise<number>]> = [
   ['64 writers, appends/s', (s) => appendRate(s, 64)],
   ['1 writer, appends/s', (s) => appendRate(s, 1)],
-  [`readBatches ${readRecords}, records/s`, readRate],
+  [`readBatches ${readRecords}, records/s`, (s) => readRate(s, readDirs.get(s.name)!.dir)],
 ]
+const readDirs = new Map<string, { dir: string; cleanup(): Promise<void> }>()
+for (const side of sides) readDirs.set(side.name, await prepareRead(side))
 const results = new Map<string, number[]>()
 for (let r = 0; r < rounds; r++) {
   // Alternate which side goes first, so neither always runs on a warmer (or busier) machine.
@@ -130,8 +137,12 @@ for (let r = 0; r < rounds; r++) {
     }
   }
 }
+for (const { cleanup } of readDirs.values()) await cleanup()
+// Both medians, and the median of the per-round ratios: the two runs of one round ran back to
+// back, so their ratio is the least disturbed by the machine's swings.
 console.log('\nmedians:')
 for (const [label] of cases) {
-  const [a, b] = sides.map((s) => median(results.get(`${label} | ${s.name}`)!))
-  console.log(`${label}: base ${Math.round(a!)}  this ${Math.round(b!)}  (this/base ${(b! / a!).toFixed(3)})`)
+  const [a, b] = sides.map((s) => results.get(`${label} | ${s.name}`)!)
+  const ratios = a!.map((x, i) => b![i]! / x)
+  console.log(`${label}: base ${Math.round(median(a!))}  this ${Math.round(median(b!))}  (median of per-round this/base ${median(ratios).toFixed(3)})`)
 }

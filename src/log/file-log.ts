@@ -276,6 +276,7 @@ export class FileLog implements Log {
       try {
         await this.#commit.idle
         if (state.failure !== undefined) throw state.failure
+        state.ended = true
         await this.#finishActive()
       } finally {
         state.wakeCommit()

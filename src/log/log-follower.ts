@@ -30,8 +30,8 @@ export async function* tailLog(state: LogState, fromLsn: number, signal: AbortSi
       }
       continue
     }
-    // A sealed log's end is final: nothing more will come.
-    if (state.sealed) return
+    // A sealed log's end is final once the appends queued before the seal landed.
+    if (state.ended) return
     await (state.readOnly ? poll(state, signal, pollIntervalMs) : waitForCommit(state, signal))
   }
 }

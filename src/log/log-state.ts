@@ -9,7 +9,7 @@
  *   and the last one is the active segment (the one appends go to);
  * - `failure`, once set, stays set: a failed fsync may have lost pages the kernel will not report
  *   again, so the log refuses all work (LOG_FAILED) until reopened;
- * - `sealed` and `closed` never go back to false.
+ * - `sealed`, `ended` and `closed` never go back to false; `ended` implies `sealed`.
  */
 import { CairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
@@ -26,6 +26,8 @@ export class LogState {
   segments: Segment[]
   closed = false
   sealed = false
+  /** Sealed and drained: no record will be added after `lastLsn` (tails end there). */
+  ended = false
   failure: CairnError | undefined
   /** Tails waiting for the next acknowledged group (or a refresh that found records). */
   commitWaiters: Array<() => void> = []
