@@ -11,30 +11,10 @@ import { type FileSystem, MemoryFileSystem, NodeFileSystem } from '../../src/io/
 import { decodeFrameHeader } from '../../src/log/frame.js'
 import { FileLog, type LogCut } from '../../src/log/index.js'
 import { hex, payloadFor, readAll, record } from '../helpers/log-helpers.js'
+import { copyCut } from '../helpers/log-cut-copy.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 
 const segmentBytesMax = 16 * 1024
-
-/** Copies the first `bytes` bytes of each file of `cut` into `to` (a fresh directory). */
-async function copyCut(fs: FileSystem, cut: LogCut, to: string, toFs: FileSystem = fs): Promise<void> {
-  await toFs.mkdir(to, true)
-  for (const file of cut.files) {
-    const from = await fs.open(file.path, 'read')
-    const bytes = new Uint8Array(file.bytes)
-    let n: number
-    try {
-      n = await from.read(bytes, 0, bytes.length, 0)
-    } finally {
-      await from.close()
-    }
-    assert.equal(n, file.bytes, `${file.path} holds at least the cut's ${file.bytes} bytes`)
-    const out = await toFs.open(posix.join(to, posix.basename(file.path)), 'createOrTruncate')
-    await out.write(bytes, 0)
-    await out.sync()
-    await out.close()
-  }
-  await toFs.syncDir(to)
-}
 
 async function cutUnderWriters(fs: FileSystem, root: string): Promise<void> {
   const dir = posix.join(root, 'log')
