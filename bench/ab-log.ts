@@ -5,7 +5,9 @@
  *
  * Cases: 64 concurrent appenders of 100-byte records under 'sync' durability, 1 writer awaiting
  * each append, and one `readBatches` pass over 1M 100-byte records (written under 'none', the
- * log closed and reopened first). Everything runs on the real file system, in temp dirs.
+ * log closed and reopened first), on the real file system in temp dirs; and 64 appenders on the
+ * in-memory file system, which times the group-commit code without the disk's latency (the
+ * figure least disturbed by other work on the machine's disk).
  *
  *   node --import tsx bench/ab-log.ts --base <root of another checkout> [--rounds 5] [--seconds 2]
  *
@@ -31,6 +33,8 @@ interface AnyLog {
 interface Side {
   name: string
   open(dir: string, durability: 'sync' | 'none'): Promise<AnyLog>
+  /** The same log class on its checkout's in-memory file system (the group-commit path without disk latency). */
+  openInMemory(): Promise<AnyLog>
 }
 
 const { values } = parseArgs({
@@ -51,7 +55,11 @@ async function loadSide(name: string, root: string): Promise<Side> {
   const mod = existsSync(fileLog) ? await import(pathToFileURL(fileLog).href) : await import(pathToFileURL(join(root, 'src/log/log.ts')).href)
   const cls = mod.FileLog ?? mod.Log
   if (typeof cls?.open !== 'function') throw new Error(`${root}: no log class with open()`)
-  return { name, open: (dir, durability) => cls.open({ fs: new io.NodeFileSystem(), dir, durability }) }
+  return {
+    name,
+    open: (dir, durability) => cls.open({ fs: new io.NodeFileSystem(), dir, durability }),
+    openInMemory: () => cls.open({ fs: new io.MemoryFileSystem({ seed: 1 }), dir: '/bench/log', durability: 'sync' }),
+  }
 }
 
 async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -66,9 +74,9 @@ async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 const payload = new Uint8Array(recordBytes).fill(7)
 
 /** Appends/s with `writers` loops each awaiting its own single-record append, for `seconds`. */
-async function appendRate(side: Side, writers: number): Promise<number> {
+async function appendRate(side: Side, writers: number, inMemory = false): Promise<number> {
   return withDir(async (dir) => {
-    const log = await side.open(dir, 'sync')
+    const log = inMemory ? await side.openInMemory() : await side.open(dir, 'sync')
     let ops = 0
     const until = performance.now() + seconds * 1000
     const start = performance.now()
@@ -120,6 +128,7 @@ const sides = [await loadSide('base', resolve(values.base)), await loadSide('thi
 const cases: Array<[string, (side: Side) => Promise<number>]> = [
   ['64 writers, appends/s', (s) => appendRate(s, 64)],
   ['1 writer, appends/s', (s) => appendRate(s, 1)],
+  ['64 writers on the in-memory file system, appends/s', (s) => appendRate(s, 64, true)],
   [`readBatches ${readRecords}, records/s`, (s) => readRate(s, readDirs.get(s.name)!.dir)],
 ]
 const readDirs = new Map<string, { dir: string; cleanup(): Promise<void> }>()
