@@ -231,7 +231,7 @@ export class FileLog implements Log {
 
   /**
    * Removes whole sealed segments whose records are all below `belowLsn`; returns the new
-   * firstLsn. The caller decides what is safe to trim (see docs/design.md). A sealed log can
+   * firstLsn. The caller decides what is safe to trim (docs/design.md, promise 7). A sealed log can
    * still be trimmed.
    */
   async trim(belowLsn: number): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * Power loss at random points (DESIGN.md invariants 1 and 2), on the in-memory file system: a
+ * Power loss at random points (docs/design.md, promises 1 and 4), on the in-memory file system: a
  * seeded random workload of concurrent appends (and trims) runs on a FaultFileSystem that fails
  * every operation from a random K on, so nothing after K reaches the "disk"; then power is lost
  * and the log reopened. Every acknowledged record must be there with its exact payload, LSNs
