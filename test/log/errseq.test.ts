@@ -12,13 +12,10 @@ import { describe, test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog } from '../../src/log/index.js'
 import { ReversingFileSystem } from '../helpers/held-file-systems.js'
-import { readAll } from '../helpers/log-helpers.js'
+import { readAll, textOf as text, textRecord as rec, turn } from '../helpers/log-helpers.js'
 import { testSeeds } from '../helpers/seed.js'
 
 const dir = '/d/log'
-const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
-const text = (b: Uint8Array) => new TextDecoder().decode(b)
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 const seeds = testSeeds([1, 2, 3])
 

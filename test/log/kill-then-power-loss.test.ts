@@ -9,12 +9,11 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog } from '../../src/log/index.js'
-import { hex, payloadFor, prng, readAll, record } from '../helpers/log-helpers.js'
+import { hex, payloadFor, prng, readAll, record, turn } from '../helpers/log-helpers.js'
 import { testSeeds, withSeed } from '../helpers/seed.js'
 
 const dir = '/d/log'
 const segmentBytesMax = 8192
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 const seeds = testSeeds(Array.from({ length: 40 }, (_, i) => 5000 + i))
 

@@ -3,9 +3,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { CairnError } from '../../src/io/index.js'
 import { MemoryLog } from '../../src/log/index.js'
-
-const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
-const text = (b: Uint8Array) => new TextDecoder().decode(b)
+import { textRecord as rec, textOf as text } from '../helpers/log-helpers.js'
 
 async function contents(log: MemoryLog): Promise<string[]> {
   const out: string[] = []

@@ -12,14 +12,12 @@ import { describe, test } from 'node:test'
 import { FaultFileSystem, MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog } from '../../src/log/index.js'
 import { HangingFileSystem } from '../helpers/held-file-systems.js'
-import { readAll } from '../helpers/log-helpers.js'
+import { readAll, textOf as text, textRecord as rec } from '../helpers/log-helpers.js'
 import { testSeed, testSeeds, withSeed } from '../helpers/seed.js'
 
 const dir = '/d/log'
 /** Seeds what a power loss keeps; CAIRN_SEED replays a failing run. */
 const seed = testSeed()
-const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
-const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
 async function segmentSize(mem: MemoryFileSystem): Promise<number> {
   const names = (await mem.list(dir)).filter((n) => n.endsWith('.log'))

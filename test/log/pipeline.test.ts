@@ -7,9 +7,7 @@ import { describe, test } from 'node:test'
 import { type CairnError, MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog, syncDepthMax } from '../../src/log/index.js'
 import { GatedFileSystem } from '../helpers/held-file-systems.js'
-
-const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+import { textRecord as rec, turn } from '../helpers/log-helpers.js'
 
 async function contents(log: FileLog): Promise<string[]> {
   const out: string[] = []

@@ -11,15 +11,12 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog } from '../../src/log/index.js'
-import { readAll } from '../helpers/log-helpers.js'
+import { readAll, textOf as text, textRecord as rec, turn } from '../helpers/log-helpers.js'
 import { testSeed, withSeed } from '../helpers/seed.js'
 
 const dir = '/d/log'
 /** Seeds what a power loss keeps; CAIRN_SEED replays a failing run. */
 const seed = testSeed(1)
-const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
-const text = (b: Uint8Array) => new TextDecoder().decode(b)
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 async function shown(reader: FileLog): Promise<string[]> {
   await reader.refresh()
