@@ -5,7 +5,7 @@
  */
 import type { Partition } from '../partition/partition.js'
 import type { Store } from '../partition/store.js'
-import { ApiError } from './error-response.js'
+import { ApiError } from '../wire/index.js'
 
 export class PartitionLimiter {
   readonly #store: Store

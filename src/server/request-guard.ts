@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
 import { hostname } from 'node:os'
-import { ApiError } from './error-response.js'
+import { ApiError } from '../wire/index.js'
 
 export interface GuardOptions {
   /** Origins (`scheme://host[:port]`) allowed to call cross-origin; `*` allows any. */

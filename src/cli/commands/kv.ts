@@ -5,10 +5,9 @@
  */
 import type { Command } from 'commander'
 import { assertPartitionId } from '../../partition/partition-id.js'
-import { bytesField, utf8, utf8OrUndefined } from '../../server/bytes-json.js'
-import { ApiError } from '../../server/error-response.js'
 import { checkKey, checkValue } from '../../server/kv-limits.js'
 import type { ScanRange } from '../../state/index.js'
+import { ApiError, bytesField, utf8, utf8OrUndefined } from '../../wire/index.js'
 import { withStore } from '../open-store.js'
 import { type DataOptions, parseLimit, withData } from '../options.js'
 import { write, writeLine } from '../output.js'

@@ -6,8 +6,8 @@
  */
 import { SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
-import { recordBytesMaxDefault } from '../../log/record-limits.js'
 import { CairnError } from '../../io/errors.js'
+import { recordBytesMaxDefault } from '../../log/record-limits.js'
 import type { Partition } from '../../partition/partition.js'
 import { assertPartitionId } from '../../partition/partition-id.js'
 import { byteLines } from '../byte-lines.js'

@@ -10,7 +10,7 @@ import type { Command } from 'commander'
 import type { LogEntry } from '../../log/frame.js'
 import { assertPartitionId } from '../../partition/partition-id.js'
 import { StoreReader } from '../../partition/store-reader.js'
-import { bytesField, utf8OrUndefined } from '../../server/bytes-json.js'
+import { bytesField, utf8OrUndefined } from '../../wire/index.js'
 import { type DataOptions, parseLimit, parseLsn, withData } from '../options.js'
 import { writeLine } from '../output.js'
 

@@ -1,8 +1,7 @@
 /** The key-value API: point reads and writes, atomic batches, range scans in bounded pages. */
 import type { ScanRange, StateOp } from '../../state/index.js'
-import { base64Pattern, bytesField, fromBase64 } from '../bytes-json.js'
+import { ApiError, base64Pattern, bytesField, fromBase64 } from '../../wire/index.js'
 import { bodyOf, boolParam, type Context, describeIssues, intParam, jsonBodyOf, partitionParam, type Reply, writePartition } from '../context.js'
-import { ApiError } from '../error-response.js'
 import { checkKey, checkOp, checkValue } from '../kv-limits.js'
 import { PageWriter } from '../page-writer.js'
 import { decodeSegment } from '../router.js'

@@ -1,8 +1,7 @@
 /** The log API: append records, read them back in pages bounded by count and bytes. */
 import { CairnError } from '../../io/errors.js'
-import { bytesField } from '../bytes-json.js'
+import { ApiError, bytesField } from '../../wire/index.js'
 import { type Context, describeIssues, intParam, jsonBodyOf, partitionParam, type Reply, writePartition } from '../context.js'
-import { ApiError } from '../error-response.js'
 import { PageWriter } from '../page-writer.js'
 import { appendBody, recordBytes } from '../schemas.js'
 
