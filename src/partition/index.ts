@@ -4,6 +4,8 @@ export {
   type BytesScanRange,
   Partition,
   type PartitionInfo,
+  type PartitionOptions,
+  type PartitionSettings,
   type Payload,
   payloadRecordType,
   type StateOpInput,
