@@ -12,6 +12,7 @@ export const cairnErrorStatus: Readonly<Record<string, number>> = {
   INVALID_ARGUMENT: 400,
   INVALID_PARTITION_ID: 400,
   INVALID_CONFIG: 400,
+  KEY_EMPTY: 400,
   RECORD_TOO_LARGE: 413,
   BATCH_TOO_LARGE: 413,
   KEY_TOO_LARGE: 413,

@@ -4,10 +4,8 @@
  * raw value bytes. `kv scan --json` prints `keyBase64`/`valueBase64` for non-UTF-8 bytes.
  */
 import type { Command } from 'commander'
-import { assertPartitionId } from '../../partition/partition-id.js'
-import { checkKey, checkValue } from '../../server/kv-limits.js'
-import type { ScanRange } from '../../state/index.js'
-import { ApiError, bytesField, utf8, utf8OrUndefined } from '../../wire/index.js'
+import { assertPartitionId, type ScanRange, validateValue } from '../../partition/index.js'
+import { ApiError, bytesField, checkKey, utf8, utf8OrUndefined } from '../../wire/index.js'
 import { withStore } from '../open-store.js'
 import { type DataOptions, parseLimit, withData } from '../options.js'
 import { write, writeLine } from '../output.js'
@@ -30,7 +28,7 @@ export function registerKv(program: Command): void {
       assertPartitionId(partitionId)
       const key = keyOf(keyText)
       const value = valueText !== undefined ? utf8(valueText) : await readStdin()
-      checkValue(value)
+      validateValue(value)
       await withStore(options.data, false, async (store) => {
         const lsn = await (await store.ensurePartition(partitionId)).put(key, value)
         await writeLine(String(lsn))

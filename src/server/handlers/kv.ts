@@ -1,8 +1,7 @@
 /** The key-value API: point reads and writes, atomic batches, range scans in bounded pages. */
-import type { ScanRange, StateOp } from '../../state/index.js'
-import { ApiError, base64Pattern, bytesField, fromBase64 } from '../../wire/index.js'
+import { type ScanRange, type StateOp, validateValue } from '../../partition/index.js'
+import { ApiError, base64Pattern, bytesField, checkKey, checkOps, fromBase64 } from '../../wire/index.js'
 import { bodyOf, boolParam, type Context, describeIssues, intParam, jsonBodyOf, partitionParam, type Reply, writePartition } from '../context.js'
-import { checkKey, checkOp, checkValue } from '../kv-limits.js'
 import { PageWriter } from '../page-writer.js'
 import { decodeSegment } from '../router.js'
 import { batchBody, opBytes, textBytes } from '../schemas.js'
@@ -45,7 +44,7 @@ export async function putKey(ctx: Context): Promise<Reply> {
   const id = partitionParam(ctx)
   const key = keyParam(ctx)
   const value = new Uint8Array(await bodyOf(ctx))
-  checkValue(value)
+  validateValue(value)
   const partition = await writePartition(ctx, id)
   const lsn = await partition.put(key, value)
   ctx.metrics.appendedRecords.inc()
@@ -86,7 +85,7 @@ export async function postBatch(ctx: Context): Promise<Reply> {
         : json.type === 'delete'
           ? { type: 'delete', key: opBytes(o, 'key') }
           : { type: 'deleteRange', start: opBytes(o, 'start'), end: opBytes(o, 'end') }
-    checkOp(op)
+    checkOps([op])
     if (op.type === 'deleteRange' && Buffer.compare(op.start, op.end) > 0) {
       throw new ApiError('INVALID_REQUEST', `ops.${i}: deleteRange start is after its end: give start <= end`)
     }
