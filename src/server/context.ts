@@ -1,8 +1,6 @@
 /** What a route handler gets, and what it answers. */
 import type { IncomingMessage } from 'node:http'
-import type { Partition } from '../partition/partition.js'
-import { assertPartitionId } from '../partition/partition-id.js'
-import type { Store } from '../partition/store.js'
+import { assertPartitionId, type Partition, type Store } from '../partition/index.js'
 import { ApiError } from '../wire/index.js'
 import { cutMessage } from './error-response.js'
 import { JsonShapeGuard } from './json-shape-guard.js'

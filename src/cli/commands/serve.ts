@@ -5,7 +5,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander'
 import { CairnError } from '../../io/errors.js'
-import { Store } from '../../partition/store.js'
+import { Store } from '../../partition/index.js'
 import {
   bodyBytesMaxDefault,
   inflightBytesMaxDefault,
