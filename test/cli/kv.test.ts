@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { cairn } from '../helpers/cli-helpers.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
-import { cairn } from './cli-helpers.js'
 
 describe('cli: kv', () => {
   let tmp: TempDir

@@ -8,9 +8,9 @@ import { open } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { Store } from '../../src/partition/store.js'
+import { type Served, startServe } from '../helpers/serve-process.js'
+import { rawRequest, startServer } from '../helpers/server-helpers.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
-import { rawRequest, startServer } from './server-helpers.js'
-import { type Served, startServe } from './serve-process.js'
 
 const jsonHeaders = { 'content-type': 'application/json' }
 

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { json, post, type Running, startServer } from './server-helpers.js'
+import { json, post, type Running, startServer } from '../helpers/server-helpers.js'
 
 const keyBytesMax = 64 * 1024
 

@@ -2,7 +2,7 @@
 import { request } from 'node:http'
 import { Store } from '../../src/partition/store.js'
 import { type CairnServer, createServer, type ServerOptions } from '../../src/server/create-server.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import { makeTempDir, type TempDir } from './temp-dir.js'
 
 export interface Running {
   tmp: TempDir
