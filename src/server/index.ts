@@ -8,6 +8,7 @@ export {
   type ServerOptions,
 } from './create-server.js'
 export { cairnErrorStatus, toErrorResponse } from './error-response.js'
+export { isLoopbackBind } from './request-guard.js'
 export {
   bodyBytesPerSecondMin,
   errorMessageCharsMax,
