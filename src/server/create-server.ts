@@ -36,6 +36,7 @@ import {
   headersTimeoutMsDefault,
   inflightBytesMaxDefault,
   lingerBytesMax,
+  lingerIdleMsMax,
   lingerMsMax,
   maxPartitionsDefault,
   pageBuildBytesMaxDefault,
@@ -252,7 +253,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
         if (!req.complete) {
           // Refused before the body was read: close after answering, but drain the body first.
           headers.connection = 'close'
-          if (closing === undefined || answer.body.error.code !== 'SHUTTING_DOWN') lingerClose(req, { bytesMax: lingerBytesMax, msMax: lingerMsMax })
+          if (closing === undefined || answer.body.error.code !== 'SHUTTING_DOWN') lingerClose(req, { bytesMax: lingerBytesMax, idleMsMax: lingerIdleMsMax, msMax: lingerMsMax })
         }
         if (closingSockets.has(req.socket)) headers.connection = 'close'
         if (headers.connection?.toLowerCase() === 'close') closingSockets.add(req.socket)

@@ -15,6 +15,7 @@ export {
   headersTimeoutMsDefault,
   inflightBytesMaxDefault,
   lingerBytesMax,
+  lingerIdleMsMax,
   lingerMsMax,
   maxPartitionsDefault,
   pageBuildBytesMaxDefault,
