@@ -63,8 +63,14 @@ export interface StateOptions {
   dir: string
   /** Memtable size (approximate bytes) at which `needsFlush()` turns true. Default 64 MiB. */
   memtableBytesMax?: number
-  /** Block cache capacity in bytes. Default 64 MiB. */
+  /** Block cache capacity in bytes, when the tree makes its own cache (no `blockCache`). Default 64 MiB. */
   blockCacheBytesMax?: number
+  /**
+   * A block cache shared with other trees (the store's one cache for all partitions): the tree
+   * uses it and does not own it (`blockCacheBytesMax` is then ignored). Absent: the tree makes
+   * its own.
+   */
+  blockCache?: BlockCache
   /** Target data block size in bytes. Default 4 KiB. */
   blockBytes?: number
   /** Target size of a compaction output table in bytes. Default 32 MiB. */
@@ -112,6 +118,7 @@ export interface StateStats {
   writeAmplification: number
   flushCount: number
   compactionCount: number
+  /** Of the tree's block cache: when it is shared (`StateOptions.blockCache`), the figures are the whole cache's. */
   blockCacheBytes: number
   blockCacheHits: number
   blockCacheMisses: number
@@ -151,6 +158,8 @@ export class LsmTree {
   #active: Memtable
   /** Frozen memtables, newest first. */
   #imms: Memtable[] = []
+  /** Sum of the frozen memtables' bytes (they never change once frozen): `memtableBytes` is O(1). */
+  #frozenBytes = 0
   #version: Version
   #appliedLsn: number
   #nextTableId: number
@@ -241,7 +250,7 @@ export class LsmTree {
       data = { durableLsn: 0, nextTableId: 1, tables: [], tombstones: [] }
       await atomicWriteFile(fs, manifestPath, encodeManifest(data))
     }
-    const cache = new BlockCache(options.blockCacheBytesMax ?? blockCacheBytesMaxDefault)
+    const cache = options.blockCache ?? new BlockCache(options.blockCacheBytesMax ?? blockCacheBytesMaxDefault)
     const opened: Table[] = []
     const levels: Table[][] = Array.from({ length: levelCount }, () => [])
     try {
@@ -439,9 +448,18 @@ export class LsmTree {
 
   /** Approximate bytes of the current and frozen memtables (not yet in tables); cheap, for backpressure. */
   get unflushedBytes(): number {
-    let n = this.#active.bytes
-    for (const m of this.#imms) n += m.bytes
-    return n
+    return this.memtableBytes
+  }
+
+  /**
+   * Approximate bytes of the mutable and frozen memtables, in O(1): what a store-wide memory
+   * budget sums over its trees (flushing the largest when the sum passes the budget).
+   *
+   * @example
+   * if (trees.reduce((n, t) => n + t.memtableBytes, 0) > budget) await largest(trees).flush()
+   */
+  get memtableBytes(): number {
+    return this.#active.bytes + this.#frozenBytes
   }
 
   /** True when the memtable is over `memtableBytesMax`: the owner should call `flush()`. */
@@ -477,6 +495,7 @@ export class LsmTree {
     const newestFrozen = this.#imms[0]?.lsn ?? this.#version.durableLsn
     if (!this.#active.isEmpty || this.#active.lsn > newestFrozen) {
       this.#imms.unshift(this.#active)
+      this.#frozenBytes += this.#active.bytes
       this.#active = new Memtable(undefined, [], 0, this.#appliedLsn)
       this.#tombstonesCache = undefined
     }
@@ -536,6 +555,7 @@ export class LsmTree {
           const i = this.#imms.indexOf(m)
           assert(i === this.#imms.length - 1, 'the oldest frozen memtable is flushed first')
           this.#imms.splice(i, 1)
+          this.#frozenBytes -= m.bytes
         },
       )
       this.#flushCount++
@@ -822,8 +842,6 @@ export class LsmTree {
         bytesMax: l === 0 ? 0 : levelBytesMax(this.#compaction, l),
       })
     }
-    let frozenMemtableBytes = 0
-    for (const m of this.#imms) frozenMemtableBytes += m.bytes
     const written = this.#bytesWrittenFlush + this.#bytesWrittenCompaction
     return {
       appliedLsn: this.#appliedLsn,
@@ -831,7 +849,7 @@ export class LsmTree {
       tableCount: v.tableCount,
       tableBytes,
       memtableBytes: this.#active.bytes,
-      frozenMemtableBytes,
+      frozenMemtableBytes: this.#frozenBytes,
       frozenMemtableCount: this.#imms.length,
       rangeTombstoneCount: this.#tombstones().length,
       levels,
