@@ -1,5 +1,5 @@
 /** The state engine: each partition's ordered key-value state as an LSM tree with read snapshots. */
-export { keyBytesMax, validateKey, validateStateOps, validateValue, valueBytesMax } from './limits.js'
+export { keyBytesMax, keyBytesMin, validateKey, validateStateOps, validateValue, valueBytesMax } from './limits.js'
 export {
   blockBytesDefault,
   blockCacheBytesMaxDefault,
