@@ -25,7 +25,7 @@ import { assert } from '../io/assert.js'
 import { atomicWriteFile } from '../io/atomic-write.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
-import { BlockCache } from './block-cache.js'
+import { BlockCache, Table, tableFileName, type TableInfo, TableWriter } from './table/index.js'
 import {
   type CompactionJob,
   type CompactionOptions,
@@ -42,9 +42,6 @@ import { Memtable } from './memtable.js'
 import { fragmentTombstones, insertTombstone, liveTombstones } from './range-tombstones.js'
 import { ReadSnapshot } from './read-snapshot.js'
 import { type ViewParts, viewGet, viewScan } from './read-view.js'
-import { type TableInfo, tableFileName } from './table-format.js'
-import { Table } from './table-reader.js'
-import { TableWriter } from './table-writer.js'
 import { compareBytes, copyBytes, resultCopy, type RangeTombstone, type ScanRange, type StateOp } from './types.js'
 import { closeAll, openOwned, openReadOnly, sortLevels } from './tree-open.js'
 import { levelCount, Version } from './version.js'

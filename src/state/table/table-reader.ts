@@ -8,9 +8,9 @@
  * so a read never lands on a descriptor number the OS has given to another file; reads after
  * `close()` fail with `CLOSED`.
  */
-import { assert } from '../io/assert.js'
-import { CairnError } from '../io/errors.js'
-import type { FileHandle, FileSystem } from '../io/file-system.js'
+import { assert } from '../../io/assert.js'
+import { CairnError } from '../../io/errors.js'
+import type { FileHandle, FileSystem } from '../../io/file-system.js'
 import { type Block, decodeBlock } from './block.js'
 import { BlockCache, tableBlockCountMax } from './block-cache.js'
 import { BloomFilter } from './bloom-filter.js'
@@ -23,7 +23,7 @@ import {
   type TableIndex,
   type TableInfo,
 } from './table-format.js'
-import { compareBytes, copyBytes } from './types.js'
+import { compareBytes, copyBytes } from '../types.js'
 
 /** Longest `close()` waits for reads in flight before it closes the handle anyway (a hung disk must not hang shutdown). */
 export const closeReadWaitMsMax = 5000

@@ -12,7 +12,7 @@
  * entries were inserted since it was): a Map delete + set per hit was a fifth of a cached point
  * read, and a block hit while in the newer half is far from eviction anyway.
  */
-import { assert } from '../io/assert.js'
+import { assert } from '../../io/assert.js'
 import type { Block } from './block.js'
 
 /** Per-entry bookkeeping cost added to a block's byte length. */
