@@ -4,4 +4,3 @@
  */
 export { ApiError, type ApiErrorCode } from './api-error.js'
 export { base64Pattern, bytesField, fromBase64, utf8, utf8OrUndefined } from './bytes-json.js'
-export { checkKey, checkOps } from './edge-checks.js'

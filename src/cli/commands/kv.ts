@@ -4,8 +4,8 @@
  * raw value bytes. `kv scan --json` prints `keyBase64`/`valueBase64` for non-UTF-8 bytes.
  */
 import type { Command } from 'commander'
-import { assertPartitionId, type ScanRange, validateValue } from '../../partition/index.js'
-import { ApiError, bytesField, checkKey, utf8, utf8OrUndefined } from '../../wire/index.js'
+import { assertPartitionId, type ScanRange, validateKey, validateValue } from '../../partition/index.js'
+import { ApiError, bytesField, utf8, utf8OrUndefined } from '../../wire/index.js'
 import { withStore } from '../open-store.js'
 import { type DataOptions, parseLimit, withData } from '../options.js'
 import { write, writeLine } from '../output.js'
@@ -91,7 +91,7 @@ export function registerKv(program: Command): void {
 
 function keyOf(text: string): Uint8Array {
   const key = utf8(text)
-  checkKey(key)
+  validateKey(key)
   return key
 }
 

@@ -1,6 +1,6 @@
 /** The key-value API: point reads and writes, atomic batches, range scans in bounded pages. */
-import { type ScanRange, type StateOp, validateValue } from '../../partition/index.js'
-import { ApiError, base64Pattern, bytesField, checkKey, checkOps, fromBase64 } from '../../wire/index.js'
+import { type ScanRange, type StateOp, validateKey, validateStateOps, validateValue } from '../../partition/index.js'
+import { ApiError, base64Pattern, bytesField, fromBase64 } from '../../wire/index.js'
 import { bodyOf, boolParam, type Context, describeIssues, intParam, jsonBodyOf, partitionParam, type Reply, writePartition } from '../context.js'
 import { PageWriter } from '../page-writer.js'
 import { decodeSegment } from '../router.js'
@@ -31,7 +31,7 @@ function keyParam(ctx: Context): Uint8Array {
     key = bytesQuery(ctx, 'key')
     if (key === undefined) throw new ApiError('INVALID_REQUEST', 'give the key in the path (/kv/<key>) or as /kv?key= or /kv?keyBase64=')
   }
-  checkKey(key)
+  validateKey(key)
   return key
 }
 
@@ -85,7 +85,7 @@ export async function postBatch(ctx: Context): Promise<Reply> {
         : json.type === 'delete'
           ? { type: 'delete', key: opBytes(o, 'key') }
           : { type: 'deleteRange', start: opBytes(o, 'start'), end: opBytes(o, 'end') }
-    checkOps([op])
+    validateStateOps([op])
     if (op.type === 'deleteRange' && Buffer.compare(op.start, op.end) > 0) {
       throw new ApiError('INVALID_REQUEST', `ops.${i}: deleteRange start is after its end: give start <= end`)
     }
