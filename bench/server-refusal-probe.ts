@@ -8,9 +8,9 @@
  *
  *   node --import tsx bench/server-refusal-probe.ts
  */
-import { connect } from 'node:net'
 import { Worker } from 'node:worker_threads'
 import { startServe } from '../test/helpers/serve-process.js'
+import { postOnce } from '../test/helpers/server-helpers.js'
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -73,28 +73,6 @@ function startPinger(url: string): { between: (t0: number, t1: number) => Promis
       await worker.terminate()
     },
   }
-}
-
-/**
- * POST on a fresh socket, headers and body in one write (the least client work there is, so the
- * figure is the server's); resolves at the answer's end, the socket still sending if it must.
- */
-function postOnce(port: number, path: string, body: Uint8Array): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const head = `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`
-    const socket = connect(port, '127.0.0.1', () => socket.write(Buffer.concat([Buffer.from(head), body])))
-    let text = ''
-    socket.on('data', (c: Buffer) => {
-      text += c.toString('latin1')
-      const end = text.indexOf('\r\n\r\n')
-      const length = /content-length: (\d+)/i.exec(text)
-      if (end !== -1 && length && text.length >= end + 4 + Number(length[1])) {
-        resolve({ status: Number(text.slice(9, 12)), body: text.slice(end + 4, end + 4 + Number(length[1])) })
-        socket.destroy()
-      }
-    })
-    socket.on('error', reject)
-  })
 }
 
 const now = () => performance.timeOrigin + performance.now()
