@@ -3,12 +3,16 @@
  * own), so handlers only throw.
  */
 import type { ServerResponse } from 'node:http'
-import { CairnError } from '../io/errors.js'
+import { CairnError, type ErrorCode } from '../io/errors.js'
 import { ApiError } from '../wire/index.js'
 import { errorMessageCharsMax } from './server-limits.js'
 
-/** HTTP status of each engine code; anything not listed is a 500. */
-export const cairnErrorStatus: Readonly<Record<string, number>> = {
+/**
+ * HTTP status of each engine code. Typed against `ErrorCode`, so a new code cannot be added
+ * without deciding what a client should make of it: 4xx for its input, 409 for a conflict it can
+ * resolve, 503 to retry, 500 only for the server's own failure.
+ */
+export const cairnErrorStatus: Readonly<Record<ErrorCode, number>> = {
   INVALID_ARGUMENT: 400,
   INVALID_PARTITION_ID: 400,
   INVALID_CONFIG: 400,
@@ -18,12 +22,18 @@ export const cairnErrorStatus: Readonly<Record<string, number>> = {
   KEY_TOO_LARGE: 413,
   VALUE_TOO_LARGE: 413,
   PARTITION_NOT_FOUND: 404,
+  STORE_NOT_FOUND: 404,
   PARTITION_EXISTS: 409,
+  LSN_MISMATCH: 409,
+  LOG_SEALED: 409,
+  TARGET_NOT_EMPTY: 409,
+  READ_ONLY: 409,
   LSN_TRIMMED: 410,
   LSN_OUT_OF_RANGE: 416,
   STORE_LOCKED: 503,
   CLOSED: 503,
   LOG_FAILED: 503,
+  WRITES_PAUSED: 503,
   REDUCER_FAILED: 500,
   CORRUPT_LOG: 500,
   CORRUPT_CATALOG: 500,
