@@ -1,26 +1,40 @@
 /**
  * cairn: a durable, partitioned log + state engine in which snapshots are first-class.
+ *
+ * The main entry is the engine's public API, closed: what is not exported here is internal.
+ * Test doubles (in-memory and fault-injecting file systems) are in `cairn/testing`.
  * @module
  */
 export {
   CairnError,
-  type ErrorCode,
-  FaultFileSystem,
-  type FileSystem,
-  MemoryFileSystem,
-  NodeFileSystem,
   CorruptionError,
+  type ErrorCode,
+  type FileSystem,
   IoError,
   isCairnError,
+  NodeFileSystem,
 } from './io/index.js'
 export { type Durability, FileLog, type Log, type LogEntry, type LogOptions, type LogRecord } from './log/index.js'
 export {
+  type Bytes,
+  type BytesScanRange,
   isPartitionId,
   Partition,
+  type PartitionEntry,
   type PartitionInfo,
+  type PartitionOptions,
+  type PartitionSettings,
   type Payload,
+  type ReadSnapshot,
+  type Reducer,
+  type ReducerTx,
+  type StateOpInput,
+  type StateStats,
   Store,
   type StoreInfo,
   type StoreOptions,
+  StoreReader,
+  type StoreReaderOptions,
+  type WriteBatch,
 } from './partition/index.js'
 export { type CairnServer, createServer, type ServerOptions } from './server/index.js'

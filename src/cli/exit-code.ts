@@ -4,7 +4,7 @@
  * me wrong" from "it failed".
  */
 import { CairnError } from '../io/errors.js'
-import { ApiError } from '../server/error-response.js'
+import { ApiError } from '../wire/index.js'
 
 export const exitOk = 0
 export const exitFailure = 1

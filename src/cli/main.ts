@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `cairn` executable. */
-import { run } from './run.js'
+import { run } from './index.js'
 
 // `cairn log read | head`: a closed pipe ends the output, it is not an error worth a stack trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -1,5 +1,5 @@
 /** Opens the store named by `--data` for one command and always closes it. */
-import { Store } from '../partition/store.js'
+import { Store } from '../partition/index.js'
 
 export async function withStore<T>(dir: string, create: boolean, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await Store.open(dir, { create })

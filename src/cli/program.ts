@@ -7,6 +7,12 @@ import { registerLogAppend } from './commands/log-append.js'
 import { registerLogRead } from './commands/log-read.js'
 import { registerServe } from './commands/serve.js'
 
+/**
+ * The command tree, unparsed (commander throws instead of exiting: `run` maps errors to exit codes).
+ *
+ * @example
+ * buildProgram().helpInformation() // the usage text of `cairn --help`
+ */
 export function buildProgram(): Command {
   const program = new Command('cairn')
     .description('a durable, partitioned log + state engine')

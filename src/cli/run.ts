@@ -3,7 +3,12 @@ import { CommanderError } from 'commander'
 import { exitCodeOf, exitFailure, exitOk, exitUsage, formatError } from './exit-code.js'
 import { buildProgram } from './program.js'
 
-/** Returns the exit code; never throws. `argv` is as in `process.argv` (node, script, ...args). */
+/**
+ * Returns the exit code; never throws. `argv` is as in `process.argv` (node, script, ...args).
+ *
+ * @example
+ * process.exitCode = await run(['node', 'cairn', 'kv', 'get', 'users', 'alice', '--data', './cairn-data'])
+ */
 export async function run(argv: readonly string[]): Promise<number> {
   const program = buildProgram()
   try {

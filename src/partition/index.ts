@@ -4,6 +4,8 @@ export {
   type BytesScanRange,
   Partition,
   type PartitionInfo,
+  type PartitionOptions,
+  type PartitionSettings,
   type Payload,
   payloadRecordType,
   type StateOpInput,
@@ -15,3 +17,20 @@ export { decodeEntry, type PartitionEntry } from './partition-entry.js'
 export { assertPartitionId, isPartitionId, partitionIdPattern } from './partition-id.js'
 export { Store, type StoreInfo, type StoreOptions } from './store.js'
 export { StoreReader, type StoreReaderOptions } from './store-reader.js'
+// What the faces (CLI, server) need from the layers below, so they import only this layer.
+export {
+  type LogEntry,
+  checkRecordBytes,
+  recordBytesMaxDefault,
+} from '../log/index.js'
+export {
+  keyBytesMax,
+  type ReadSnapshot,
+  type ScanRange,
+  type StateOp,
+  type StateStats,
+  validateKey,
+  validateStateOps,
+  validateValue,
+  valueBytesMax,
+} from '../state/index.js'

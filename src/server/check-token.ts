@@ -1,7 +1,7 @@
 /** Bearer-token check in constant time (hashing first makes lengths equal, so length leaks nothing). */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import { ApiError } from './error-response.js'
+import { ApiError } from '../wire/index.js'
 
 const digest = (text: string) => createHash('sha256').update(text).digest()
 

@@ -14,20 +14,20 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { recordBytesMaxDefault } from '../log/record-limits.js'
-import type { Store } from '../partition/store.js'
 import { CairnError } from '../io/errors.js'
+import { recordBytesMaxDefault, type Store } from '../partition/index.js'
+import { ApiError } from '../wire/index.js'
 import { tokenChecker } from './check-token.js'
 import type { Context, Reply, ResolvedServerOptions } from './context.js'
-import { ApiError, sendJson, toErrorResponse } from './error-response.js'
+import { sendJson, toErrorResponse } from './error-response.js'
 import { deleteKey, getKey, getScan, postBatch, putKey } from './handlers/kv.js'
 import { getRecords, postRecords } from './handlers/records.js'
 import { getStatus } from './handlers/status.js'
 import { InflightBudget } from './inflight-budget.js'
 import { lingerClose } from './linger.js'
 import { createMetrics, type ServerMetrics } from './metrics.js'
-import { PartitionLimiter } from './partition-limiter.js'
 import { parseQuery } from './parse-query.js'
+import { PartitionLimiter } from './partition-limiter.js'
 import { rawErrorAnswer } from './raw-error-answer.js'
 import { checkOrigin, checkTransferEncoding, hostChecker, preflightHeaders } from './request-guard.js'
 import { Router } from './router.js'
@@ -36,6 +36,7 @@ import {
   headersTimeoutMsDefault,
   inflightBytesMaxDefault,
   lingerBytesMax,
+  lingerIdleMsMax,
   lingerMsMax,
   maxPartitionsDefault,
   pageBuildBytesMaxDefault,
@@ -252,7 +253,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
         if (!req.complete) {
           // Refused before the body was read: close after answering, but drain the body first.
           headers.connection = 'close'
-          if (closing === undefined || answer.body.error.code !== 'SHUTTING_DOWN') lingerClose(req, { bytesMax: lingerBytesMax, msMax: lingerMsMax })
+          if (closing === undefined || answer.body.error.code !== 'SHUTTING_DOWN') lingerClose(req, { bytesMax: lingerBytesMax, idleMsMax: lingerIdleMsMax, msMax: lingerMsMax })
         }
         if (closingSockets.has(req.socket)) headers.connection = 'close'
         if (headers.connection?.toLowerCase() === 'close') closingSockets.add(req.socket)

@@ -1,92 +1,39 @@
 /**
- * Errors as HTTP answers: one table maps every code to a status, so handlers only throw.
- * Codes that only the server and CLI know (bad JSON, unknown route...) live here, not in
- * src/io/errors.ts, because the engine never raises them.
+ * Errors as HTTP answers: one table maps every engine code to a status (ApiError carries its
+ * own), so handlers only throw.
  */
 import type { ServerResponse } from 'node:http'
-import { CairnError } from '../io/errors.js'
+import { CairnError, type ErrorCode } from '../io/errors.js'
+import { ApiError } from '../wire/index.js'
 import { errorMessageCharsMax } from './server-limits.js'
 
-/** Codes raised by the HTTP and CLI layers only. */
-export type ApiErrorCode =
-  | 'INVALID_JSON'
-  | 'INVALID_REQUEST'
-  | 'NOT_FOUND'
-  | 'METHOD_NOT_ALLOWED'
-  | 'BODY_TOO_LARGE'
-  | 'UNAUTHORIZED'
-  | 'KEY_NOT_FOUND'
-  | 'SHUTTING_DOWN'
-  | 'INTERNAL'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'FORBIDDEN_ORIGIN'
-  | 'FORBIDDEN_HOST'
-  | 'SERVER_BUSY'
-  | 'PARTITION_LIMIT'
-  | 'TOO_MANY_OPEN_FILES'
-  | 'REQUEST_TIMEOUT'
-  | 'CLIENT_ABORTED'
-  | 'INVALID_TEXT'
-  | 'EXPECTATION_FAILED'
-  | 'HEADERS_TOO_LARGE'
-  | 'UNSUPPORTED_TRANSFER_ENCODING'
-
-/** An error with a code the engine does not define; carries its own HTTP status. */
-export class ApiError extends Error {
-  override name = 'ApiError'
-  readonly code: ApiErrorCode
-  readonly status: number
-  readonly headers: Record<string, string>
-
-  constructor(code: ApiErrorCode, message: string, headers: Record<string, string> = {}) {
-    super(message)
-    this.code = code
-    this.status = apiStatus[code]
-    this.headers = headers
-  }
-}
-
-const apiStatus: Record<ApiErrorCode, number> = {
-  INVALID_JSON: 400,
-  INVALID_REQUEST: 400,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  BODY_TOO_LARGE: 413,
-  UNAUTHORIZED: 401,
-  KEY_NOT_FOUND: 404,
-  SHUTTING_DOWN: 503,
-  INTERNAL: 500,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  FORBIDDEN_ORIGIN: 403,
-  FORBIDDEN_HOST: 403,
-  SERVER_BUSY: 503,
-  PARTITION_LIMIT: 409,
-  TOO_MANY_OPEN_FILES: 503,
-  REQUEST_TIMEOUT: 408,
-  // nginx's "client closed request": never sent (the client is gone), only counted.
-  CLIENT_ABORTED: 499,
-  INVALID_TEXT: 400,
-  EXPECTATION_FAILED: 417,
-  HEADERS_TOO_LARGE: 431,
-  UNSUPPORTED_TRANSFER_ENCODING: 501,
-}
-
-/** HTTP status of each engine code; anything not listed is a 500. */
-export const cairnErrorStatus: Readonly<Record<string, number>> = {
+/**
+ * HTTP status of each engine code. Typed against `ErrorCode`, so a new code cannot be added
+ * without deciding what a client should make of it: 4xx for its input, 409 for a conflict it can
+ * resolve, 503 to retry, 500 only for the server's own failure.
+ */
+export const cairnErrorStatus: Readonly<Record<ErrorCode, number>> = {
   INVALID_ARGUMENT: 400,
   INVALID_PARTITION_ID: 400,
   INVALID_CONFIG: 400,
+  KEY_EMPTY: 400,
   RECORD_TOO_LARGE: 413,
   BATCH_TOO_LARGE: 413,
   KEY_TOO_LARGE: 413,
   VALUE_TOO_LARGE: 413,
   PARTITION_NOT_FOUND: 404,
+  STORE_NOT_FOUND: 404,
   PARTITION_EXISTS: 409,
+  LSN_MISMATCH: 409,
+  LOG_SEALED: 409,
+  TARGET_NOT_EMPTY: 409,
+  READ_ONLY: 409,
   LSN_TRIMMED: 410,
   LSN_OUT_OF_RANGE: 416,
   STORE_LOCKED: 503,
   CLOSED: 503,
   LOG_FAILED: 503,
+  WRITES_PAUSED: 503,
   REDUCER_FAILED: 500,
   CORRUPT_LOG: 500,
   CORRUPT_CATALOG: 500,

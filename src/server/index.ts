@@ -1,5 +1,4 @@
 /** The HTTP server of cairn. */
-export { bytesField, utf8OrUndefined } from './bytes-json.js'
 export {
   bodyBytesMaxDefault,
   type CairnServer,
@@ -8,16 +7,18 @@ export {
   readLimitMax,
   type ServerOptions,
 } from './create-server.js'
-export { ApiError, type ApiErrorCode, cairnErrorStatus, toErrorResponse } from './error-response.js'
+export { cairnErrorStatus, toErrorResponse } from './error-response.js'
+export { isLoopbackBind } from './request-guard.js'
 export {
   bodyBytesPerSecondMin,
   errorMessageCharsMax,
-  pageBuildBytesMaxDefault,
   headersTimeoutMsDefault,
   inflightBytesMaxDefault,
   lingerBytesMax,
+  lingerIdleMsMax,
   lingerMsMax,
   maxPartitionsDefault,
+  pageBuildBytesMaxDefault,
   pageBytesDefault,
   pageBytesMax,
   requestItemsMaxDefault,

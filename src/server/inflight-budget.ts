@@ -4,7 +4,7 @@
  * buffered. Invariant: `held` is the sum of live reservations and never exceeds `bytesMax`.
  */
 import { assert } from '../io/assert.js'
-import { ApiError } from './error-response.js'
+import { ApiError } from '../wire/index.js'
 
 /** Seconds a client is told to wait when the server is busy. */
 export const busyRetryAfterSeconds = 1

@@ -16,7 +16,7 @@
  * most 3 members, so such a body has fewer than `3 * itemsMax` separators in all.
  */
 import { CairnError } from '../io/errors.js'
-import { ApiError } from './error-response.js'
+import { ApiError } from '../wire/index.js'
 
 const quote = 0x22
 const backslash = 0x5c

@@ -2,13 +2,19 @@
  * Lingering close, as nginx does it: a request answered before its body was read (413, 401,
  * 404...) is answered with `connection: close`, and the socket stays open while the rest of the
  * body is read and dropped, so the client finishes sending and reads the answer instead of
- * meeting a reset (EPIPE). Bounded: after `bytesMax` more bytes or `msMax`, the socket is cut.
+ * meeting a reset (EPIPE). Bounded: after `bytesMax` more bytes, `idleMsMax` without a byte, or
+ * `msMax` in all, the socket is cut. The idle bound is what stops a stalled client; the total
+ * bound is loose so that a client sending steadily over a slow link (64 MiB at a few MB/s) still
+ * finishes and reads its answer (nginx: lingering_timeout 5 s, lingering_time 30 s).
  */
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 
 export interface LingerBounds {
   bytesMax: number
+  /** Longest wait for the next bytes of the body. */
+  idleMsMax: number
+  /** Longest linger in all. */
   msMax: number
 }
 
@@ -33,24 +39,32 @@ export function lingerClose(req: IncomingMessage, bounds: LingerBounds): boolean
   let bytes = 0
   const cut = () => {
     clearTimeout(timer)
+    clearTimeout(idle)
     socket.destroy()
   }
   const timer = setTimeout(cut, bounds.msMax)
   timer.unref()
+  const idle = setTimeout(cut, bounds.idleMsMax)
+  idle.unref()
   const onData = (chunk: Buffer) => {
     bytes += chunk.length
     if (bytes > bounds.bytesMax) cut()
+    else idle.refresh()
   }
   const onEnd = () => {
     drained = true
     clearTimeout(timer)
+    clearTimeout(idle)
     socket.destroySoon = destroySoon
     if (answered) destroySoon.call(socket)
   }
   req.on('data', onData)
   req.once('end', onEnd)
   req.once('error', cut)
-  socket.once('close', () => clearTimeout(timer))
+  socket.once('close', () => {
+    clearTimeout(timer)
+    clearTimeout(idle)
+  })
   req.resume()
   return true
 }

@@ -3,7 +3,7 @@
  * in one process, as in tests, do not share or clash).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { PartitionInfo } from '../partition/partition.js'
+import type { PartitionInfo } from '../partition/index.js'
 
 /** Per-partition gauges, read from `partition.info()` at scrape time. */
 const partitionGauges: Array<[keyof PartitionInfo, string, string]> = [

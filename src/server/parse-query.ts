@@ -1,4 +1,4 @@
-import { ApiError } from './error-response.js'
+import { ApiError } from '../wire/index.js'
 
 /**
  * The query string, strictly decoded: a malformed escape or one that is not UTF-8 is refused

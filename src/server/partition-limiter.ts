@@ -3,9 +3,8 @@
  * holds fewer than `maxPartitions`; past it, 409 PARTITION_LIMIT. Creations in flight count
  * against the bound, so concurrent writes to new partitions can never overshoot it.
  */
-import type { Partition } from '../partition/partition.js'
-import type { Store } from '../partition/store.js'
-import { ApiError } from './error-response.js'
+import type { Partition, Store } from '../partition/index.js'
+import { ApiError } from '../wire/index.js'
 
 export class PartitionLimiter {
   readonly #store: Store

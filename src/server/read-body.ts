@@ -7,7 +7,7 @@
  * optional `inspect` sees each chunk as it arrives so a bounded pre-check can refuse mid-stream.
  */
 import type { IncomingMessage } from 'node:http'
-import { ApiError } from './error-response.js'
+import { ApiError } from '../wire/index.js'
 
 export interface BodyLimits {
   bytesMax: number

@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
 import { hostname } from 'node:os'
-import { ApiError } from './error-response.js'
+import { ApiError } from '../wire/index.js'
 
 export interface GuardOptions {
   /** Origins (`scheme://host[:port]`) allowed to call cross-origin; `*` allows any. */
@@ -18,7 +18,7 @@ export interface GuardOptions {
 }
 
 /** The host part of a `Host` header (or an origin's authority), lower case, without port or brackets. */
-export function hostOf(authority: string): string {
+function hostOf(authority: string): string {
   const a = authority.trim().toLowerCase()
   if (a.startsWith('[')) return a.slice(1, a.indexOf(']') === -1 ? undefined : a.indexOf(']'))
   const colon = a.indexOf(':')

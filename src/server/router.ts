@@ -3,7 +3,7 @@
  * segment on the raw (still percent-encoded) path, so an encoded `/` (`a%2Fb`) stays inside one
  * segment and reaches partition-id validation instead of changing the route.
  */
-import { ApiError } from './error-response.js'
+import { ApiError } from '../wire/index.js'
 
 export interface Match<H> {
   handler: H

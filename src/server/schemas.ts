@@ -4,8 +4,7 @@
  * U+FFFD on encoding, so two different keys could silently become one).
  */
 import { z } from 'zod'
-import { ApiError } from './error-response.js'
-import { base64Pattern, fromBase64, utf8 } from './bytes-json.js'
+import { ApiError, base64Pattern, fromBase64, utf8 } from '../wire/index.js'
 
 const base64 = z.string().regex(base64Pattern, 'must be base64')
 

@@ -17,9 +17,13 @@ export const pageBuildBytesMaxDefault = 256 * 1024 * 1024
 export const inflightBytesMaxDefault = 64 * 1024 * 1024
 /** Partitions a store may reach by auto-create (existing partitions are never refused). */
 export const maxPartitionsDefault = 1000
-/** A refused body is drained (read and dropped) up to this many bytes and this long before the socket closes. */
+/**
+ * A refused body is drained (read and dropped) up to this many bytes, while bytes keep coming
+ * (a gap of `lingerIdleMsMax` cuts), and at most `lingerMsMax` in all, before the socket closes.
+ */
 export const lingerBytesMax = 128 * 1024 * 1024
-export const lingerMsMax = 5_000
+export const lingerIdleMsMax = 5_000
+export const lingerMsMax = 30_000
 /** Time to receive a request's headers; the whole request gets this plus its body at the slowest accepted rate. */
 export const headersTimeoutMsDefault = 10_000
 export const bodyBytesPerSecondMin = 1024 * 1024

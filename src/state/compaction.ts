@@ -36,16 +36,12 @@
  * at or below it, so each rewrite retires all the tombstones it was pending on). The merge
  * yields to the event loop every `compactionSliceMs`, so it never blocks it for longer.
  */
-import { performance } from 'node:perf_hooks'
 import { assert } from '../io/assert.js'
-import { CairnError } from '../io/errors.js'
-import type { FileSystem } from '../io/file-system.js'
 import { type Cursor, LevelCursor, TableCursor } from './cursor.js'
 import { MergeIterator } from './merge-iterator.js'
 import { hasPendingTombstones, isCovered, pendingTombstones } from './range-tombstones.js'
-import type { TableInfo } from './table-format.js'
-import type { Table } from './table-reader.js'
-import { TableWriter } from './table-writer.js'
+import type { Table, TableInfo } from './table/index.js'
+import type { TableOutput } from './table-output.js'
 import { type Bounds, compareBytes, type RangeTombstone } from './types.js'
 import { levelCount, overlapping, type Version } from './version.js'
 
@@ -250,74 +246,31 @@ export function fullCompaction(version: Version): CompactionJob | undefined {
   return { level: -1, outputLevel: deepest, inputs, runs, bottom: true, move: false, drop: false }
 }
 
-export interface CompactionContext {
-  fs: FileSystem
-  dir: string
-  options: CompactionOptions
-  allocateTableId: () => number
-  /** Range tombstones of the base version (fragmented): covered entries are dropped. */
-  tombstones: readonly RangeTombstone[]
-  /** Durable LSN of the base version (stamped on outputs as tombstoneLsn). */
-  tombstoneLsn: number
-  /** Called with bytes of each finished output table. */
-  onWritten: (bytes: number) => void
-  /** Called with the path of each output table renamed into place (so a failure can clean it up). */
-  onPublished: (path: string) => void
-  /** Checked at each slice: true stops the merge with a `CLOSED` error (the tree is closing). */
-  cancelled: () => boolean
-}
-
 const unbounded: Bounds = { lower: undefined, lowerInclusive: true, upper: undefined, upperInclusive: true }
 
-/** Merges the job's inputs into new table files (durable, renamed, directory synced). */
-export async function runCompaction(job: CompactionJob, ctx: CompactionContext): Promise<TableInfo[]> {
+/**
+ * Merges the job's inputs into `output` (the table-writing loop, see table-output.ts), dropping
+ * what the job may drop, and finishes it: resolves to the new tables (durable, renamed,
+ * directory synced). `tombstones`: the range tombstones of the base version (fragmented).
+ */
+export async function runCompaction(job: CompactionJob, tombstones: readonly RangeTombstone[], output: TableOutput): Promise<TableInfo[]> {
   assert(!job.move && !job.drop, 'a move or a drop needs no merge')
   const cursors: Cursor[] = job.runs.map((run) =>
     run.length === 1 ? new TableCursor(run[0]!, unbounded, false, false) : new LevelCursor(run, unbounded, false, false),
   )
   const merge = new MergeIterator(cursors, false)
-  const outputs: TableInfo[] = []
-  let writer: TableWriter | undefined
-  let sliceStart = performance.now()
-  let counter = 0
   try {
     let ok = await merge.start()
     while (ok) {
-      const dropped =
-        (merge.value === undefined && job.bottom) ||
-        (ctx.tombstones.length > 0 && isCovered(ctx.tombstones, merge.key, merge.seq))
-      if (!dropped) {
-        if (writer === undefined) writer = await TableWriter.create(ctx.fs, ctx.dir, ctx.allocateTableId(), ctx.options.blockBytes)
-        const w = writer.add(merge.key, merge.seq, merge.value)
-        if (w !== undefined) await w
-        if (writer.estimatedBytes >= ctx.options.tableBytesTarget) {
-          outputs.push(await finishOutput(writer, ctx))
-          writer = undefined
-        }
-      }
-      if ((++counter & 255) === 0 && performance.now() - sliceStart > ctx.options.compactionSliceMs) {
-        await new Promise((resolve) => setImmediate(resolve))
-        if (ctx.cancelled()) throw new CairnError('CLOSED', 'compaction stopped: the state tree is closing')
-        sliceStart = performance.now()
-      }
+      const dropped = (merge.value === undefined && job.bottom) || (tombstones.length > 0 && isCovered(tombstones, merge.key, merge.seq))
+      const w = dropped ? output.skip() : output.add(merge.key, merge.seq, merge.value)
+      if (w !== undefined) await w
       const r = merge.next()
       ok = r instanceof Promise ? await r : r
     }
-    if (writer !== undefined) {
-      outputs.push(await finishOutput(writer, ctx))
-      writer = undefined
-    }
-    if (outputs.length > 0) await ctx.fs.syncDir(ctx.dir)
-    return outputs
+    return await output.finish()
   } catch (e) {
-    await writer?.abort()
+    await output.abort()
     throw e
   }
-}
-
-async function finishOutput(writer: TableWriter, ctx: CompactionContext): Promise<TableInfo> {
-  const info = await writer.finish(ctx.tombstoneLsn)
-  ctx.onPublished(writer.path)
-  ctx.onWritten(info.bytes)
-  return info
 }

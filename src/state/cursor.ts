@@ -8,10 +8,9 @@
  * within its bounds. Keys and values are subarrays of a cached block or memtable buffers: copy
  * them before handing them out.
  */
-import type { Block } from './block.js'
+import type { Block, Table } from './table/index.js'
 import { firstTableReaching } from './level-search.js'
 import { latin1Key, type MemEntry, type Memtable } from './memtable.js'
-import type { Table } from './table-reader.js'
 import { aboveLower, type Bounds, belowUpper, compareBytes } from './types.js'
 
 export interface Cursor {

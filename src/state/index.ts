@@ -1,14 +1,15 @@
 /** The state engine: each partition's ordered key-value state as an LSM tree with read snapshots. */
-export { keyBytesMax, validateKey, validateStateOps, validateValue, valueBytesMax } from './limits.js'
+export { keyBytesMax, keyBytesMin, validateKey, validateStateOps, validateValue, valueBytesMax } from './limits.js'
+export { LsmTree } from './lsm-tree.js'
 export {
   blockBytesDefault,
   blockCacheBytesMaxDefault,
-  type LevelStats,
-  LsmTree,
   memtableBytesMaxDefault,
-  type RetainedVersion,
   type StateOptions,
-  type StateStats,
-} from './lsm-tree.js'
+  stateOptionBounds,
+} from './options.js'
 export { ReadSnapshot } from './read-snapshot.js'
+export type { LevelStats, StateStats } from './stats.js'
+export { BlockCache } from './table/index.js'
 export { copyBytes, type ScanRange, type StateOp } from './types.js'
+export type { RetainedTable, RetainedVersion } from './version-set.js'

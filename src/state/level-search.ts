@@ -2,7 +2,7 @@
  * Binary search over a sorted, non-overlapping level (L1 and below): tables are in key order and
  * each one's keys lie in [smallest, largest].
  */
-import type { Table } from './table-reader.js'
+import type { Table } from './table/index.js'
 import { compareBytes } from './types.js'
 
 /** Index of the first table whose largest key is >= `key` (`tables.length` if none). */

@@ -1,300 +1,118 @@
 /**
  * The LSM tree holding one partition's state: a mutable memtable, frozen memtables being
- * flushed, and a current version of immutable table files (see version.ts), described durably
+ * flushed, and a current version of immutable table files (version-set.ts), described durably
  * by the manifest. The partition's log is the write-ahead log: `apply` only touches memory, and
- * after a crash the owner replays the log from `durableLsn + 1`.
+ * after a crash the owner replays the log from `durableLsn + 1`. This file is the facade: the
+ * write path into memtables, reads, and flush; recovery is in tree-open.ts, versions and file
+ * lifetimes in version-set.ts, the table-writing loop in table-output.ts, compaction in
+ * compactor.ts, options in options.ts, counters in stats.ts.
  *
  * Invariants:
- * - appliedLsn >= durableLsn; durableLsn only grows; all effects of LSNs <= durableLsn are in the
- *   tables and tombstones of the current version, which the on-disk manifest describes;
- * - a table file is referenced by a manifest only after it was fsynced, renamed into place and
- *   its directory fsynced; published files are never rewritten;
- * - a table file is deleted only when no version holds it (the current one, a read snapshot's,
- *   an in-flight scan's, or one retained by `retainVersion`), and, when it came from a failed
- *   attempt, only after a later manifest that does not list it was durably written;
- * - flushes run one at a time, compactions one at a time, and manifest installs are serialized;
- *   a flush and a compaction may overlap (the compaction edit is applied to the version current
- *   at install time, and flushes only ever add L0 tables).
+ * - appliedLsn >= durableLsn; `apply(lsn)` requires lsn > appliedLsn (asserted): LSNs applied
+ *   only grow; durableLsn only grows; all effects of LSNs <= durableLsn are in the tables and
+ *   tombstones of the current version, which the on-disk manifest describes;
+ * - frozen memtables are flushed oldest first, one flush at a time; a flush and a compaction
+ *   may overlap (see compactor.ts);
+ * - a read-only tree (another process owns the directory) writes nothing: flush, compaction and
+ *   bulk load are refused, `apply` fills memory only.
  *
  * Scheduling: the tree never flushes on its own. The owner calls `flush()` when `needsFlush()`
  * (the partition does it in the background). After a flush, if `autoCompact` (default), a
  * compaction runs in the background when one is due; `compact()` runs them to completion.
  */
-import { posix } from 'node:path'
 import { assert } from '../io/assert.js'
-import { atomicWriteFile, mkdirDurable, tempSuffix } from '../io/atomic-write.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
-import { BlockCache } from './block-cache.js'
-import {
-  type CompactionJob,
-  type CompactionOptions,
-  fullCompaction,
-  levelBytesMax,
-  pickCompaction,
-  rangeTombstoneCountTriggerDefault,
-  runCompaction,
-  type TombstoneReclaim,
-} from './compaction.js'
+import { writeBulkLoad } from './bulk-load.js'
+import type { CompactionOptions } from './compaction.js'
+import { Compactor } from './compactor.js'
 import { validateStateOps } from './limits.js'
-import { decodeManifest, encodeManifest, type ManifestData, type ManifestTable, manifestFileName } from './manifest.js'
-import { Memtable } from './memtable.js'
-import { fragmentTombstones, insertTombstone, liveTombstones } from './range-tombstones.js'
+import type { Memtable } from './memtable.js'
+import { MemtableSet } from './memtable-set.js'
+import { type ResolvedStateOptions, resolveStateOptions, type StateOptions } from './options.js'
 import { ReadSnapshot } from './read-snapshot.js'
 import { type ViewParts, viewGet, viewScan } from './read-view.js'
-import { type TableInfo, tableFileName, tableFilePattern } from './table-format.js'
-import { Table } from './table-reader.js'
-import { TableWriter } from './table-writer.js'
-import { compareBytes, copyBytes, resultCopy, type RangeTombstone, type ScanRange, type StateOp } from './types.js'
-import { levelCount, Version } from './version.js'
-
-export const memtableBytesMaxDefault = 64 * 1024 * 1024
-export const blockCacheBytesMaxDefault = 64 * 1024 * 1024
-export const blockBytesDefault = 4 * 1024
-export const tableBytesTargetDefault = 32 * 1024 * 1024
-export const level0TableCountTriggerDefault = 4
-export const level1BytesMaxDefault = 256 * 1024 * 1024
-export const levelBytesMultiplierDefault = 10
-export const compactionSliceMsDefault = 4
-
-export interface StateOptions {
-  fs: FileSystem
-  /** Directory owned by this tree; created if missing. */
-  dir: string
-  /** Memtable size (approximate bytes) at which `needsFlush()` turns true. Default 64 MiB. */
-  memtableBytesMax?: number
-  /** Block cache capacity in bytes. Default 64 MiB. */
-  blockCacheBytesMax?: number
-  /** Target data block size in bytes. Default 4 KiB. */
-  blockBytes?: number
-  /** Target size of a compaction output table in bytes. Default 32 MiB. */
-  tableBytesTarget?: number
-  /** L0 table count that triggers an L0 -> L1 compaction. Default 4. */
-  level0TableCountTrigger?: number
-  /** Size of level 1 in bytes before it is compacted down; level l holds this * multiplier^(l-1). Default 256 MiB. */
-  level1BytesMax?: number
-  /** Growth factor between levels. Default 10. */
-  levelBytesMultiplier?: number
-  /** Longest stretch a compaction or flush runs on the event loop before yielding, in ms. Default 4. */
-  compactionSliceMs?: number
-  /**
-   * Flushed range tombstone fragments at which compaction reclaims them all (and the data they
-   * cover), so lookups, the manifest and dead data stay bounded. Default 1024.
-   */
-  rangeTombstoneCountTrigger?: number
-  /** Run due compactions in the background after each flush. Default true. */
-  autoCompact?: boolean
-}
-
-export interface LevelStats {
-  level: number
-  tableCount: number
-  bytes: number
-  bytesMax: number
-}
-
-export interface StateStats {
-  appliedLsn: number
-  durableLsn: number
-  tableCount: number
-  tableBytes: number
-  memtableBytes: number
-  frozenMemtableBytes: number
-  frozenMemtableCount: number
-  /** Range tombstone fragments in the memtables and the version (overlapping deleteRanges are cut into non-overlapping pieces). */
-  rangeTombstoneCount: number
-  levels: LevelStats[]
-  /** Key and value bytes passed to apply() (the logical write volume). */
-  bytesApplied: number
-  bytesWrittenFlush: number
-  bytesWrittenCompaction: number
-  /** (flush + compaction bytes) / applied bytes. */
-  writeAmplification: number
-  flushCount: number
-  compactionCount: number
-  blockCacheBytes: number
-  blockCacheHits: number
-  blockCacheMisses: number
-  /** Bytes of index and bloom filters in memory. */
-  tableMemoryBytes: number
-  /** Table files kept only because a snapshot, scan or retained version pins them. */
-  pinnedObsoleteTableCount: number
-}
-
-/** The files of a retained version, kept on disk until `release()` (for checkpoints). */
-export interface RetainedVersion {
-  durableLsn: number
-  /** Absolute (or dir-relative as given) paths of the table files. */
-  files: string[]
-  /** Manifest bytes describing exactly these files. */
-  manifest: Uint8Array
-  release(): void
-}
-
-interface VersionEdit {
-  added: { level: number; table: Table }[]
-  removed: Set<number>
-  tombstones: RangeTombstone[]
-  durableLsn: number
-}
-
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+import { type StateStats, stateStats } from './stats.js'
+import { BlockCache } from './table/index.js'
+import { TableOutput } from './table-output.js'
+import { closeAll, openOwned, openReadOnly } from './tree-open.js'
+import { resultCopy, type ScanRange, type StateOp } from './types.js'
+import { levelCount } from './version.js'
+import { type RetainedVersion, VersionSet } from './version-set.js'
 
 export class LsmTree {
   readonly #fs: FileSystem
   readonly #dir: string
-  readonly #memtableBytesMax: number
-  readonly #blockBytes: number
+  readonly #options: ResolvedStateOptions
   readonly #compaction: CompactionOptions
-  readonly #autoCompact: boolean
   readonly #cache: BlockCache
-  #active: Memtable
-  /** Frozen memtables, newest first. */
-  #imms: Memtable[] = []
-  #version: Version
+  readonly #versions: VersionSet
+  readonly #compactor: Compactor
+  readonly #mem: MemtableSet
   #appliedLsn: number
-  #nextTableId: number
   #closed = false
   #flushChain: Promise<void> = Promise.resolve()
-  #compactChain: Promise<void> = Promise.resolve()
-  #installChain: Promise<void> = Promise.resolve()
-  #compactionScheduled = false
-  /** Paths from failed attempts: deleted after the next durable manifest write. */
-  #orphans: string[] = []
-  #pendingDeletes = new Set<Promise<void>>()
-  #openTables = new Set<Table>()
-  /** Every range tombstone of the current state, fragmented; built on demand. */
-  #tombstonesCache: RangeTombstone[] | undefined
-  /** A view may hold #tombstonesCache: the next deleteRange copies it instead of changing it. */
-  #tombstonesShared = false
-  #reclaim: TombstoneReclaim = { dueLsn: 0 }
-  #pointers: (Uint8Array | undefined)[] = new Array(levelCount).fill(undefined)
-  #bytesApplied = 0
   #bytesWrittenFlush = 0
-  #bytesWrittenCompaction = 0
   #flushCount = 0
-  #compactionCount = 0
-  /** Error of the last background compaction, if it failed (the next one retries). */
-  backgroundError: unknown
 
-  private constructor(options: StateOptions, cache: BlockCache, version: Version, nextTableId: number) {
+  private constructor(options: ResolvedStateOptions, cache: BlockCache, versions: VersionSet) {
     this.#fs = options.fs
     this.#dir = options.dir
-    this.#memtableBytesMax = options.memtableBytesMax ?? memtableBytesMaxDefault
-    this.#blockBytes = options.blockBytes ?? blockBytesDefault
+    this.#options = options
     this.#compaction = {
-      level0TableCountTrigger: options.level0TableCountTrigger ?? level0TableCountTriggerDefault,
-      level1BytesMax: options.level1BytesMax ?? level1BytesMaxDefault,
-      levelBytesMultiplier: options.levelBytesMultiplier ?? levelBytesMultiplierDefault,
-      tableBytesTarget: options.tableBytesTarget ?? tableBytesTargetDefault,
-      blockBytes: this.#blockBytes,
-      compactionSliceMs: options.compactionSliceMs ?? compactionSliceMsDefault,
-      rangeTombstoneCountTrigger: options.rangeTombstoneCountTrigger ?? rangeTombstoneCountTriggerDefault,
+      level0TableCountTrigger: options.level0TableCountTrigger,
+      level1BytesMax: options.level1BytesMax,
+      levelBytesMultiplier: options.levelBytesMultiplier,
+      tableBytesTarget: options.tableBytesTarget,
+      blockBytes: options.blockBytes,
+      compactionSliceMs: options.compactionSliceMs,
+      rangeTombstoneCountTrigger: options.rangeTombstoneCountTrigger,
     }
-    assert(this.#compaction.level0TableCountTrigger >= 1, 'level0TableCountTrigger >= 1')
-    assert(this.#compaction.levelBytesMultiplier >= 2, 'levelBytesMultiplier >= 2')
-    assert(this.#compaction.rangeTombstoneCountTrigger >= 1, 'rangeTombstoneCountTrigger >= 1')
-    this.#autoCompact = options.autoCompact ?? true
     this.#cache = cache
-    this.#version = version.ref()
-    this.#appliedLsn = version.durableLsn
-    this.#active = new Memtable(undefined, [], 0, version.durableLsn)
-    this.#nextTableId = nextTableId
-    for (const t of version.tables()) this.#openTables.add(t)
+    this.#versions = versions
+    this.#compactor = new Compactor({ fs: this.#fs, dir: this.#dir, options: this.#compaction, versions, isClosed: this.#isClosed })
+    this.#appliedLsn = versions.current.durableLsn
+    this.#mem = new MemtableSet(this.#appliedLsn)
   }
 
   /**
    * Opens (or creates) the tree in `options.dir`: makes the manifest and the directory durable,
    * reads and verifies the manifest, opens every table (verifying footer, index and bloom
-   * filter), deletes orphan and temp files.
+   * filter), deletes orphan and temp files. With `readOnly`, only reads (see tree-open.ts).
+   * Options out of bounds are `INVALID_CONFIG` (see options.ts).
    *
    * @example
    * const tree = await LsmTree.open({ fs: new NodeFileSystem(), dir: '/data/p/state' })
    * // replay the log from tree.durableLsn + 1 with tree.apply(lsn, ops)
+   * const view = await LsmTree.open({ fs, dir: '/data/p/state', readOnly: true }) // beside a running owner
    */
   static async open(options: StateOptions): Promise<LsmTree> {
-    const { fs, dir } = options
-    await mkdirDurable(fs, dir)
-    const names = await fs.list(dir)
-    const manifestPath = posix.join(dir, manifestFileName)
-    let data: ManifestData
-    if (names.includes(manifestFileName)) {
-      // A process that died after renaming the manifest into place but before fsyncing the
-      // directory left it in the page cache only: make it durable (contents, entry, and the
-      // directory's own entry) before trusting it, deleting what it does not list, or letting
-      // the owner trim its log by its durable LSN.
-      const handle = await fs.open(manifestPath, 'read')
-      try {
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await fs.syncDir(dir)
-      await fs.syncDir(posix.dirname(dir))
-      data = decodeManifest(await fs.readFile(manifestPath), manifestPath)
-    } else {
-      if (names.some((n) => tableFilePattern.test(n))) {
-        throw new CorruptionError('CORRUPT_MANIFEST', `state directory ${dir} holds table files but no manifest: restore from a snapshot or checkpoint`, {
-          context: { file: manifestPath },
-        })
-      }
-      data = { durableLsn: 0, nextTableId: 1, tables: [], tombstones: [] }
-      await atomicWriteFile(fs, manifestPath, encodeManifest(data))
-    }
-    const cache = new BlockCache(options.blockCacheBytesMax ?? blockCacheBytesMaxDefault)
-    const opened: Table[] = []
-    const levels: Table[][] = Array.from({ length: levelCount }, () => [])
-    try {
-      for (const t of data.tables) {
-        if (!(t.level >= 0 && t.level < levelCount)) {
-          throw new CorruptionError('CORRUPT_MANIFEST', `state manifest ${manifestPath} puts table ${t.id} at level ${t.level}`, {
-            context: { file: manifestPath },
-          })
-        }
-        const { level, ...info } = t
-        const table = await Table.open(fs, posix.join(dir, tableFileName(t.id)), info, cache)
-        opened.push(table)
-        levels[level]!.push(table)
-      }
-    } catch (e) {
-      for (const t of opened) await t.close().catch(() => undefined)
-      throw e
-    }
-    sortLevels(levels)
-    // Orphans: tables a crash left unreferenced, and temp files of unfinished writes.
-    const live = new Set(data.tables.map((t) => tableFileName(t.id)))
-    let maxId = 0
-    let removed = false
-    for (const name of names) {
-      const m = tableFilePattern.exec(name)
-      if (m !== null) maxId = Math.max(maxId, Number(m[1]))
-      if ((m !== null && !live.has(name)) || (name.endsWith(tempSuffix) && name !== manifestFileName)) {
-        await fs.unlink(posix.join(dir, name))
-        removed = true
-      }
-    }
-    if (removed) await fs.syncDir(dir)
-    const nextTableId = Math.max(data.nextTableId, maxId + 1)
-    // The tree wires the release callback; a version is built before the tree exists, so route through a holder.
+    const resolved = resolveStateOptions(options)
+    const { fs, dir } = resolved
+    const cache = resolved.blockCache ?? new BlockCache(resolved.blockCacheBytesMax)
+    const state = resolved.readOnly ? await openReadOnly(fs, dir, cache) : await openOwned(fs, dir, cache)
+    // The version set calls back into the tree, which does not exist yet: route through a holder.
     const holder: { tree?: LsmTree } = {}
-    let version: Version
+    let versions: VersionSet
     try {
-      version = new Version(levels, data.tombstones, data.durableLsn, nextTableId, (t) => holder.tree!.#release(t))
+      versions = new VersionSet(fs, dir, cache, resolved.readOnly, state, () => {
+        if (holder.tree !== undefined) holder.tree.#mem.invalidateTombstones()
+      })
     } catch (e) {
-      for (const t of opened) await t.close().catch(() => undefined)
-      throw new CorruptionError('CORRUPT_MANIFEST', `state manifest ${manifestPath} describes overlapping tables`, {
-        context: { file: manifestPath },
+      await closeAll(state.opened)
+      throw new CorruptionError('CORRUPT_MANIFEST', `state manifest ${state.manifestPath} describes overlapping tables`, {
+        context: { file: state.manifestPath },
         cause: e,
       })
     }
-    const tree = new LsmTree(options, cache, version, nextTableId)
+    const tree = new LsmTree(resolved, cache, versions)
     holder.tree = tree
     return tree
   }
 
   /** Highest LSN whose effects are all in table files (0 when none): replay the log from here + 1. */
   get durableLsn(): number {
-    return this.#version.durableLsn
+    return this.#versions.current.durableLsn
   }
 
   /** Highest LSN applied. */
@@ -302,12 +120,33 @@ export class LsmTree {
     return this.#appliedLsn
   }
 
+  /** True when opened with `readOnly`. */
+  get readOnly(): boolean {
+    return this.#options.readOnly
+  }
+
+  /** Error of the last background compaction, if it failed (the next one retries). */
+  get backgroundError(): unknown {
+    return this.#compactor.backgroundError
+  }
+
   #checkOpen(): void {
     if (this.#closed) throw new CairnError('CLOSED', 'this state tree is closed')
   }
 
-  /** For scans, which must stop once the tree (and so their files) closed. One closure for all. */
+  /** For what writes files: refused on a read-only tree. */
+  #checkWritable(what: string): void {
+    this.#checkOpen()
+    if (this.#options.readOnly) {
+      throw new CairnError('READ_ONLY', `${what} writes files, and this state tree was opened read-only (another process owns the store): do it in the owner`, {
+        context: { dir: this.#dir },
+      })
+    }
+  }
+
+  /** For scans and background work, which must stop once the tree (and so their files) closed. One closure for all. */
   readonly #isOpen = (): boolean => !this.#closed
+  readonly #isClosed = (): boolean => this.#closed
 
   /**
    * Applies the ops of record `lsn` atomically (all or none: ops are validated first), in
@@ -326,52 +165,8 @@ export class LsmTree {
     this.#checkOpen()
     assert(Number.isSafeInteger(lsn) && lsn > this.#appliedLsn, `apply lsn ${lsn} must be above applied lsn ${this.#appliedLsn}`)
     if (!validated) validateStateOps(ops)
-    const m = this.#active
-    for (const op of ops) {
-      switch (op.type) {
-        case 'put':
-          m.set(owned ? op.key : copyBytes(op.key), lsn, owned ? op.value : copyBytes(op.value))
-          this.#bytesApplied += op.key.length + op.value.length
-          break
-        case 'delete':
-          m.set(owned ? op.key : copyBytes(op.key), lsn, undefined)
-          this.#bytesApplied += op.key.length
-          break
-        case 'deleteRange':
-          if (compareBytes(op.start, op.end) < 0) {
-            const start = owned ? op.start : copyBytes(op.start)
-            const end = owned ? op.end : copyBytes(op.end)
-            m.deleteRange(start, end, lsn)
-            this.#addTombstone({ start, end, seq: lsn })
-          }
-          this.#bytesApplied += op.start.length + op.end.length
-          break
-      }
-    }
-    m.noteLsn(lsn)
+    this.#mem.apply(lsn, ops, owned)
     this.#appliedLsn = lsn
-  }
-
-  /** Every range tombstone of the current state (memtables and version), fragmented. */
-  #tombstones(): RangeTombstone[] {
-    if (this.#tombstonesCache === undefined) {
-      const all: RangeTombstone[] = [...this.#active.tombstones]
-      for (const m of this.#imms) all.push(...m.tombstones)
-      all.push(...this.#version.tombstones)
-      this.#tombstonesCache = fragmentTombstones(all)
-      this.#tombstonesShared = false
-    }
-    return this.#tombstonesCache
-  }
-
-  /** Adds a new deleteRange to the cached set in O(log n) (it has the highest seq yet). */
-  #addTombstone(t: RangeTombstone): void {
-    if (this.#tombstonesCache === undefined) return
-    if (this.#tombstonesShared) {
-      this.#tombstonesCache = this.#tombstonesCache.slice()
-      this.#tombstonesShared = false
-    }
-    insertTombstone(this.#tombstonesCache, t)
   }
 
   /**
@@ -382,23 +177,22 @@ export class LsmTree {
    */
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
     if (this.#closed) return Promise.reject(new CairnError('CLOSED', 'this state tree is closed'))
-    const hit = this.#active.get(key)
+    const mem = this.#mem
+    const hit = mem.active.get(key)
     if (hit !== undefined) return Promise.resolve(hit.value === undefined ? undefined : resultCopy(hit.value))
-    const version = this.#version
+    const version = this.#versions.current
     // viewGet reads the memtables synchronously only, so the live list needs no copy.
-    const result = viewGet({ memtables: this.#imms, version, tombstones: this.#tombstones() }, key)
+    const result = viewGet({ memtables: mem.frozen, version, tombstones: mem.tombstones(version.tombstones) }, key)
     if (!(result instanceof Promise)) return Promise.resolve(result)
     // It reads a block: pin the version (and keep its tombstone set unchanged) until it is done.
-    this.#tombstonesShared = true
+    mem.shareTombstones()
     version.ref()
     return result.finally(() => version.unref())
   }
 
   #view(): ViewParts {
-    const memtables = this.#active.size > 0 ? [this.#active.snapshot(), ...this.#imms] : [...this.#imms]
-    const tombstones = this.#tombstones()
-    this.#tombstonesShared = true
-    return { memtables, version: this.#version.ref(), tombstones }
+    const version = this.#versions.current.ref()
+    return { ...this.#mem.view(version.tombstones), version }
   }
 
   /**
@@ -431,7 +225,7 @@ export class LsmTree {
       view,
       async () => {
         view.version.unref()
-        await this.#settleDeletes()
+        await this.#versions.settleDeletes()
       },
       () => !this.#closed,
     )
@@ -439,14 +233,23 @@ export class LsmTree {
 
   /** Approximate bytes of the current and frozen memtables (not yet in tables); cheap, for backpressure. */
   get unflushedBytes(): number {
-    let n = this.#active.bytes
-    for (const m of this.#imms) n += m.bytes
-    return n
+    return this.memtableBytes
+  }
+
+  /**
+   * Approximate bytes of the mutable and frozen memtables, in O(1): what a store-wide memory
+   * budget sums over its trees (flushing the largest when the sum passes the budget).
+   *
+   * @example
+   * if (trees.reduce((n, t) => n + t.memtableBytes, 0) > budget) await largest(trees).flush()
+   */
+  get memtableBytes(): number {
+    return this.#mem.bytes
   }
 
   /** True when the memtable is over `memtableBytesMax`: the owner should call `flush()`. */
   needsFlush(): boolean {
-    return this.#active.bytes >= this.#memtableBytesMax
+    return !this.#options.readOnly && this.#mem.active.bytes >= this.#options.memtableBytesMax
   }
 
   /**
@@ -459,7 +262,7 @@ export class LsmTree {
    * if (tree.needsFlush()) await tree.flush()
    */
   async flush(): Promise<void> {
-    this.#checkOpen()
+    this.#checkWritable('flush')
     await this.flushFrozen(this.freeze())
   }
 
@@ -474,13 +277,7 @@ export class LsmTree {
    */
   freeze(): number {
     this.#checkOpen()
-    const newestFrozen = this.#imms[0]?.lsn ?? this.#version.durableLsn
-    if (!this.#active.isEmpty || this.#active.lsn > newestFrozen) {
-      this.#imms.unshift(this.#active)
-      this.#active = new Memtable(undefined, [], 0, this.#appliedLsn)
-      this.#tombstonesCache = undefined
-    }
-    return this.#imms[0]?.lsn ?? this.#version.durableLsn
+    return this.#mem.freeze(this.#appliedLsn, this.#versions.current.durableLsn)
   }
 
   /**
@@ -491,143 +288,54 @@ export class LsmTree {
    * await tree.flushFrozen(tree.freeze())
    */
   async flushFrozen(lsnMax: number = Number.POSITIVE_INFINITY): Promise<void> {
-    this.#checkOpen()
+    this.#checkWritable('flush')
     const run = this.#flushChain.then(() => this.#flushFrozen(lsnMax))
     this.#flushChain = run.catch(() => undefined)
     await run
-    if (this.#autoCompact) this.#scheduleCompaction()
+    if (this.#options.autoCompact && !this.#options.readOnly) this.#compactor.schedule()
   }
 
   async #flushFrozen(lsnMax: number): Promise<void> {
     for (;;) {
-      const oldest = this.#imms[this.#imms.length - 1]
+      const oldest = this.#mem.oldestFrozen
       if (oldest === undefined || oldest.lsn > lsnMax || this.#closed) return
       await this.#flushOne(oldest)
     }
   }
 
+  /** Writes one frozen memtable as one L0 table (none when it holds only tombstones) and installs it. */
   async #flushOne(m: Memtable): Promise<void> {
-    let table: Table | undefined
-    let writer: TableWriter | undefined
-    let published: string | undefined
+    const versions = this.#versions
+    const output = this.#output(Number.POSITIVE_INFINITY, m.lsn)
     try {
-      if (m.size > 0) {
-        writer = await TableWriter.create(this.#fs, this.#dir, this.#nextTableId++, this.#blockBytes)
-        let sliceStart = performance.now()
-        let counter = 0
-        for (const [, v] of m.entries()) {
-          const w = writer.add(v.key, v.seq, v.value)
-          if (w !== undefined) await w
-          if ((++counter & 255) === 0 && performance.now() - sliceStart > this.#compaction.compactionSliceMs) {
-            await yieldToEventLoop()
-            sliceStart = performance.now()
-          }
-        }
-        const info = await writer.finish(m.lsn)
-        published = writer.path
-        writer = undefined
-        await this.#fs.syncDir(this.#dir)
-        table = await this.#openTable(info)
-        this.#bytesWrittenFlush += info.bytes
+      for (const [, v] of m.entries()) {
+        const w = output.add(v.key, v.seq, v.value)
+        if (w !== undefined) await w
       }
-      await this.#install(
-        { added: table === undefined ? [] : [{ level: 0, table }], removed: new Set(), tombstones: m.tombstones, durableLsn: m.lsn },
-        () => {
-          const i = this.#imms.indexOf(m)
-          assert(i === this.#imms.length - 1, 'the oldest frozen memtable is flushed first')
-          this.#imms.splice(i, 1)
-        },
-      )
-      this.#flushCount++
+      await output.finish()
     } catch (e) {
-      await writer?.abort()
-      if (table !== undefined) await this.#discard(table)
-      else if (published !== undefined) this.#orphans.push(published)
+      await output.abort()
+      versions.orphan(output.published)
       throw e
     }
-  }
-
-  async #openTable(info: TableInfo): Promise<Table> {
-    const table = await Table.open(this.#fs, posix.join(this.#dir, tableFileName(info.id)), info, this.#cache)
-    this.#openTables.add(table)
-    return table
-  }
-
-  /** A table written by a failed attempt: closed now, its file deleted after the next durable manifest. */
-  async #discard(table: Table): Promise<void> {
-    assert(table.refs === 0, 'a discarded table is in no version')
-    this.#openTables.delete(table)
-    await table.close().catch(() => undefined)
-    this.#orphans.push(table.path)
-  }
-
-  /**
-   * Installs a version edit: writes the manifest of the resulting version durably, then swaps
-   * it in (with `onInstalled` run in the same synchronous step). Serialized.
-   */
-  #install(edit: VersionEdit, onInstalled?: () => void): Promise<void> {
-    const run = this.#installChain.then(async () => {
-      this.#checkOpen()
-      const base = this.#version
-      const levels: Table[][] = base.levels.map((tables) => tables.filter((t) => !edit.removed.has(t.id)))
-      for (const { level, table } of edit.added) levels[level]!.push(table)
-      sortLevels(levels)
-      const merged = edit.tombstones.length === 0 ? base.tombstones : fragmentTombstones([...base.tombstones, ...edit.tombstones])
-      const tombstones = liveTombstones(merged, levels)
-      const durableLsn = Math.max(base.durableLsn, edit.durableLsn)
-      const orphans = this.#orphans
-      this.#orphans = []
-      try {
-        await atomicWriteFile(this.#fs, posix.join(this.#dir, manifestFileName), encodeManifest(manifestOf(levels, tombstones, durableLsn, this.#nextTableId)))
-      } catch (e) {
-        this.#orphans.push(...orphans)
-        throw e
-      }
-      const next = new Version(levels, tombstones, durableLsn, this.#nextTableId, (t) => this.#release(t)).ref()
-      this.#version = next
-      // The read set changes only when tombstones come in or go: most compactions keep it.
-      if (edit.tombstones.length > 0 || tombstones.length !== base.tombstones.length) this.#tombstonesCache = undefined
-      onInstalled?.()
-      base.unref()
-      for (const path of orphans) this.#track(this.#fs.unlink(path).catch(() => undefined))
-    })
-    this.#installChain = run.catch(() => undefined)
-    return run
-  }
-
-  /** A table no version holds any more: close it and delete its file. */
-  #release(table: Table): void {
-    this.#openTables.delete(table)
-    const closing = table.close().catch(() => undefined)
-    if (this.#closed) return
-    this.#track(closing.then(() => this.#fs.unlink(table.path)).catch(() => undefined))
-  }
-
-  #track(p: Promise<void>): void {
-    this.#pendingDeletes.add(p)
-    void p.finally(() => this.#pendingDeletes.delete(p))
-  }
-
-  async #settleDeletes(): Promise<void> {
-    while (this.#pendingDeletes.size > 0) await Promise.all([...this.#pendingDeletes])
-  }
-
-  #scheduleCompaction(): void {
-    if (this.#compactionScheduled || this.#closed) return
-    if (pickCompaction(this.#version, this.#compaction, this.#pointers, this.#reclaim) === undefined) return
-    this.#compactionScheduled = true
-    const run = this.#compactChain.then(async () => {
-      this.#compactionScheduled = false
-      if (!this.#closed) await this.#compactUntilDone(false)
-    })
-    this.#compactChain = run.then(
-      () => {
-        this.backgroundError = undefined
-      },
-      (e) => {
-        this.backgroundError = e
-      },
+    await versions.installOutputs(output.infos, output.published, 0, { removed: new Set(), tombstones: m.tombstones, durableLsn: m.lsn }, () =>
+      this.#mem.removeFlushed(m),
     )
+    this.#bytesWrittenFlush += output.bytes
+    this.#flushCount++
+  }
+
+  /** The table-writing loop (table-output.ts) with this tree's settings. */
+  #output(tableBytesTarget: number, tombstoneLsn: number): TableOutput {
+    return new TableOutput({
+      fs: this.#fs,
+      dir: this.#dir,
+      blockBytes: this.#options.blockBytes,
+      tableBytesTarget,
+      sliceMs: this.#options.compactionSliceMs,
+      allocateTableId: () => this.#versions.allocateTableId(),
+      tombstoneLsn,
+    })
   }
 
   /**
@@ -639,81 +347,8 @@ export class LsmTree {
    * await tree.compact({ full: true }) // everything
    */
   async compact(options: { full?: boolean } = {}): Promise<void> {
-    this.#checkOpen()
-    const run = this.#compactChain.then(() => this.#compactUntilDone(options.full === true))
-    this.#compactChain = run.catch(() => undefined)
-    await run
-  }
-
-  async #compactUntilDone(full: boolean): Promise<void> {
-    if (full) {
-      const job = fullCompaction(this.#version)
-      if (job !== undefined) await this.#runJob(job)
-    }
-    for (;;) {
-      if (this.#closed) return
-      const job = pickCompaction(this.#version, this.#compaction, this.#pointers, this.#reclaim)
-      if (job === undefined) return
-      await this.#runJob(job)
-    }
-  }
-
-  async #runJob(job: CompactionJob): Promise<void> {
-    const base = this.#version.ref()
-    try {
-      if (job.level >= 1) this.#pointers[job.level] = job.inputs[0]!.info.largest
-      if (job.move) {
-        const table = job.inputs[0]!
-        // Reuses the open table in a new level: the same file, so nothing to write but the manifest.
-        await this.#install({ added: [{ level: job.outputLevel, table }], removed: new Set([table.id]), tombstones: [], durableLsn: 0 })
-        this.#compactionCount++
-        return
-      }
-      if (job.drop) {
-        // Every entry is hidden by a newer tombstone, which stays until nothing older is left.
-        await this.#install({ added: [], removed: new Set(job.inputs.map((t) => t.id)), tombstones: [], durableLsn: 0 })
-        this.#compactionCount++
-        return
-      }
-      const published: string[] = []
-      let infos: TableInfo[]
-      try {
-        infos = await runCompaction(job, {
-          fs: this.#fs,
-          dir: this.#dir,
-          options: this.#compaction,
-          allocateTableId: () => this.#nextTableId++,
-          tombstones: base.tombstones,
-          tombstoneLsn: base.durableLsn,
-          onWritten: (bytes) => {
-            this.#bytesWrittenCompaction += bytes
-          },
-          onPublished: (path) => published.push(path),
-          cancelled: () => this.#closed,
-        })
-      } catch (e) {
-        this.#orphans.push(...published)
-        throw e
-      }
-      const outputs: Table[] = []
-      try {
-        for (const info of infos) outputs.push(await this.#openTable(info))
-        await this.#install({
-          added: outputs.map((table) => ({ level: job.outputLevel, table })),
-          removed: new Set(job.inputs.map((t) => t.id)),
-          tombstones: [],
-          durableLsn: 0,
-        })
-      } catch (e) {
-        for (const t of outputs) await this.#discard(t)
-        const openedPaths = new Set(outputs.map((t) => t.path))
-        this.#orphans.push(...published.filter((p) => !openedPaths.has(p)))
-        throw e
-      }
-      this.#compactionCount++
-    } finally {
-      base.unref()
-    }
+    this.#checkWritable('compact')
+    await this.#compactor.compact(options.full === true)
   }
 
   /**
@@ -724,80 +359,35 @@ export class LsmTree {
    * await tree.bulkLoad(readSnapshotEntries(), snapshot.lsn)
    */
   async bulkLoad(entries: AsyncIterable<[Uint8Array, Uint8Array]> | Iterable<[Uint8Array, Uint8Array]>, lsn: number): Promise<void> {
-    this.#checkOpen()
+    this.#checkWritable('bulkLoad')
     assert(Number.isSafeInteger(lsn) && lsn >= 0, 'bulkLoad lsn is a safe integer')
-    if (this.#version.tableCount > 0 || !this.#active.isEmpty || this.#imms.length > 0 || this.#appliedLsn > 0) {
+    if (this.#versions.current.tableCount > 0 || !this.#mem.isEmpty || this.#appliedLsn > 0) {
       throw new CairnError('INVALID_ARGUMENT', 'bulkLoad needs an empty state tree')
     }
-    const bottom = levelCount - 1
-    const infos: TableInfo[] = []
-    const published: string[] = []
-    let writer: TableWriter | undefined
-    let last: Uint8Array | undefined
+    const output = this.#output(this.#options.tableBytesTarget, lsn)
     try {
-      for await (const [key, value] of entries) {
-        if (last !== undefined && compareBytes(last, key) >= 0) {
-          throw new CairnError('INVALID_ARGUMENT', 'bulkLoad entries must be in strictly increasing key order')
-        }
-        validateStateOps([{ type: 'put', key, value }])
-        last = copyBytes(key)
-        if (writer === undefined) writer = await TableWriter.create(this.#fs, this.#dir, this.#nextTableId++, this.#blockBytes)
-        const w = writer.add(key, lsn, value)
-        if (w !== undefined) await w
-        if (writer.estimatedBytes >= this.#compaction.tableBytesTarget) {
-          infos.push(await writer.finish(lsn))
-          published.push(writer.path)
-          writer = undefined
-        }
-      }
-      if (writer !== undefined) {
-        infos.push(await writer.finish(lsn))
-        published.push(writer.path)
-        writer = undefined
-      }
-      if (infos.length > 0) await this.#fs.syncDir(this.#dir)
+      await writeBulkLoad(entries, lsn, output)
     } catch (e) {
-      await writer?.abort()
-      this.#orphans.push(...published)
+      this.#versions.orphan(output.published)
       throw e
     }
-    const tables: Table[] = []
-    try {
-      for (const info of infos) {
-        tables.push(await this.#openTable(info))
-        this.#bytesWrittenFlush += info.bytes
-      }
-      await this.#install({ added: tables.map((table) => ({ level: bottom, table })), removed: new Set(), tombstones: [], durableLsn: lsn })
-    } catch (e) {
-      for (const t of tables) await this.#discard(t)
-      throw e
-    }
+    await this.#versions.installOutputs(output.infos, output.published, levelCount - 1, { removed: new Set(), tombstones: [], durableLsn: lsn })
+    this.#bytesWrittenFlush += output.bytes
     this.#appliedLsn = Math.max(this.#appliedLsn, lsn)
-    this.#active = new Memtable(undefined, [], 0, this.#appliedLsn)
+    this.#mem.reset(this.#appliedLsn)
   }
 
   /**
-   * Pins the current version's files until `release()` (for checkpoints and backups), with a
-   * manifest describing exactly them.
+   * Pins the current version's files until `release()` (for checkpoints and backups): the table
+   * files with their sizes and the manifest describing exactly them, durable up to `durableLsn`.
+   * The files stay on disk, even when compactions replace them, until released.
    *
    * @example
-   * const v = tree.retainVersion(); try { for (const f of v.files) await fs.link(f, dest(f)) } finally { v.release() }
+   * const v = tree.retainVersion(); try { for (const t of v.tables) await copy(t.path, dest(t.name)) } finally { v.release() }
    */
   retainVersion(): RetainedVersion {
     this.#checkOpen()
-    const version = this.#version.ref()
-    let released = false
-    const levels = version.levels.map((l) => [...l])
-    return {
-      durableLsn: version.durableLsn,
-      files: [...version.tables()].map((t) => t.path),
-      manifest: encodeManifest(manifestOf(levels, [...version.tombstones], version.durableLsn, version.nextTableId)),
-      release: () => {
-        if (released) return
-        released = true
-        version.unref()
-      },
-    }
+    return this.#versions.retain()
   }
 
   /**
@@ -807,54 +397,31 @@ export class LsmTree {
    * const s = tree.stats(); console.log(s.tableBytes, s.writeAmplification)
    */
   stats(): StateStats {
-    const v = this.#version
-    let tableBytes = 0
-    let tableMemoryBytes = 0
-    const levels: LevelStats[] = []
-    for (let l = 0; l < levelCount; l++) {
-      const bytes = v.levelBytes(l)
-      tableBytes += bytes
-      for (const t of v.levels[l]!) tableMemoryBytes += t.memoryBytes
-      levels.push({
-        level: l,
-        tableCount: v.levels[l]!.length,
-        bytes,
-        bytesMax: l === 0 ? 0 : levelBytesMax(this.#compaction, l),
-      })
-    }
-    let frozenMemtableBytes = 0
-    for (const m of this.#imms) frozenMemtableBytes += m.bytes
-    const written = this.#bytesWrittenFlush + this.#bytesWrittenCompaction
-    return {
+    return stateStats({
+      version: this.#versions.current,
+      compaction: this.#compaction,
+      cache: this.#cache,
+      counters: {
+        bytesApplied: this.#mem.bytesApplied,
+        bytesWrittenFlush: this.#bytesWrittenFlush,
+        bytesWrittenCompaction: this.#compactor.bytesWritten,
+        flushCount: this.#flushCount,
+        compactionCount: this.#compactor.count,
+      },
       appliedLsn: this.#appliedLsn,
-      durableLsn: v.durableLsn,
-      tableCount: v.tableCount,
-      tableBytes,
-      memtableBytes: this.#active.bytes,
-      frozenMemtableBytes,
-      frozenMemtableCount: this.#imms.length,
-      rangeTombstoneCount: this.#tombstones().length,
-      levels,
-      bytesApplied: this.#bytesApplied,
-      bytesWrittenFlush: this.#bytesWrittenFlush,
-      bytesWrittenCompaction: this.#bytesWrittenCompaction,
-      writeAmplification: this.#bytesApplied === 0 ? 0 : written / this.#bytesApplied,
-      flushCount: this.#flushCount,
-      compactionCount: this.#compactionCount,
-      blockCacheBytes: this.#cache.bytes,
-      blockCacheHits: this.#cache.hits,
-      blockCacheMisses: this.#cache.misses,
-      tableMemoryBytes,
-      pinnedObsoleteTableCount: this.#openTables.size - v.tableCount,
-    }
+      memtableBytes: this.#mem.active.bytes,
+      frozenMemtableBytes: this.#mem.frozenBytes,
+      frozenMemtableCount: this.#mem.frozen.length,
+      rangeTombstoneCount: this.#mem.tombstones(this.#versions.current.tombstones).length,
+      pinnedObsoleteTableCount: this.#versions.pinnedObsoleteTableCount,
+    })
   }
 
-  /** Resolves when background work (compaction, file deletions) has settled. For tests and shutdown. */
+  /** Resolves when background work (flushes, compactions, file deletions) has settled. For tests and shutdown. */
   async idle(): Promise<void> {
     await this.#flushChain
-    await this.#compactChain
-    await this.#installChain
-    await this.#settleDeletes()
+    await this.#compactor.idle()
+    await this.#versions.idle()
   }
 
   /**
@@ -868,24 +435,9 @@ export class LsmTree {
     if (this.#closed) return
     // Let running work finish first (it stops early once closed is set below).
     this.#closed = true
+    this.#versions.markClosed()
     await this.#flushChain
-    await this.#compactChain
-    await this.#installChain
-    await this.#settleDeletes()
-    for (const t of this.#openTables) await t.close().catch(() => undefined)
-    this.#openTables.clear()
+    await this.#compactor.idle()
+    await this.#versions.close()
   }
-}
-
-function sortLevels(levels: Table[][]): void {
-  levels[0]!.sort((a, b) => b.id - a.id)
-  for (let l = 1; l < levels.length; l++) levels[l]!.sort((a, b) => compareBytes(a.info.smallest, b.info.smallest))
-}
-
-function manifestOf(levels: readonly (readonly Table[])[], tombstones: RangeTombstone[], durableLsn: number, nextTableId: number): ManifestData {
-  const tables: ManifestTable[] = []
-  levels.forEach((tablesOfLevel, level) => {
-    for (const t of tablesOfLevel) tables.push({ level, ...t.info })
-  })
-  return { durableLsn, nextTableId, tables, tombstones }
 }

@@ -15,7 +15,7 @@
 import { crc32 } from '../io/checksum.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
 import { fragmentTombstones } from './range-tombstones.js'
-import type { TableInfo } from './table-format.js'
+import type { TableInfo } from './table/index.js'
 import type { RangeTombstone } from './types.js'
 
 export const manifestFileName = 'MANIFEST'

@@ -18,7 +18,7 @@
  */
 import { assert } from '../io/assert.js'
 import { firstTableReaching } from './level-search.js'
-import type { Table } from './table-reader.js'
+import type { Table } from './table/index.js'
 import { compareBytes, type RangeTombstone } from './types.js'
 
 /** Index of the first fragment whose end is above `key` (the only one that may cover it). */

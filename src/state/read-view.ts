@@ -11,14 +11,12 @@
  * shadowed or deleted versions).
  */
 import { CairnError } from '../io/errors.js'
-import type { Block } from './block.js'
-import { hashKey } from './bloom-filter.js'
+import { type Block, hashKey, type Table } from './table/index.js'
 import { firstTableReaching } from './level-search.js'
 import { type Cursor, LevelCursor, MemtableCursor, TableCursor } from './cursor.js'
 import type { Memtable } from './memtable.js'
 import { MergeIterator } from './merge-iterator.js'
 import { isCovered, tombstonesWithin } from './range-tombstones.js'
-import type { Table } from './table-reader.js'
 import { boundsOf, compareBytes, resultCopy, SlabCopier, scanSlabBytesMax, type RangeTombstone, type ScanRange, type VersionedValue } from './types.js'
 import type { Version } from './version.js'
 

@@ -14,7 +14,7 @@
  */
 import { assert } from '../io/assert.js'
 import { isFragmented } from './range-tombstones.js'
-import type { Table } from './table-reader.js'
+import type { Table } from './table/index.js'
 import { compareBytes, type RangeTombstone } from './types.js'
 
 export const levelCount = 7

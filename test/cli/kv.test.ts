@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { cairn } from '../helpers/cli-helpers.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
-import { cairn } from './cli-helpers.js'
 
 describe('cli: kv', () => {
   let tmp: TempDir
@@ -63,5 +63,25 @@ describe('cli: kv', () => {
     assert.equal(badId.code, 2)
     assert.match(badId.stderr, /^error INVALID_PARTITION_ID: /)
     assert.equal(badLimit.code, 2)
+  })
+
+  test('an empty key exits 1 with KEY_EMPTY; a 64 KiB key is stored, one byte more exits 1 with KEY_TOO_LARGE', async () => {
+    const [emptyPut, emptyGet, emptyDel] = await Promise.all([
+      cairn(['kv', 'put', 'keys', '', 'v', '--data', data]),
+      cairn(['kv', 'get', 'keys', '', '--data', data]),
+      cairn(['kv', 'del', 'keys', '', '--data', data]),
+    ])
+    for (const r of [emptyPut, emptyGet, emptyDel]) {
+      assert.equal(r.code, 1, r.stderr)
+      assert.match(r.stderr, /^error KEY_EMPTY: /)
+    }
+    const key = 'k'.repeat(64 * 1024)
+    const ok = await cairn(['kv', 'put', 'keys', key, 'v', '--data', data])
+    assert.equal(ok.code, 0, ok.stderr)
+    const back = await cairn(['kv', 'get', 'keys', key, '--data', data])
+    assert.equal(back.stdout, 'v', back.stderr)
+    const over = await cairn(['kv', 'put', 'keys', `${key}k`, 'v', '--data', data])
+    assert.equal(over.code, 1)
+    assert.match(over.stderr, /^error KEY_TOO_LARGE: /)
   })
 })

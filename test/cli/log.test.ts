@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Store } from '../../src/partition/store.js'
+import { cairn } from '../helpers/cli-helpers.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
-import { cairn } from './cli-helpers.js'
 
 describe('cli: init, info, log append, log read', () => {
   let tmp: TempDir

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { after, before, test } from 'node:test'
 import { Store } from '../../src/partition/store.js'
+import { cliArgs, repoRoot } from '../helpers/cli-helpers.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
-import { cliArgs, repoRoot } from './cli-helpers.js'
 
 let tmp: TempDir
 before(async () => {

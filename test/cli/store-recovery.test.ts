@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import { after, before, describe, test } from 'node:test'
+import { cairn } from '../helpers/cli-helpers.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
-import { cairn } from './cli-helpers.js'
 
 describe('cli: a store missing its catalog or holding orphans', () => {
   let tmp: TempDir

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Store } from '../../src/partition/store.js'
 import { errorMessageCharsMax } from '../../src/server/server-limits.js'
-import { json, post, type RawResponse, rawRequest, type Running, startServer } from './server-helpers.js'
+import { json, post, type RawResponse, type Running, rawRequest, startServer } from '../helpers/server-helpers.js'
 
 function assertError(res: RawResponse, status: number, code: string, what: string): void {
   assert.equal(res.status, status, `${what}: ${res.body}`)

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { type Served, startServe } from './serve-process.js'
+import { type Served, startServe } from '../helpers/serve-process.js'
 
 const mib = 1024 * 1024
 

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
-import { cairn } from '../cli/cli-helpers.js'
-import { rawRequest } from './server-helpers.js'
-import { type Served, startServe } from './serve-process.js'
+import { cairn } from '../helpers/cli-helpers.js'
+import { type Served, startServe } from '../helpers/serve-process.js'
+import { rawRequest } from '../helpers/server-helpers.js'
 
 const jsonHeaders = { 'content-type': 'application/json' }
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { Store } from '../../src/partition/store.js'
-import { type Served, startServe } from './serve-process.js'
+import { type Served, startServe } from '../helpers/serve-process.js'
 
 /** How long a test waits for the server to close a socket before giving up on it (a guard, not an assertion). */
 const exchangeMsMax = 5000

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import fc from 'fast-check'
 import { CairnError } from '../../src/io/errors.js'
-import { ApiError } from '../../src/server/error-response.js'
 import { JsonShapeGuard } from '../../src/server/json-shape-guard.js'
+import { ApiError } from '../../src/wire/index.js'
 
 const seed = Number(process.env.CAIRN_SEED ?? Date.now() % 2 ** 31)
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { json, post, rawRequest, type Running, startServer } from './server-helpers.js'
+import { json, post, type Running, rawRequest, startServer } from '../helpers/server-helpers.js'
 
 const octet = { 'content-type': 'application/octet-stream' }
 

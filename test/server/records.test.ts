@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { Store } from '../../src/partition/store.js'
-import { json, post, type Running, startServer } from './server-helpers.js'
+import { json, post, type Running, startServer } from '../helpers/server-helpers.js'
 
 describe('server: records', () => {
   let s: Running

@@ -35,7 +35,9 @@ const optionsArb = fc.record({
   level0TableCountTrigger: fc.integer({ min: 1, max: 3 }),
 })
 
-const keyArb = fc.array(fc.constantFrom(0, 1, 0x61, 0x62, 0xff), { minLength: 0, maxLength: 3 }).map((a) => new Uint8Array(a))
+/** Scan bounds may be empty; keys (and deleteRange bounds) are 1 byte or more. */
+const boundArb = fc.array(fc.constantFrom(0, 1, 0x61, 0x62, 0xff), { minLength: 0, maxLength: 3 }).map((a) => new Uint8Array(a))
+const keyArb = fc.array(fc.constantFrom(0, 1, 0x61, 0x62, 0xff), { minLength: 1, maxLength: 3 }).map((a) => new Uint8Array(a))
 const valueArb = fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ minLength: 40, maxLength: 200 }))
 const opArb: fc.Arbitrary<StateOp> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ type: fc.constant('put' as const), key: keyArb, value: valueArb }) },
@@ -44,7 +46,7 @@ const opArb: fc.Arbitrary<StateOp> = fc.oneof(
   // Single-key deleteRanges, the shape of the audit's workload.
   { weight: 1, arbitrary: keyArb.map((k) => ({ type: 'deleteRange' as const, start: k, end: Buffer.concat([k, Buffer.from([0])]) })) },
 )
-const rangeArb: fc.Arbitrary<ScanRange> = fc.record({ gte: keyArb, lt: keyArb, reverse: fc.boolean(), limit: fc.integer({ min: 0, max: 20 }) }, { requiredKeys: [] })
+const rangeArb: fc.Arbitrary<ScanRange> = fc.record({ gte: boundArb, lt: boundArb, reverse: fc.boolean(), limit: fc.integer({ min: 0, max: 20 }) }, { requiredKeys: [] })
 
 function write(m: ModelState, r: Real, ops: StateOp[]): void {
   r.tree.apply(r.log.append(ops), ops)

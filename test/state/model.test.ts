@@ -35,7 +35,9 @@ const options = (fs: MemoryFileSystem): StateOptions => ({
   autoCompact: false,
 })
 
-const keyArb = fc.array(fc.constantFrom(0, 1, 2, 0x61, 0x62, 0xff), { minLength: 0, maxLength: 3 }).map((a) => new Uint8Array(a))
+/** Scan bounds may be empty; keys (and deleteRange bounds) are 1 byte or more. */
+const boundArb = fc.array(fc.constantFrom(0, 1, 2, 0x61, 0x62, 0xff), { minLength: 0, maxLength: 3 }).map((a) => new Uint8Array(a))
+const keyArb = fc.array(fc.constantFrom(0, 1, 2, 0x61, 0x62, 0xff), { minLength: 1, maxLength: 3 }).map((a) => new Uint8Array(a))
 const valueArb = fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ minLength: 50, maxLength: 300 }))
 const opArb: fc.Arbitrary<StateOp> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ type: fc.constant('put' as const), key: keyArb, value: valueArb }) },
@@ -44,10 +46,10 @@ const opArb: fc.Arbitrary<StateOp> = fc.oneof(
 )
 const rangeArb: fc.Arbitrary<ScanRange> = fc.record(
   {
-    gte: keyArb,
-    gt: keyArb,
-    lte: keyArb,
-    lt: keyArb,
+    gte: boundArb,
+    gt: boundArb,
+    lte: boundArb,
+    lt: boundArb,
     reverse: fc.boolean(),
     limit: fc.integer({ min: 0, max: 20 }),
   },

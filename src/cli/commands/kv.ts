@@ -4,11 +4,8 @@
  * raw value bytes. `kv scan --json` prints `keyBase64`/`valueBase64` for non-UTF-8 bytes.
  */
 import type { Command } from 'commander'
-import { assertPartitionId } from '../../partition/partition-id.js'
-import { bytesField, utf8, utf8OrUndefined } from '../../server/bytes-json.js'
-import { ApiError } from '../../server/error-response.js'
-import { checkKey, checkValue } from '../../server/kv-limits.js'
-import type { ScanRange } from '../../state/index.js'
+import { assertPartitionId, type ScanRange, validateKey, validateValue } from '../../partition/index.js'
+import { ApiError, bytesField, utf8, utf8OrUndefined } from '../../wire/index.js'
 import { withStore } from '../open-store.js'
 import { type DataOptions, parseLimit, withData } from '../options.js'
 import { write, writeLine } from '../output.js'
@@ -31,7 +28,7 @@ export function registerKv(program: Command): void {
       assertPartitionId(partitionId)
       const key = keyOf(keyText)
       const value = valueText !== undefined ? utf8(valueText) : await readStdin()
-      checkValue(value)
+      validateValue(value)
       await withStore(options.data, false, async (store) => {
         const lsn = await (await store.ensurePartition(partitionId)).put(key, value)
         await writeLine(String(lsn))
@@ -94,7 +91,7 @@ export function registerKv(program: Command): void {
 
 function keyOf(text: string): Uint8Array {
   const key = utf8(text)
-  checkKey(key)
+  validateKey(key)
   return key
 }
 

@@ -6,10 +6,8 @@
  */
 import { SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
-import { recordBytesMaxDefault } from '../../log/record-limits.js'
 import { CairnError } from '../../io/errors.js'
-import type { Partition } from '../../partition/partition.js'
-import { assertPartitionId } from '../../partition/partition-id.js'
+import { assertPartitionId, checkRecordBytes, type Partition } from '../../partition/index.js'
 import { byteLines } from '../byte-lines.js'
 import { withStore } from '../open-store.js'
 import { type DataOptions, withData } from '../options.js'
@@ -70,15 +68,7 @@ function progress(): Progress {
 
 /** Refuses an oversized record before anything is created (the log would refuse it after). */
 function checkSizes(sizes: number[]): void {
-  for (const bytes of sizes) {
-    if (bytes > recordBytesMaxDefault) {
-      throw new CairnError(
-        'RECORD_TOO_LARGE',
-        `a record is at most ${recordBytesMaxDefault} bytes (this one is ${bytes}): store large blobs elsewhere and log a reference`,
-        { context: { bytes, recordBytesMax: recordBytesMaxDefault } },
-      )
-    }
-  }
+  for (const bytes of sizes) checkRecordBytes(bytes)
 }
 
 async function appendStdin(open: () => Promise<Partition>): Promise<number> {

@@ -7,10 +7,8 @@
  * follows, while a server or another process writes to the same store.
  */
 import type { Command } from 'commander'
-import type { LogEntry } from '../../log/frame.js'
-import { assertPartitionId } from '../../partition/partition-id.js'
-import { StoreReader } from '../../partition/store-reader.js'
-import { bytesField, utf8OrUndefined } from '../../server/bytes-json.js'
+import { assertPartitionId, type LogEntry, StoreReader } from '../../partition/index.js'
+import { bytesField, utf8OrUndefined } from '../../wire/index.js'
 import { type DataOptions, parseLimit, parseLsn, withData } from '../options.js'
 import { writeLine } from '../output.js'
 

@@ -5,7 +5,8 @@
  */
 import { type Command, InvalidArgumentError } from 'commander'
 import { CairnError } from '../../io/errors.js'
-import { Store } from '../../partition/store.js'
+import { Store } from '../../partition/index.js'
+// The server's defaults, from a module with no imports: registering the command does not load the server.
 import {
   bodyBytesMaxDefault,
   inflightBytesMaxDefault,
@@ -68,11 +69,7 @@ export function registerServe(program: Command): void {
       }
       const token = options.token ?? envToken
       // Loaded here, not at the top: other commands should not pay for zod, prom-client and pino.
-      const [{ pino }, { createServer }, { isLoopbackBind }] = await Promise.all([
-        import('pino'),
-        import('../../server/create-server.js'),
-        import('../../server/request-guard.js'),
-      ])
+      const [{ pino }, { createServer, isLoopbackBind }] = await Promise.all([import('pino'), import('../../server/index.js')])
       // Logs go to stderr: stdout stays free for whatever wraps the server.
       const logger = pino({ name: 'cairn' }, pino.destination({ fd: 2, sync: true }))
       const store = await Store.open(options.data, { create: true })

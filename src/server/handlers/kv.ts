@@ -1,9 +1,7 @@
 /** The key-value API: point reads and writes, atomic batches, range scans in bounded pages. */
-import type { ScanRange, StateOp } from '../../state/index.js'
-import { base64Pattern, bytesField, fromBase64 } from '../bytes-json.js'
+import { type ScanRange, type StateOp, validateKey, validateStateOps, validateValue } from '../../partition/index.js'
+import { ApiError, base64Pattern, bytesField, fromBase64 } from '../../wire/index.js'
 import { bodyOf, boolParam, type Context, describeIssues, intParam, jsonBodyOf, partitionParam, type Reply, writePartition } from '../context.js'
-import { ApiError } from '../error-response.js'
-import { checkKey, checkOp, checkValue } from '../kv-limits.js'
 import { PageWriter } from '../page-writer.js'
 import { decodeSegment } from '../router.js'
 import { batchBody, opBytes, textBytes } from '../schemas.js'
@@ -33,7 +31,7 @@ function keyParam(ctx: Context): Uint8Array {
     key = bytesQuery(ctx, 'key')
     if (key === undefined) throw new ApiError('INVALID_REQUEST', 'give the key in the path (/kv/<key>) or as /kv?key= or /kv?keyBase64=')
   }
-  checkKey(key)
+  validateKey(key)
   return key
 }
 
@@ -46,7 +44,7 @@ export async function putKey(ctx: Context): Promise<Reply> {
   const id = partitionParam(ctx)
   const key = keyParam(ctx)
   const value = new Uint8Array(await bodyOf(ctx))
-  checkValue(value)
+  validateValue(value)
   const partition = await writePartition(ctx, id)
   const lsn = await partition.put(key, value)
   ctx.metrics.appendedRecords.inc()
@@ -87,7 +85,7 @@ export async function postBatch(ctx: Context): Promise<Reply> {
         : json.type === 'delete'
           ? { type: 'delete', key: opBytes(o, 'key') }
           : { type: 'deleteRange', start: opBytes(o, 'start'), end: opBytes(o, 'end') }
-    checkOp(op)
+    validateStateOps([op])
     if (op.type === 'deleteRange' && Buffer.compare(op.start, op.end) > 0) {
       throw new ApiError('INVALID_REQUEST', `ops.${i}: deleteRange start is after its end: give start <= end`)
     }

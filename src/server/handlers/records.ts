@@ -1,8 +1,7 @@
 /** The log API: append records, read them back in pages bounded by count and bytes. */
-import { CairnError } from '../../io/errors.js'
-import { bytesField } from '../bytes-json.js'
+import { checkRecordBytes } from '../../partition/index.js'
+import { ApiError, bytesField } from '../../wire/index.js'
 import { type Context, describeIssues, intParam, jsonBodyOf, partitionParam, type Reply, writePartition } from '../context.js'
-import { ApiError } from '../error-response.js'
 import { PageWriter } from '../page-writer.js'
 import { appendBody, recordBytes } from '../schemas.js'
 
@@ -17,13 +16,7 @@ export async function postRecords(ctx: Context): Promise<Reply> {
   // Checked before the partition is created, so a refused request writes nothing at all.
   let bytes = 0
   for (const p of payloads) {
-    if (p.length > ctx.options.recordBytesMax) {
-      throw new CairnError(
-        'RECORD_TOO_LARGE',
-        `a record is at most ${ctx.options.recordBytesMax} bytes (one is ${p.length}): store large blobs elsewhere and log a reference`,
-        { context: { bytes: p.length, recordBytesMax: ctx.options.recordBytesMax } },
-      )
-    }
+    checkRecordBytes(p.length, ctx.options.recordBytesMax)
     bytes += p.length
   }
   const partition = await writePartition(ctx, id)

@@ -11,8 +11,8 @@
  * fixed size and place in every format version, so a reader can always tell an unknown version
  * (`UNSUPPORTED_FORMAT`) from damage (`CORRUPT_TABLE`).
  */
-import { crc32 } from '../io/checksum.js'
-import { CairnError, CorruptionError } from '../io/errors.js'
+import { crc32 } from '../../io/checksum.js'
+import { CairnError, CorruptionError } from '../../io/errors.js'
 
 export const tableMagic = Buffer.from('CAIRNTBL', 'latin1')
 export const tableFormatVersion = 1

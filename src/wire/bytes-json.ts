@@ -6,7 +6,13 @@
 const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const encoder = new TextEncoder()
 
-/** The bytes as text, or undefined when they are not valid UTF-8. */
+/**
+ * The bytes as text, or undefined when they are not valid UTF-8.
+ *
+ * @example
+ * utf8OrUndefined(new Uint8Array([0x68, 0x69])) // 'hi'
+ * utf8OrUndefined(new Uint8Array([0xff]))       // undefined
+ */
 export function utf8OrUndefined(bytes: Uint8Array): string | undefined {
   try {
     return strictDecoder.decode(bytes)
@@ -47,6 +53,12 @@ export function bytesField(name: string, bytes: Uint8Array): Record<string, stri
   return { [`${name}Base64`]: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64') }
 }
 
+/**
+ * Text as UTF-8 bytes.
+ *
+ * @example
+ * utf8('hé') // Uint8Array [0x68, 0xc3, 0xa9]
+ */
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text)
 }
@@ -54,6 +66,12 @@ export function utf8(text: string): Uint8Array {
 /** Strict base64 (standard alphabet, padding optional): Buffer.from alone silently skips junk. */
 export const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/
 
+/**
+ * Bytes of a base64 text already checked against `base64Pattern`.
+ *
+ * @example
+ * if (base64Pattern.test(text)) key = fromBase64(text)
+ */
 export function fromBase64(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'base64'))
 }

@@ -9,10 +9,10 @@
  * Invariants: entries are in strictly increasing key order; a block is trusted only after its
  * crc matched (`decodeBlock`), so offsets read from it are in bounds.
  */
-import { assert } from '../io/assert.js'
-import { crc32 } from '../io/checksum.js'
-import { CorruptionError } from '../io/errors.js'
-import { compareBytes } from './types.js'
+import { assert } from '../../io/assert.js'
+import { crc32 } from '../../io/checksum.js'
+import { CorruptionError } from '../../io/errors.js'
+import { compareBytes } from '../types.js'
 
 export const entryHeaderBytes = 16
 export const tombstoneLength = 0xffffffff

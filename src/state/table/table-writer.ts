@@ -5,13 +5,13 @@
  * complete and durable). Writes go out in chunks of `writeChunkBytes` so memory stays bounded.
  */
 import { posix } from 'node:path'
-import { assert } from '../io/assert.js'
-import { tempSuffix } from '../io/atomic-write.js'
-import type { FileHandle, FileSystem } from '../io/file-system.js'
+import { assert } from '../../io/assert.js'
+import { tempSuffix } from '../../io/atomic-write.js'
+import type { FileHandle, FileSystem } from '../../io/file-system.js'
 import { BlockBuilder } from './block.js'
 import { buildBloom, hashKey } from './bloom-filter.js'
 import { encodeBloom, encodeFooter, encodeIndex, type TableInfo, tableFileName } from './table-format.js'
-import { compareBytes, copyBytes } from './types.js'
+import { compareBytes, copyBytes } from '../types.js'
 
 /** Pending output is written to the file once it reaches this size. */
 export const writeChunkBytes = 256 * 1024

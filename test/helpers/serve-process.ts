@@ -1,7 +1,7 @@
 /** A real `cairn serve` child process on 127.0.0.1 (port 0), for tests that need the CLI's wiring. */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { cliArgs, repoRoot } from '../cli/cli-helpers.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import { cliArgs, repoRoot } from './cli-helpers.js'
+import { makeTempDir, type TempDir } from './temp-dir.js'
 
 export interface Served {
   tmp: TempDir

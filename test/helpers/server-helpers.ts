@@ -1,8 +1,9 @@
 /** A real server on 127.0.0.1 (port 0) over a store in a temp dir, plus raw HTTP for odd paths. */
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { Store } from '../../src/partition/store.js'
 import { type CairnServer, createServer, type ServerOptions } from '../../src/server/create-server.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import { makeTempDir, type TempDir } from './temp-dir.js'
 
 export interface Running {
   tmp: TempDir
@@ -69,5 +70,27 @@ export function post(url: string, body: unknown, headers: Record<string, string>
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+}
+
+/**
+ * POST on a fresh socket, headers and body in one write (the least client work there is, so the
+ * figure is the server's); resolves at the answer's end, the socket still sending if it must.
+ */
+export function postOnce(port: number, path: string, body: Uint8Array): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const head = `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`
+    const socket = connect(port, '127.0.0.1', () => socket.write(Buffer.concat([Buffer.from(head), body])))
+    let text = ''
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1')
+      const end = text.indexOf('\r\n\r\n')
+      const length = /content-length: (\d+)/i.exec(text)
+      if (end !== -1 && length && text.length >= end + 4 + Number(length[1])) {
+        resolve({ status: Number(text.slice(9, 12)), body: text.slice(end + 4, end + 4 + Number(length[1])) })
+        socket.destroy()
+      }
+    })
+    socket.on('error', reject)
   })
 }

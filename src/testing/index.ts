@@ -1,0 +1,26 @@
+/**
+ * cairn/testing: test doubles for code built on cairn, kept out of the main entry so
+ * production code cannot pick them up by accident.
+ *
+ * - `MemoryFileSystem`: an in-memory file system with a crash model (process crash, power loss
+ *   keeping a seeded subset of unsynced writes, failed and held syncs).
+ * - `FaultFileSystem`: wraps any file system and fails chosen operations.
+ *
+ * @example
+ * import { Store } from 'cairn'
+ * import { MemoryFileSystem } from 'cairn/testing'
+ * const fs = new MemoryFileSystem({ seed: 1 })
+ * const store = await Store.open('/data', { fs })
+ * @module
+ */
+export {
+  FaultFileSystem,
+  type FaultRule,
+  MemoryFileSystem,
+  type MemoryFileSystemOptions,
+  type Operation,
+  type OperationName,
+  type PowerLossKeep,
+} from '../io/index.js'
+// The in-memory log (`MemoryLog`, an implementation of `Log` for tests) joins these once it
+// lands: export it here, not from the main entry.
