@@ -44,7 +44,7 @@ const mainValues = [
   'StoreReader',
   'createServer',
 ]
-const testingValues = ['MemoryFileSystem', 'FaultFileSystem']
+const testingValues = ['MemoryFileSystem', 'FaultFileSystem', 'MemoryLog']
 
 describe('public API', () => {
   test('package.json maps cairn and cairn/testing to the build of src/index.ts and src/testing/index.ts', () => {

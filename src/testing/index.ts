@@ -5,6 +5,7 @@
  * - `MemoryFileSystem`: an in-memory file system with a crash model (process crash, power loss
  *   keeping a seeded subset of unsynced writes, failed and held syncs).
  * - `FaultFileSystem`: wraps any file system and fails chosen operations.
+ * - `MemoryLog`: an in-memory `Log` (dense LSNs, trim, seal, cut, a failing append on demand).
  *
  * @example
  * import { Store } from 'cairn'
@@ -22,5 +23,4 @@ export {
   type OperationName,
   type PowerLossKeep,
 } from '../io/index.js'
-// The in-memory log (`MemoryLog`, an implementation of `Log` for tests) joins these once it
-// lands: export it here, not from the main entry.
+export { MemoryLog, type MemoryLogOptions } from '../log/index.js'
