@@ -11,28 +11,30 @@
  *   an operator's copy) is moved into `lost+found/`, durably, for a human to look at.
  */
 import { randomBytes } from 'node:crypto'
-import { posix } from 'node:path'
 import { mkdirDurable, tempSuffix } from '../io/atomic-write.js'
-import { IoError, isNotFound } from '../io/errors.js'
+import { CairnError, IoError, isNotFound } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
-import { Catalog, catalogFileName } from './catalog.js'
+import { Catalog, catalogVersion } from './catalog.js'
 import { catalogMissing, storeNotFound } from './not-found.js'
-
-export const partitionsDirName = 'partitions'
-export const lostAndFoundDirName = 'lost+found'
+import { StoreLayout } from './store-layout.js'
 
 /**
  * Makes the store's layout durable, loads (or, when `create` and the store is empty, creates)
  * the catalog, and moves orphan partition directories aside. The caller holds the store lock.
  */
 export async function recoverStore(fs: FileSystem, root: string, create: boolean): Promise<Catalog> {
-  const partitionsDir = posix.join(root, partitionsDirName)
+  const layout = new StoreLayout(root)
+  const partitionsDir = layout.partitionsDir
   await syncDir(fs, root)
-  const catalogPath = posix.join(root, catalogFileName)
+  const catalogPath = layout.catalogFile
   let catalog: Catalog | undefined
   if ((await fs.stat(catalogPath)) !== undefined) {
     await syncFile(fs, catalogPath)
-    catalog = await Catalog.load(fs, root)
+    const loaded = await Catalog.loadAny(fs, root)
+    if (loaded !== undefined && loaded.version !== catalogVersion) {
+      throw new CairnError('UNSUPPORTED_FORMAT', `the store in ${root} has format ${loaded.version}: this build cannot upgrade it yet`)
+    }
+    catalog = loaded?.catalog
   }
   if (catalog === undefined) {
     const found = await partitionDirs(fs, root)
@@ -52,7 +54,7 @@ export async function recoverStore(fs: FileSystem, root: string, create: boolean
   const known = new Set(catalog.partitionIds())
   const orphans: string[] = []
   for (const name of await fs.list(partitionsDir)) {
-    if (known.has(name)) await syncDir(fs, posix.join(partitionsDir, name))
+    if (known.has(name)) await syncDir(fs, layout.partitionDir(name))
     else orphans.push(name)
   }
   if (orphans.length > 0) await moveToLostAndFound(fs, root, orphans)
@@ -61,24 +63,26 @@ export async function recoverStore(fs: FileSystem, root: string, create: boolean
 
 /** Names in `<root>/lost+found`, sorted (empty when there is none). */
 export async function lostAndFound(fs: FileSystem, root: string): Promise<string[]> {
-  const dir = posix.join(root, lostAndFoundDirName)
+  const dir = new StoreLayout(root).lostAndFoundDir
   return (await fs.stat(dir)) === undefined ? [] : await fs.list(dir)
 }
 
 /** Partition directories on disk (a store without a catalog must have none). */
 export async function partitionDirs(fs: FileSystem, root: string): Promise<string[]> {
-  const dir = posix.join(root, partitionsDirName)
+  const dir = new StoreLayout(root).partitionsDir
   return (await fs.stat(dir))?.isDirectory ? await fs.list(dir) : []
 }
 
 async function moveToLostAndFound(fs: FileSystem, root: string, names: string[]): Promise<void> {
-  const partitionsDir = posix.join(root, partitionsDirName)
-  const target = posix.join(root, lostAndFoundDirName)
+  const layout = new StoreLayout(root)
+  const partitionsDir = layout.partitionsDir
+  const target = layout.lostAndFoundDir
   await io('create', target, () => mkdirDurable(fs, target))
   for (const name of names) {
     // A unique name: an id can be orphaned again later (created anew, then a crash mid-create).
-    const to = posix.join(target, `${name}-${Date.now()}-${randomBytes(3).toString('hex')}`)
-    await io('move orphan', posix.join(partitionsDir, name), () => fs.rename(posix.join(partitionsDir, name), to))
+    const from = layout.partitionsEntry(name)
+    const to = layout.lostAndFoundEntry(`${name}-${Date.now()}-${randomBytes(3).toString('hex')}`)
+    await io('move orphan', from, () => fs.rename(from, to))
   }
   // The new entries first: a power loss between the two fsyncs must not lose the directory.
   await syncDir(fs, target)
