@@ -12,3 +12,4 @@ export {
 export { checkRecordBytes, recordBytesMaxDefault } from './record-limits.js'
 export { segmentFileName } from './segment-header.js'
 export { LogChain, type LogChainLink, type LogChainOptions, type LogChainRollOptions } from './log-chain.js'
+export { MemoryLog, type MemoryLogOptions, trimUnitRecordsDefault } from './memory-log.js'
