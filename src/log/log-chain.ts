@@ -338,9 +338,10 @@ export class LogChain implements Log {
     return run
   }
 
-  async seal(): Promise<void> {
-    await this.#gate
-    await this.#active.seal()
+  seal(): Promise<void> {
+    // Sealed from the call on, like every log, unless appends wait for a roll: they land first.
+    if (this.#rolling === undefined && this.#queuedRecords === 0) return this.#active.seal()
+    return this.#gate.then(() => this.#active.seal())
   }
 
   cut(): LogCut {
