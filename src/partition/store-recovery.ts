@@ -2,9 +2,11 @@
  * What a store does at open, under its lock, before it trusts anything on disk.
  *
  * Invariants:
- * - nothing is relied on before it is durable: the root, the catalog file, `partitions/` and
- *   each partition's directory are fsynced first (a rename whose directory fsync never ran, by
- *   a process that then died, is visible to us but could still vanish in a power loss);
+ * - nothing is relied on before it is durable: the root, the catalog file and `partitions/` are
+ *   fsynced first (a rename whose directory fsync never ran, by a process that then died, is
+ *   visible to us but could still vanish in a power loss); each partition's own directories are
+ *   fsynced at its first open (open-partition-log.ts), before anything in them is trusted, so
+ *   opening a store costs O(1) file operations plus one listing of `partitions/`;
  * - a missing catalog is never a fresh store while partition directories exist: that is
  *   CORRUPT_CATALOG, and nothing is created, moved or removed (not even `catalog.json.tmp`);
  * - nothing is deleted: a partition directory the catalog does not list (a crash mid-create, or
@@ -51,12 +53,10 @@ export async function recoverStore(fs: FileSystem, root: string, create: boolean
     return catalog
   }
   await syncDir(fs, partitionsDir)
+  // Each partition's own directories are made durable at its first open (open-partition-log.ts):
+  // opening a store costs the same whatever its number of partitions.
   const known = new Set(catalog.partitionIds())
-  const orphans: string[] = []
-  for (const name of await fs.list(partitionsDir)) {
-    if (known.has(name)) await syncDir(fs, layout.partitionDir(name))
-    else orphans.push(name)
-  }
+  const orphans = (await fs.list(partitionsDir)).filter((name) => !known.has(name))
   if (orphans.length > 0) await moveToLostAndFound(fs, root, orphans)
   return catalog
 }

@@ -195,7 +195,7 @@ export class Store {
     const { fs: _fs, create: _create, reducer, reducers, ...settings } = this.#options
     const layout = new StoreLayout(this.dir)
     const dir = layout.stateHome(id, entry.stateId)
-    const log = await openPartitionLog({ fs: this.fs, layout, id, entry, settings, create })
+    const log = await openPartitionLog({ fs: this.fs, layout, catalog: this.#catalog, id, entry, settings, create })
     const options: PartitionOptions = { ...settings, id, dir, fs: this.fs, log, reducer: reducers?.[id] ?? reducer }
     return await Partition.open(options)
   }
