@@ -1,5 +1,5 @@
 /** Partitions and the store that owns them. */
-export { Catalog, type CatalogData, type CatalogPartition } from './catalog.js'
+export { Catalog, type CatalogData, type CatalogLog, type CatalogPartition, catalogVersion } from './catalog.js'
 export {
   type BytesScanRange,
   Partition,
@@ -15,3 +15,5 @@ export { decodeEntry, type PartitionEntry } from './partition-entry.js'
 export { assertPartitionId, isPartitionId, partitionIdPattern } from './partition-id.js'
 export { Store, type StoreInfo, type StoreOptions } from './store.js'
 export { StoreReader, type StoreReaderOptions } from './store-reader.js'
+export type { RestorePartitionInput } from './store-restore.js'
+export { StoreLayout } from './store-layout.js'
