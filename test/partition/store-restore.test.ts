@@ -106,6 +106,23 @@ describe('Store.restorePartition', () => {
     await store.close()
   })
 
+  test('replacing a partition whose log is a chain of several logs removes every one of them', async () => {
+    const fs = new MemoryFileSystem()
+    const store = await Store.open(root, { fs })
+    const p = await store.createPartition('p')
+    for (let i = 1; i <= 9; i++) {
+      await p.append([`r${i}`])
+      if (i % 3 === 0) await store.rollPartitionLog('p')
+    }
+    const oldLogs = store.catalog.partition('p')!.logs.map((l) => l.logId)
+    assert.equal(oldLogs.length, 4)
+    const q = await store.restorePartition('p', { lsn: 9, entries: restored(1) })
+    assert.equal(q.firstLsn, 10)
+    assert.deepEqual(await fs.list(`${root}/partitions/p/logs`), [store.catalog.partition('p')!.activeLogId])
+    assert.deepEqual(await leftovers(fs, store, 'p'), [])
+    await store.close()
+  })
+
   test('bad entries are typed errors and leave the partition (or its absence) as it was', async () => {
     const fs = new MemoryFileSystem()
     const store = await Store.open(root, { fs })
