@@ -24,6 +24,7 @@
  */
 import { assert } from '../io/assert.js'
 import { CairnError, IoError, isCairnError, isNotFound } from '../io/errors.js'
+import type { FileSystem } from '../io/file-system.js'
 import { type LogOptions, resolveLogOptions } from './file-log-options.js'
 import { bodyBytesOf, frameHeaderBytes, type LogEntry, type LogRecord } from './frame.js'
 import { GroupCommit } from './group-commit.js'
@@ -35,10 +36,8 @@ import { LogState } from './log-state.js'
 import { checkRecordBytes } from './record-limits.js'
 import { SyncFailure } from './segment-file.js'
 
-export { preallocateBytes, preallocateFirstBytes } from './active-segment.js'
-export { batchBytesMaxDefault, type LogOptions, pollIntervalMsDefault, segmentBytesMaxDefault } from './file-log-options.js'
-export { groupBytesMax, queueBytesMax, syncDepthMax } from './group-commit.js'
-export { readBatchEntriesMax } from './log-reader.js'
+export { batchBytesMaxDefault, type LogOptions, segmentBytesMaxDefault } from './file-log-options.js'
+export { syncDepthMax } from './group-commit.js'
 
 export const batchRecordsMax = 100_000
 
@@ -50,7 +49,7 @@ export const batchRecordsMax = 100_000
  * await log.close()
  */
 export class FileLog implements Log {
-  readonly fs: LogOptions['fs']
+  readonly fs: FileSystem
   readonly dir: string
   readonly logId: string
   readonly durability: Durability
@@ -231,7 +230,7 @@ export class FileLog implements Log {
 
   /**
    * Removes whole sealed segments whose records are all below `belowLsn`; returns the new
-   * firstLsn. The caller decides what is safe to trim (see docs/design.md). A sealed log can
+   * firstLsn. The caller decides what is safe to trim (docs/design.md, promise 7). A sealed log can
    * still be trimmed.
    */
   async trim(belowLsn: number): Promise<number> {

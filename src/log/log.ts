@@ -15,7 +15,8 @@
  * - reads return what was acknowledged, in LSN order, and never an LSN above `lastLsn`;
  * - `trim(l)` removes only records below `l`, never one at or above it, and may keep more;
  * - `cut()` is synchronous: it captures the acknowledged end without pausing writers;
- * - after `seal()` the log takes no append and its end is final and durable.
+ * - after `seal()` the log takes no append (appends made before it still land) and its end is
+ *   final and durable; reads and tails of it end at its last LSN; it can still be trimmed.
  */
 import type { LogEntry, LogRecord } from './frame.js'
 
@@ -79,7 +80,10 @@ export interface Log {
   sync(): Promise<void>
   readBatches(fromLsn: number, toLsn?: number): AsyncGenerator<LogEntry[]>
   read(fromLsn: number, toLsn?: number): AsyncGenerator<LogEntry>
-  /** Reads from `fromLsn`, then waits for new records until the log closes or `signal` aborts. */
+  /**
+   * Reads from `fromLsn`, then waits for new records until the log closes or `signal` aborts; on a
+   * sealed log, ends once it has yielded the last record.
+   */
   tail(fromLsn: number, options?: { signal?: AbortSignal }): AsyncGenerator<LogEntry>
   /** Removes records below `belowLsn` (whole units only); returns the new first LSN. */
   trim(belowLsn: number): Promise<number>

@@ -79,3 +79,17 @@ export function payloadOfLsn(lsn: number): Uint8Array {
   }
   return out
 }
+
+/** A type-1 record holding `text` in UTF-8. */
+export function textRecord(text: string): LogRecord {
+  return { type: 1, payload: new TextEncoder().encode(text) }
+}
+
+export function textOf(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes)
+}
+
+/** One turn of the event loop (lets queued I/O callbacks and group commits run). */
+export function turn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve))
+}

@@ -1,5 +1,5 @@
 /**
- * kill -9 (DESIGN.md invariant 1): a child process appends continuously on the real file system
+ * kill -9 (docs/design.md, promise 1): a child process appends continuously on the real file system
  * and reports every acknowledged LSN; it is killed with SIGKILL at a random moment, 20+ times on
  * the same log. After each kill the log must reopen with every acknowledged record present,
  * intact (its payload is a function of its LSN), in order and dense, and the next child goes on.

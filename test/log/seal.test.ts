@@ -9,8 +9,10 @@ import { describe, test } from 'node:test'
 import { type CairnError, MemoryFileSystem } from '../../src/io/index.js'
 import { type Durability, FileLog } from '../../src/log/index.js'
 import { frameOffsets, hex, payloadFor, readAll, record, segmentNames } from '../helpers/log-helpers.js'
+import { testSeed, withSeed } from '../helpers/seed.js'
 
 const dir = '/data/log'
+const seed = testSeed(7)
 
 async function activeSegmentBytes(fs: MemoryFileSystem): Promise<Uint8Array> {
   const names = await segmentNames(fs, dir)
@@ -19,8 +21,8 @@ async function activeSegmentBytes(fs: MemoryFileSystem): Promise<Uint8Array> {
 
 describe('seal', () => {
   for (const durability of ['sync', 'none'] as Durability[]) {
-    test(`under '${durability}': concurrent appends before the seal land, later ones are refused, power loss after it loses nothing`, async () => {
-      const fs = new MemoryFileSystem({ seed: 7 })
+    test(`under '${durability}': concurrent appends before the seal land, later ones are refused, power loss after it loses nothing`, () => withSeed(seed, async () => {
+      const fs = new MemoryFileSystem({ seed })
       const log = await FileLog.open({ fs, dir, durability, segmentBytesMax: 16 * 1024 })
       const acknowledged = new Map<number, string>()
       const append = (lsn: number): Promise<void> => {
@@ -62,7 +64,7 @@ describe('seal', () => {
       } finally {
         await again.close()
       }
-    })
+    }))
   }
 
   test('a reader beside a sealed writer sees every record, and the writer closes cleanly after the seal', async () => {

@@ -8,11 +8,9 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { CairnError, FaultFileSystem, MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog } from '../../src/log/index.js'
-import { readAll } from '../helpers/log-helpers.js'
+import { readAll, textOf as text, textRecord as rec } from '../helpers/log-helpers.js'
 
 const dir = '/d/log'
-const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
-const text = (b: Uint8Array) => new TextDecoder().decode(b)
 
 function codeOf(e: unknown): string {
   assert.ok(e instanceof CairnError, `${String(e)} is a CairnError`)

@@ -1,5 +1,5 @@
 /**
- * Recovery of a damaged last segment (DESIGN.md invariant 2): a torn tail, cut at every byte of
+ * Recovery of a damaged last segment (docs/design.md, promise 4): a torn tail, cut at every byte of
  * the last frame, is truncated and appends continue; damage anywhere else is CORRUPT_LOG naming
  * the file and the offset. Run on real files and on the in-memory file system.
  */
