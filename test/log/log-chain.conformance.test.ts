@@ -8,6 +8,7 @@ import { MemoryFileSystem, NodeFileSystem } from '../../src/io/index.js'
 import type { FileSystem } from '../../src/io/index.js'
 import type { Log } from '../../src/log/index.js'
 import { describeLogConformance } from '../helpers/log-conformance.js'
+import { describeLogReaderConformance } from '../helpers/log-reader-conformance.js'
 import { makeTempDir } from '../helpers/temp-dir.js'
 import { ChainUnderTest } from './log-chain-helpers.js'
 
@@ -57,4 +58,18 @@ await register('LogChain of file logs on MemoryFileSystem (rolling; reopened aft
 await register('LogChain of file logs on the real file system (rolling)', async () => {
   const temp = await makeTempDir('cairn-chain-conformance-')
   return { fs: new NodeFileSystem(), root: `${temp.path}/logs`, cleanup: () => temp.cleanup() }
+})
+
+describeLogReaderConformance('LogChain of file logs (rolling every few appends)', async () => {
+  const t = await ChainUnderTest.create(new MemoryFileSystem(), '/data/logs')
+  let appends = 0
+  return {
+    append: async (payloads) => {
+      const last = await t.chain.append(payloads.map((payload) => ({ type: 1, payload })))
+      if (++appends % 3 === 0) await t.roll()
+      return last
+    },
+    reader: t.chain,
+    cleanup: () => t.chain.close(),
+  }
 })
