@@ -1,5 +1,5 @@
 /** Partitions and the store that owns them. */
-export { Catalog, type CatalogData, type CatalogPartition } from './catalog.js'
+export { Catalog, type CatalogData, type CatalogLog, type CatalogPartition, catalogVersion } from './catalog.js'
 export {
   type BytesScanRange,
   Partition,
@@ -34,3 +34,5 @@ export {
   validateValue,
   valueBytesMax,
 } from '../state/index.js'
+export type { RestorePartitionInput } from './store-restore.js'
+export { StoreLayout } from './store-layout.js'

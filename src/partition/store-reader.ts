@@ -17,6 +17,7 @@ import { Catalog } from './catalog.js'
 import { catalogMissing, partitionNotFound, storeNotFound } from './not-found.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import { assertPartitionId } from './partition-id.js'
+import { StoreLayout } from './store-layout.js'
 import { partitionDirs } from './store-recovery.js'
 
 export interface StoreReaderOptions {
@@ -108,10 +109,11 @@ export class StoreReader {
     if (entry === undefined) {
       throw partitionNotFound(id)
     }
+    const active = entry.logs[entry.logs.length - 1]!
     return await FileLog.open({
       fs: this.#fs,
-      dir: posix.join(this.dir, 'partitions', id, 'log'),
-      logId: entry.logId,
+      dir: new StoreLayout(this.dir).logDir(id, active.logId),
+      logId: active.logId,
       readOnly: true,
       ...(this.#options.pollIntervalMs !== undefined && { pollIntervalMs: this.#options.pollIntervalMs }),
     })

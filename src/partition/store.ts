@@ -9,20 +9,24 @@
  * - at open, everything the store relies on is fsynced before it is trusted (store-recovery.ts);
  * - partition ids are validated before any path is built from them.
  *
- * Layout: <dir>/LOCK, <dir>/catalog.json, <dir>/partitions/<id>/{log,state}/, <dir>/lost+found/
+ * Layout: store-layout.ts.
  */
 import { posix } from 'node:path'
+import { assert } from '../io/assert.js'
 import { mkdirDurable } from '../io/atomic-write.js'
 import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
-import { FileLog } from '../log/file-log.js'
-import type { Catalog } from './catalog.js'
+import type { LogChain, LogChainLink } from '../log/log-chain.js'
+import { type Catalog, type CatalogPartition, newCatalogPartition } from './catalog.js'
+import { newStoreFileId, openPartitionLog, rollPartitionLog } from './open-partition-log.js'
 import { partitionNotFound, storeNotFound } from './not-found.js'
 import { Partition, type PartitionInfo, type PartitionOptions, type PartitionSettings } from './partition.js'
 import { assertPartitionId } from './partition-id.js'
 import type { Reducer } from './reducer.js'
+import { StoreLayout } from './store-layout.js'
 import { StoreLock } from './store-lock.js'
+import { type RestorePartitionInput, restorePartitionFiles } from './store-restore.js'
 import { lostAndFound, recoverStore } from './store-recovery.js'
 
 export interface StoreOptions extends PartitionSettings {
@@ -59,6 +63,8 @@ export class Store {
   readonly #catalog: Catalog
   readonly #lock: StoreLock
   readonly #open = new Map<string, Promise<Partition>>()
+  /** The log chain each open partition writes through (for rollovers). */
+  readonly #chains = new WeakMap<Partition, LogChain>()
   #creating: Promise<unknown> = Promise.resolve()
   #closed = false
 
@@ -116,7 +122,7 @@ export class Store {
     if (entry === undefined) {
       return Promise.reject(partitionNotFound(id))
     }
-    const opening = this.#openPartition(id, entry.logId)
+    const opening = this.#openPartition(id, entry, false)
     this.#open.set(id, opening)
     opening.catch(() => this.#open.delete(id))
     return opening
@@ -130,10 +136,11 @@ export class Store {
       if (this.#catalog.partition(id) !== undefined) {
         throw new CairnError('PARTITION_EXISTS', `partition ${id} already exists`, { context: { partition: id } })
       }
-      const partition = await this.#openPartition(id, undefined)
+      const entry = newCatalogPartition(newStoreFileId())
+      const partition = await this.#openPartition(id, entry, true)
       try {
         await this.#catalog.update((c) => {
-          c.partitions[id] = { logId: partition.log.logId, createdAtMs: Date.now(), meta: {} }
+          c.partitions[id] = entry
         })
       } catch (e) {
         await partition.close().catch(() => undefined)
@@ -144,6 +151,48 @@ export class Store {
     })
     this.#creating = run.catch(() => undefined)
     return run
+  }
+
+  /**
+   * Restores partition `id` from a state: its state bulk-loaded from `entries` (sorted by key,
+   * each once) at LSN `lsn`, its log a new one starting at `lsn + 1`. A new partition, or the
+   * replacement of an existing one, switched atomically (store-restore.ts): an open partition is
+   * closed first (its in-flight writes drain; the object callers hold answers CLOSED after).
+   *
+   * @example
+   * const orders = await store.restorePartition('orders', { lsn: 42, entries: [[key, value]] })
+   */
+  restorePartition(id: string, input: RestorePartitionInput): Promise<Partition> {
+    this.#checkOpen()
+    assertPartitionId(id)
+    const run = this.#creating.then(async () => {
+      const previous = this.#open.get(id)
+      const restoring = (async () => {
+        if (previous !== undefined) await (await previous.catch(() => undefined))?.close()
+        const { fs: _fs, create: _create, reducer: _reducer, reducers: _reducers, ...settings } = this.#options
+        const entry = await restorePartitionFiles({ fs: this.fs, layout: new StoreLayout(this.dir), catalog: this.#catalog, id, input, settings })
+        return await this.#openPartition(id, entry, false)
+      })()
+      this.#open.set(id, restoring)
+      restoring.catch(() => {
+        if (this.#open.get(id) === restoring) this.#open.delete(id)
+      })
+      return await restoring
+    })
+    this.#creating = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * @internal Rolls the partition's log over to a new one at its last LSN + 1 (crash-safe; see
+   * open-partition-log.ts). For operations that start a new log, and tests.
+   */
+  async rollPartitionLog(id: string): Promise<LogChainLink> {
+    const partition = await this.partition(id)
+    const chain = this.#chains.get(partition)
+    assert(chain !== undefined, 'an open partition has its chain')
+    const { fs: _fs, create: _create, reducer: _reducer, reducers: _reducers, ...settings } = this.#options
+    return await rollPartitionLog({ fs: this.fs, layout: new StoreLayout(this.dir), catalog: this.#catalog, id, chain, settings })
   }
 
   /** Opens the partition, creating it if missing. */
@@ -189,24 +238,15 @@ export class Store {
     if (this.#closed) throw new CairnError('CLOSED', `store ${this.dir} is closed: open it again`)
   }
 
-  #partitionDir(id: string): string {
-    return posix.join(this.dir, 'partitions', id)
-  }
-
-  async #openPartition(id: string, logId: string | undefined): Promise<Partition> {
+  async #openPartition(id: string, entry: CatalogPartition, create: boolean): Promise<Partition> {
     const { fs: _fs, create: _create, reducer, reducers, ...settings } = this.#options
-    const dir = this.#partitionDir(id)
-    const log = await FileLog.open({
-      fs: this.fs,
-      dir: posix.join(dir, 'log'),
-      ...(logId !== undefined && { logId }),
-      ...(settings.durability !== undefined && { durability: settings.durability }),
-      ...(settings.segmentBytesMax !== undefined && { segmentBytesMax: settings.segmentBytesMax }),
-      ...(settings.recordBytesMax !== undefined && { recordBytesMax: settings.recordBytesMax }),
-      ...(settings.batchBytesMax !== undefined && { batchBytesMax: settings.batchBytesMax }),
-    })
+    const layout = new StoreLayout(this.dir)
+    const dir = layout.stateHome(id, entry.stateId)
+    const log = await openPartitionLog({ fs: this.fs, layout, catalog: this.#catalog, id, entry, settings, create })
     const options: PartitionOptions = { ...settings, id, dir, fs: this.fs, log, reducer: reducers?.[id] ?? reducer }
-    return await Partition.open(options)
+    const partition = await Partition.open(options)
+    this.#chains.set(partition, log)
+    return partition
   }
 }
 

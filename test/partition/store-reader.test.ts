@@ -57,8 +57,9 @@ describe('StoreReader: reading logs beside a live writer', () => {
       const store = await Store.open(dir)
       const p = await store.ensurePartition('events')
       await p.append(['a'])
+      const logId = store.catalog.partition('events')!.activeLogId
       await store.close()
-      const segment = join(dir, 'partitions', 'events', 'log', '00000000000000000001.log')
+      const segment = join(dir, 'partitions', 'events', 'logs', logId, '00000000000000000001.log')
       await appendFile(segment, new Uint8Array([0x43, 0x52, 0x4e, 0x4c, 9, 0, 0, 0, 2, 0]))
       const reader = await StoreReader.open(dir)
       const log = await reader.log('events')
