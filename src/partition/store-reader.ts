@@ -12,11 +12,12 @@ import { posix } from 'node:path'
 import { CairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
-import { FileLog } from '../log/file-log.js'
+import type { FileLog } from '../log/file-log.js'
 import { Catalog } from './catalog.js'
 import { catalogMissing, partitionNotFound, storeNotFound } from './not-found.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import { assertPartitionId } from './partition-id.js'
+import { openReadOnlyLog } from './read-only-log.js'
 import { partitionDirs } from './store-recovery.js'
 
 export interface StoreReaderOptions {
@@ -108,11 +109,7 @@ export class StoreReader {
     if (entry === undefined) {
       throw partitionNotFound(id)
     }
-    return await FileLog.open({
-      fs: this.#fs,
-      dir: posix.join(this.dir, 'partitions', id, 'log'),
-      logId: entry.logId,
-      readOnly: true,
+    return await openReadOnlyLog(this.#fs, this.dir, id, entry, {
       ...(this.#options.pollIntervalMs !== undefined && { pollIntervalMs: this.#options.pollIntervalMs }),
     })
   }
