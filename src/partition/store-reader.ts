@@ -1,12 +1,14 @@
 /**
- * Reading a store's logs without owning it: no lock, no recovery writes, so a CLI can read and
- * follow a partition's log while a server (or any other process) writes to it.
+ * Reading a store without owning it: no lock, no recovery writes, so a CLI can read and follow a
+ * partition's log, and read its key-value state, while a server (or any other process) writes
+ * to it.
  *
  * Invariants:
- * - nothing is written: the catalog and segments are only read (the catalog is replaced
- *   atomically by its owner, so a read sees one whole version);
+ * - nothing is written: the catalog, segments, manifests and tables are only read (the catalog
+ *   is replaced atomically by its owner, so a read sees one whole version);
  * - a reader never returns bytes a checksum did not vouch for; a write in progress at the end
- *   of the last segment is simply not there yet.
+ *   of the last segment is simply not there yet;
+ * - listing partitions and `info()` read the catalog only: they open no partition.
  */
 import { posix } from 'node:path'
 import { CairnError } from '../io/errors.js'
@@ -18,18 +20,45 @@ import { catalogMissing, partitionNotFound, storeNotFound } from './not-found.js
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import { assertPartitionId } from './partition-id.js'
 import { openReadOnlyLog } from './read-only-log.js'
-import { partitionDirs } from './store-recovery.js'
+import { ReadOnlyPartition } from './read-only-partition.js'
+import { lostAndFound, partitionDirs } from './store-recovery.js'
 
 export interface StoreReaderOptions {
   fs?: FileSystem
   /** How often `tail` looks for new records (default 100 ms). */
   pollIntervalMs?: number
+  /** Block cache of each read-only partition view, in bytes (default: the state engine's). */
+  blockCacheBytesMax?: number
+}
+
+/** A partition as the catalog lists it (no partition is opened to list it). */
+export interface StoreReaderPartition {
+  id: string
+  logId: string
+  createdAtMs: number
+}
+
+/** The store as a reader sees it from the catalog, at one moment. */
+export interface StoreReaderInfo {
+  dir: string
+  storeId: string
+  createdAtMs: number
+  /** Always true: a view of a store another process may be writing to. */
+  readOnly: true
+  /** When the catalog was read (ms since the epoch). */
+  asOfMs: number
+  partitions: StoreReaderPartition[]
+  /** Directories in `<dir>/lost+found/` (orphans a store's open moved aside): for a human to check. */
+  lostAndFound: string[]
 }
 
 /**
  * @example
  * const reader = await StoreReader.open('./cairn-data')
  * for await (const e of reader.tail('orders', 1, { signal })) console.log(e.lsn, e.payload)
+ * const view = await reader.openPartition('orders')   // its key-value state as of now
+ * console.log(await view.get('order/7'))
+ * await view.close()
  * await reader.close()
  */
 export class StoreReader {
@@ -37,6 +66,7 @@ export class StoreReader {
   readonly #fs: FileSystem
   readonly #options: StoreReaderOptions
   readonly #logs = new Map<string, Promise<FileLog>>()
+  readonly #views = new Set<ReadOnlyPartition>()
 
   private constructor(dir: string, fs: FileSystem, options: StoreReaderOptions) {
     this.dir = dir
@@ -57,6 +87,47 @@ export class StoreReader {
   /** Partition ids, as of the catalog now. */
   async partitions(): Promise<string[]> {
     return (await this.#catalog()).partitionIds()
+  }
+
+  /**
+   * The store and its partitions as the catalog lists them now; opens no partition (a
+   * partition's LSNs and tables: `openPartition(id)` then `info()`).
+   *
+   * @example
+   * const { storeId, partitions } = await reader.info()
+   */
+  async info(): Promise<StoreReaderInfo> {
+    const asOfMs = Date.now()
+    const data = (await this.#catalog()).data
+    const partitions = Object.keys(data.partitions)
+      .sort()
+      .map((id) => ({ id, logId: data.partitions[id]!.logId, createdAtMs: data.partitions[id]!.createdAtMs }))
+    return { dir: this.dir, storeId: data.storeId, createdAtMs: data.createdAtMs, readOnly: true, asOfMs, partitions, lostAndFound: await lostAndFound(this.#fs, this.dir) }
+  }
+
+  /**
+   * A read-only view of a partition's key-value state as of now: its tables plus its log
+   * replayed in memory, nothing written (see read-only-partition.ts). Every write the owner
+   * acknowledged before the call is in it. Close it when done (`close()` of the reader closes
+   * those still open). `PARTITION_NOT_FOUND` if the catalog has none; `STORE_BUSY` if the owner
+   * kept changing the files it needed (retry).
+   *
+   * @example
+   * const view = await reader.openPartition('orders')
+   * try { for await (const [k, v] of view.scan({ gte: 'order/' })) console.log(k, v) } finally { await view.close() }
+   */
+  async openPartition(id: string): Promise<ReadOnlyPartition> {
+    assertPartitionId(id)
+    const view = await ReadOnlyPartition.open({
+      fs: this.#fs,
+      root: this.dir,
+      id,
+      loadCatalog: () => this.#catalog(),
+      onClose: (closed) => this.#views.delete(closed),
+      ...(this.#options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: this.#options.blockCacheBytesMax }),
+    })
+    this.#views.add(view)
+    return view
   }
 
   /** The read-only log of a partition; `PARTITION_NOT_FOUND` if the catalog has none. */
@@ -93,6 +164,7 @@ export class StoreReader {
   }
 
   async close(): Promise<void> {
+    for (const view of [...this.#views]) await view.close().catch(() => undefined)
     const logs = [...this.#logs.values()]
     this.#logs.clear()
     for (const opening of logs) await (await opening.catch(() => undefined))?.close()
