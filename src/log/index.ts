@@ -11,3 +11,4 @@ export {
 } from './file-log.js'
 export { checkRecordBytes, recordBytesMaxDefault } from './record-limits.js'
 export { segmentFileName } from './segment-header.js'
+export { MemoryLog, type MemoryLogOptions, trimUnitRecordsDefault } from './memory-log.js'

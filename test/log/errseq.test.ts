@@ -9,52 +9,18 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { FaultFileSystem, MemoryFileSystem, type OperationName } from '../../src/io/index.js'
+import { MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog } from '../../src/log/index.js'
+import { ReversingFileSystem } from '../helpers/held-file-systems.js'
 import { readAll } from '../helpers/log-helpers.js'
+import { testSeeds } from '../helpers/seed.js'
 
 const dir = '/d/log'
 const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-class ReversingFileSystem extends FaultFileSystem {
-  #held = false
-  #waiting: Array<{ go: () => void; done: Promise<void> }> = []
-
-  hold(): void {
-    this.#held = true
-  }
-
-  get heldSyncs(): number {
-    return this.#waiting.length
-  }
-
-  /** Lets the held syncs run one at a time, the last one first. */
-  async release(): Promise<void> {
-    this.#held = false
-    for (const w of this.#waiting.splice(0).reverse()) {
-      w.go()
-      await w.done
-    }
-  }
-
-  override async run<T>(name: OperationName, path: string, action: () => Promise<T>, onFault?: () => Promise<unknown>): Promise<T> {
-    if (name !== 'sync' || !this.#held) return await super.run(name, path, action, onFault)
-    let go!: () => void
-    let finished!: () => void
-    const turnCome = new Promise<void>((resolve) => (go = resolve))
-    this.#waiting.push({ go, done: new Promise<void>((resolve) => (finished = resolve)) })
-    await turnCome
-    try {
-      return await super.run(name, path, action, onFault)
-    } finally {
-      finished()
-    }
-  }
-}
-
-const seeds = process.env.CAIRN_SEED !== undefined ? [Number(process.env.CAIRN_SEED)] : [1, 2, 3]
+const seeds = testSeeds([1, 2, 3])
 
 describe('errseq: overlapping syncs', () => {
   for (const seed of seeds) {

@@ -10,13 +10,13 @@ import { describe, test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog } from '../../src/log/index.js'
 import { hex, payloadFor, prng, readAll, record } from '../helpers/log-helpers.js'
+import { testSeeds, withSeed } from '../helpers/seed.js'
 
 const dir = '/d/log'
 const segmentBytesMax = 8192
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-const first = process.env.CAIRN_SEED !== undefined ? Number(process.env.CAIRN_SEED) : 5000
-const seeds = process.env.CAIRN_SEED !== undefined ? [first] : Array.from({ length: 40 }, (_, i) => first + i)
+const seeds = testSeeds(Array.from({ length: 40 }, (_, i) => 5000 + i))
 
 async function run(seed: number): Promise<void> {
   const rng = prng(seed)
@@ -78,12 +78,6 @@ async function run(seed: number): Promise<void> {
 
 describe('kill, reopen, power loss', { timeout: 300_000 }, () => {
   test('what was acknowledged, reported durable at open, or shown to a reader survives', async () => {
-    for (const seed of seeds) {
-      try {
-        await run(seed)
-      } catch (e) {
-        throw new Error(`seed ${seed} failed (rerun with CAIRN_SEED=${seed}): ${(e as Error).message}`, { cause: e })
-      }
-    }
+    for (const seed of seeds) await withSeed(seed, () => run(seed))
   })
 })

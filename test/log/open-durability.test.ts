@@ -9,22 +9,17 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { FaultFileSystem, MemoryFileSystem, type OperationName } from '../../src/io/index.js'
+import { FaultFileSystem, MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog } from '../../src/log/index.js'
+import { HangingFileSystem } from '../helpers/held-file-systems.js'
 import { readAll } from '../helpers/log-helpers.js'
+import { testSeed, testSeeds, withSeed } from '../helpers/seed.js'
 
 const dir = '/d/log'
+/** Seeds what a power loss keeps; CAIRN_SEED replays a failing run. */
+const seed = testSeed()
 const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
-
-/** A file system whose operations of one kind never complete once `hang` is set: a process about to be killed. */
-class HangingFileSystem extends FaultFileSystem {
-  hang: OperationName | undefined
-  override async run<T>(name: OperationName, path: string, action: () => Promise<T>, onFault?: () => Promise<unknown>): Promise<T> {
-    if (name === this.hang) await new Promise<never>(() => undefined)
-    return await super.run(name, path, action, onFault)
-  }
-}
 
 async function segmentSize(mem: MemoryFileSystem): Promise<number> {
   const names = (await mem.list(dir)).filter((n) => n.endsWith('.log'))
@@ -32,8 +27,8 @@ async function segmentSize(mem: MemoryFileSystem): Promise<number> {
 }
 
 describe('open trusts only what is durable', () => {
-  test('a last group whose sync never finished, ending exactly at the preallocated end, is synced before it counts', async () => {
-    const mem = new MemoryFileSystem()
+  test('a last group whose sync never finished, ending exactly at the preallocated end, is synced before it counts', () => withSeed(seed, async () => {
+    const mem = new MemoryFileSystem({ seed })
     const fs = new HangingFileSystem(mem)
     const first = await FileLog.open({ fs, dir })
     assert.equal(await first.append([rec('kept')]), 1)
@@ -51,10 +46,10 @@ describe('open trusts only what is durable', () => {
     const third = await FileLog.open({ fs: mem, dir })
     assert.ok(third.lastLsn >= durable, `LSN ${durable}, reported durable at open, survives power loss (log ends at ${third.lastLsn})`)
     await third.close()
-  })
+  }))
 
-  test('a rolled segment whose directory fsync never ran is made durable before appends go into it', async () => {
-    const mem = new MemoryFileSystem()
+  test('a rolled segment whose directory fsync never ran is made durable before appends go into it', () => withSeed(seed, async () => {
+    const mem = new MemoryFileSystem({ seed })
     const fs = new HangingFileSystem(mem)
     const first = await FileLog.open({ fs, dir, segmentBytesMax: 4096 })
     assert.equal(await first.append([rec('a'.repeat(3000))]), 1)
@@ -75,10 +70,10 @@ describe('open trusts only what is durable', () => {
       'the acknowledged append survives',
     )
     await third.close()
-  })
+  }))
 
   test('a writer killed between a failed fsync and its cut-back: the next open makes the frames it keeps durable', async () => {
-    for (const seed of process.env.CAIRN_SEED !== undefined ? [Number(process.env.CAIRN_SEED)] : [1, 2, 3]) {
+    for (const seed of testSeeds([1, 2, 3])) {
       const mem = new MemoryFileSystem({ seed })
       const fs = new FaultFileSystem(mem)
       const first = await FileLog.open({ fs, dir })

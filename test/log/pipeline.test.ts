@@ -4,33 +4,12 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type CairnError, FaultFileSystem, MemoryFileSystem, type OperationName } from '../../src/io/index.js'
+import { type CairnError, MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog, syncDepthMax } from '../../src/log/index.js'
+import { GatedFileSystem } from '../helpers/held-file-systems.js'
 
 const rec = (s: string) => ({ type: 1, payload: new TextEncoder().encode(s) })
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
-
-/** Can hold every sync until `release()`, so a test decides when the disk answers. */
-class GatedFileSystem extends FaultFileSystem {
-  writes = 0
-  #held = false
-  #waiting: Array<() => void> = []
-
-  hold(): void {
-    this.#held = true
-  }
-
-  release(): void {
-    this.#held = false
-    for (const w of this.#waiting.splice(0)) w()
-  }
-
-  override async run<T>(name: OperationName, path: string, action: () => Promise<T>, onFault?: () => Promise<unknown>): Promise<T> {
-    if (name === 'write') this.writes += 1
-    if (name === 'sync' && this.#held) await new Promise<void>((resolve) => this.#waiting.push(resolve))
-    return await super.run(name, path, action, onFault)
-  }
-}
 
 async function contents(log: FileLog): Promise<string[]> {
   const out: string[] = []

@@ -11,6 +11,7 @@ import { describe, test } from 'node:test'
 import { FaultFileSystem, type FaultRule, MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog } from '../../src/log/index.js'
 import { hex, payloadFor, prng, readAll, record } from '../helpers/log-helpers.js'
+import { testSeeds, withSeed } from '../helpers/seed.js'
 
 const dir = '/data/log'
 const segmentBytesMax = 4096
@@ -110,26 +111,29 @@ async function recoverAndCheck(mem: MemoryFileSystem, model: Model, tag: string)
   }
 }
 
-/** One life: open through a fault-injecting seam, run a workload cut by `rule`, lose power, check. */
-async function life(mem: MemoryFileSystem, model: Model, rng: Rng, tag: string, cut: (fs: FaultFileSystem) => void): Promise<void> {
+/**
+ * One life: open through a fault-injecting seam, run a workload cut by `rule`, lose power, check.
+ * With `fired`, the workload goes on until the fault has fired (and the life fails if it never does).
+ */
+async function life(
+  mem: MemoryFileSystem,
+  model: Model,
+  rng: Rng,
+  tag: string,
+  cut: (fs: FaultFileSystem) => void,
+  fired?: () => boolean,
+): Promise<void> {
   const fs = new FaultFileSystem(mem)
   const log = await FileLog.open({ fs, dir, segmentBytesMax })
   cut(fs)
   await workload(log, model, rng, tag)
+  for (let more = 0; fired !== undefined && !fired() && more < 100; more++) await workload(log, model, rng, `${tag}m${more}`)
+  if (fired !== undefined) assert.ok(fired(), `${tag}: the injected fault fired`)
   await log.close().catch(() => undefined)
   await recoverAndCheck(mem, model, tag)
 }
 
-const seeds = process.env.CAIRN_SEED !== undefined ? [Number(process.env.CAIRN_SEED)] : Array.from({ length: 60 }, (_, i) => 1000 + i)
-
-async function withSeed(seed: number, body: () => Promise<void>): Promise<void> {
-  try {
-    if (process.env.CAIRN_DEBUG !== undefined) console.error('seed', seed)
-    await body()
-  } catch (e) {
-    throw new Error(`seed ${seed} failed (rerun with CAIRN_SEED=${seed}): ${(e as Error).message}`, { cause: e })
-  }
-}
+const seeds = testSeeds(Array.from({ length: 60 }, (_, i) => 1000 + i))
 
 describe('power loss', { timeout: 120_000 }, () => {
   test('at a random operation of a random concurrent workload, several lives per log', async () => {
@@ -155,6 +159,7 @@ describe('power loss', { timeout: 120_000 }, () => {
         for (let l = 0; l < 3; l++) {
           const skip = rng.int(0, 4)
           const rollsBefore = rng.int(0, 3)
+          let fired = false
           await life(mem, model, rng, `r${seed}l${l}`, (fs) => {
             // A roll ends with rename(<segment>.tmp) then syncDir; count those, then fail from
             // `skip` operations after the chosen one on.
@@ -162,7 +167,10 @@ describe('power loss', { timeout: 120_000 }, () => {
             let failFrom = Number.POSITIVE_INFINITY
             let renamed = false
             const rule: FaultRule = (op) => {
-              if (op.index >= failFrom) return true
+              if (op.index >= failFrom) {
+                fired = true
+                return true
+              }
               if (op.name === 'rename' && op.path.endsWith('.log.tmp')) renamed = true
               else if (op.name === 'syncDir' && renamed) {
                 renamed = false
@@ -172,7 +180,7 @@ describe('power loss', { timeout: 120_000 }, () => {
               return false
             }
             fs.failWhen(rule)
-          })
+          }, () => fired)
         }
       })
     }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { CairnError, FaultFileSystem, MemoryFileSystem } from '../../src/io/index.js'
 import { FileLog } from '../../src/log/index.js'
+import { testSeed, withSeed } from '../helpers/seed.js'
 
 const dir = '/d/log'
 const rec = (n: number, fill = 7) => ({ type: 1, payload: new Uint8Array(n).fill(fill) })
@@ -15,7 +16,7 @@ const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
 }
 const codeOf = (e: unknown) => (e instanceof CairnError ? e.code : String(e))
-const baseSeed = Number(process.env.CAIRN_SEED ?? 1)
+const baseSeed = testSeed(1)
 
 test("under 'none', sync() never resolves over pages whose writeback error went to the roll's fsync", async () => {
   for (let seed = baseSeed; seed < baseSeed + 20; seed++) {
@@ -41,7 +42,7 @@ test("under 'none', sync() never resolves over pages whose writeback error went 
   }
 })
 
-test('a reader that scanned frames the writer then cut back follows the rewritten log', async () => {
+test('a reader that scanned frames the writer then cut back follows the rewritten log', () => withSeed(baseSeed, async () => {
   const mem = new MemoryFileSystem({ seed: baseSeed })
   const fault = new FaultFileSystem(mem)
   const writer = await FileLog.open({ fs: fault, dir, segmentBytesMax: 4096 })
@@ -73,4 +74,4 @@ test('a reader that scanned frames the writer then cut back follows the rewritte
   assert.equal(reader.lastLsn, writer.lastLsn)
   await reader.close()
   await writer.close()
-})
+}))

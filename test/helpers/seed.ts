@@ -1,0 +1,26 @@
+/**
+ * Seeds of randomized tests: `CAIRN_SEED` when set, so that a failing run can be replayed;
+ * otherwise one picked at random. `withSeed` names the seed in the error of a failing run.
+ */
+import { randomInt } from 'node:crypto'
+
+/** `CAIRN_SEED` when set, else `fallback` when given, else a random seed. */
+export function testSeed(fallback?: number): number {
+  if (process.env.CAIRN_SEED !== undefined) return Number(process.env.CAIRN_SEED)
+  return fallback ?? randomInt(0, 2 ** 31)
+}
+
+/** `[CAIRN_SEED]` when set, else `defaults` (a fixed list a test sweeps). */
+export function testSeeds(defaults: number[]): number[] {
+  return process.env.CAIRN_SEED !== undefined ? [Number(process.env.CAIRN_SEED)] : defaults
+}
+
+/** Runs `body`; a failure is rethrown naming the seed and how to rerun with it. */
+export async function withSeed<T>(seed: number, body: () => Promise<T>): Promise<T> {
+  try {
+    if (process.env.CAIRN_DEBUG !== undefined) console.error('seed', seed)
+    return await body()
+  } catch (e) {
+    throw new Error(`seed ${seed} failed (rerun with CAIRN_SEED=${seed}): ${(e as Error).message}`, { cause: e })
+  }
+}
