@@ -7,8 +7,10 @@
  *   no flush, no compaction, no deletion) and the log read-only;
  * - a view is one state of the partition: the tables of one manifest (durable LSN D) plus the
  *   log records D+1..L, applied in LSN order, where L is the last record the writer's log proves
- *   fsynced when the view opened. Every write acknowledged before `open` started is in it (the
- *   log shows a write once acknowledged, see file-log.ts), none that was not made durable;
+ *   fsynced when the view opened. It shows no write that was not made durable, and every write
+ *   acknowledged before `open` started that the log shows: the log shows an acknowledged write
+ *   at once when the writer went idle after it, else as soon as the writer's next frame is
+ *   written (a reader lags by at most the groups in flight, see file-log.ts);
  * - a view never changes after it opened: it keeps its table files open (a compaction that
  *   deletes them meanwhile does not take them from it) and holds the replayed records in memory;
  * - when the owner moved on while the view was being opened (a table it needs compacted away, or

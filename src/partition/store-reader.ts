@@ -108,7 +108,8 @@ export class StoreReader {
   /**
    * A read-only view of a partition's key-value state as of now: its tables plus its log
    * replayed in memory, nothing written (see read-only-partition.ts). Every write the owner
-   * acknowledged before the call is in it. Close it when done (`close()` of the reader closes
+   * acknowledged before the call is in it (when the owner still had other writes in flight,
+   * once its log shows it: see file-log.ts). Close it when done (`close()` of the reader closes
    * those still open). `PARTITION_NOT_FOUND` if the catalog has none; `STORE_BUSY` if the owner
    * kept changing the files it needed (retry).
    *
