@@ -11,4 +11,5 @@ export {
 } from './file-log.js'
 export { checkRecordBytes, recordBytesMaxDefault } from './record-limits.js'
 export { segmentFileName } from './segment-header.js'
+export { LogChain, type LogChainLink, type LogChainOptions, type LogChainRollOptions } from './log-chain.js'
 export { MemoryLog, type MemoryLogOptions, trimUnitRecordsDefault } from './memory-log.js'

@@ -114,7 +114,7 @@ export class ReadOnlyPartition {
     // a table it names was compacted away before it could open it.
     const stateOptions: StateOptions = {
       fs,
-      dir: partitionStateDir(root, id),
+      dir: partitionStateDir(root, id, entry),
       readOnly: true,
       autoCompact: false,
       ...(options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: options.blockCacheBytesMax }),
@@ -130,15 +130,21 @@ export class ReadOnlyPartition {
       throw e
     }
     try {
-      const log = await openReadOnlyLog(fs, root, id, entry)
+      const { chain, active } = await openReadOnlyLog(fs, root, id, entry)
       try {
         // The log's view can lag the manifest by the groups the writer had in flight: look again.
-        if (log.lastLsn < tree.durableLsn) await log.refresh()
-        await replay(tree, log)
-        const info = { logId: log.logId, firstLsn: log.firstLsn, lastLsn: Math.max(log.lastLsn, tree.durableLsn), logBytes: log.bytes, segmentCount: log.segmentCount }
+        if (chain.lastLsn < tree.durableLsn) await active.refresh()
+        await replay(tree, chain)
+        const info = {
+          logId: chain.logId,
+          firstLsn: chain.firstLsn,
+          lastLsn: Math.max(chain.lastLsn, tree.durableLsn),
+          logBytes: chain.bytes,
+          segmentCount: chain.segmentCount,
+        }
         return new ReadOnlyPartition(options, asOfMs, tree, info)
       } finally {
-        await log.close()
+        await chain.close()
       }
     } catch (e) {
       await tree.close().catch(() => undefined)

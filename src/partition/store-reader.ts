@@ -14,12 +14,13 @@ import { posix } from 'node:path'
 import { CairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
-import type { FileLog } from '../log/file-log.js'
-import { Catalog } from './catalog.js'
+import { pollIntervalMsDefault } from '../log/file-log.js'
+import type { Log } from '../log/log.js'
+import { Catalog, type CatalogPartition } from './catalog.js'
 import { catalogMissing, partitionNotFound, storeNotFound } from './not-found.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import { assertPartitionId } from './partition-id.js'
-import { openReadOnlyLog } from './read-only-log.js'
+import { openReadOnlyLog, type ReadOnlyPartitionLog, sameChain } from './read-only-log.js'
 import { ReadOnlyPartition } from './read-only-partition.js'
 import { lostAndFound, partitionDirs } from './store-recovery.js'
 
@@ -65,8 +66,11 @@ export class StoreReader {
   readonly dir: string
   readonly #fs: FileSystem
   readonly #options: StoreReaderOptions
-  readonly #logs = new Map<string, Promise<FileLog>>()
+  readonly #logs = new Map<string, Promise<ReadOnlyPartitionLog>>()
+  /** A refresh in flight per partition: others wait for it rather than reopen the chain twice. */
+  readonly #refreshing = new Map<string, Promise<boolean>>()
   readonly #views = new Set<ReadOnlyPartition>()
+  #closed = false
 
   private constructor(dir: string, fs: FileSystem, options: StoreReaderOptions) {
     this.dir = dir
@@ -101,7 +105,7 @@ export class StoreReader {
     const data = (await this.#catalog()).data
     const partitions = Object.keys(data.partitions)
       .sort()
-      .map((id) => ({ id, logId: data.partitions[id]!.logId, createdAtMs: data.partitions[id]!.createdAtMs }))
+      .map((id) => ({ id, logId: data.partitions[id]!.activeLogId, createdAtMs: data.partitions[id]!.createdAtMs }))
     return { dir: this.dir, storeId: data.storeId, createdAtMs: data.createdAtMs, readOnly: true, asOfMs, partitions, lostAndFound: await lostAndFound(this.#fs, this.dir) }
   }
 
@@ -131,16 +135,31 @@ export class StoreReader {
     return view
   }
 
-  /** The read-only log of a partition; `PARTITION_NOT_FOUND` if the catalog has none. */
-  async log(id: string): Promise<FileLog> {
+  /**
+   * The partition's chain of logs, read-only, as of the last read or `refresh`;
+   * `PARTITION_NOT_FOUND` if the catalog has none. Appends and trims fail with READ_ONLY.
+   */
+  async log(id: string): Promise<Log> {
     assertPartitionId(id)
-    let opening = this.#logs.get(id)
-    if (opening === undefined) {
-      opening = this.#openLog(id)
-      this.#logs.set(id, opening)
-      opening.catch(() => this.#logs.delete(id))
+    return (await this.#opened(id)).chain
+  }
+
+  /**
+   * Picks up what the owner added since the last look: new records, and the new chain after it
+   * rolled to a new log or trimmed whole logs away. Resolves with whether there are new records.
+   * Reads and tails do this themselves.
+   *
+   * @example
+   * if (await reader.refresh('orders')) for await (const e of reader.read('orders', { fromLsn: next })) { ... }
+   */
+  refresh(id: string): Promise<boolean> {
+    assertPartitionId(id)
+    let running = this.#refreshing.get(id)
+    if (running === undefined) {
+      running = this.#refresh(id).finally(() => this.#refreshing.delete(id))
+      this.#refreshing.set(id, running)
     }
-    return await opening
+    return running
   }
 
   /**
@@ -168,26 +187,42 @@ export class StoreReader {
    * for await (const batch of reader.readBatches('orders', { fromLsn: 1 })) for (const e of batch) { ... }
    */
   async *readBatches(id: string, options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
-    const log = await this.log(id)
-    await log.refresh()
-    for await (const batch of log.readBatches(options.fromLsn ?? log.firstLsn, options.toLsn)) {
+    await this.refresh(id)
+    const { chain } = await this.#opened(id)
+    for await (const batch of chain.readBatches(options.fromLsn ?? chain.firstLsn, options.toLsn)) {
       for (const entry of batch) decodeEntry(entry)
       yield batch as PartitionEntry[]
     }
   }
 
-  /** Entries from `fromLsn`, then new ones as the writer adds them, until `signal` aborts. */
+  /**
+   * Entries from `fromLsn` (default: the first retained), then new ones as the writer adds them,
+   * across its rolls to new logs, until `signal` aborts or the reader closes.
+   */
   async *tail(id: string, fromLsn: number | undefined, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
-    const log = await this.log(id)
-    await log.refresh()
-    for await (const entry of log.tail(fromLsn ?? log.firstLsn, options)) yield decodeEntry(entry)
+    const { signal } = options
+    const stopped = (): boolean => signal?.aborted === true || this.#closed
+    let next = fromLsn
+    while (!stopped()) {
+      for await (const batch of this.readBatches(id, next === undefined ? {} : { fromLsn: next })) {
+        for (const entry of batch) {
+          yield entry
+          next = entry.lsn + 1
+          if (stopped()) return
+        }
+      }
+      next ??= (await this.#opened(id)).chain.firstLsn
+      await sleep(this.#options.pollIntervalMs ?? pollIntervalMsDefault, signal)
+    }
   }
 
   async close(): Promise<void> {
+    this.#closed = true
     for (const view of [...this.#views]) await view.close().catch(() => undefined)
+    await Promise.all([...this.#refreshing.values()].map((r) => r.catch(() => undefined)))
     const logs = [...this.#logs.values()]
     this.#logs.clear()
-    for (const opening of logs) await (await opening.catch(() => undefined))?.close()
+    for (const opening of logs) await (await opening.catch(() => undefined))?.chain.close()
   }
 
   async #catalog(): Promise<Catalog> {
@@ -196,13 +231,57 @@ export class StoreReader {
     return catalog
   }
 
-  async #openLog(id: string): Promise<FileLog> {
+  async #entry(id: string): Promise<CatalogPartition> {
     const entry = (await this.#catalog()).partition(id)
-    if (entry === undefined) {
-      throw partitionNotFound(id)
+    if (entry === undefined) throw partitionNotFound(id)
+    return entry
+  }
+
+  /** The partition's chain as last opened (opened from the catalog the first time). */
+  #opened(id: string): Promise<ReadOnlyPartitionLog> {
+    let opening = this.#logs.get(id)
+    if (opening === undefined) {
+      opening = this.#entry(id).then((entry) => this.#openLog(id, entry))
+      this.#logs.set(id, opening)
+      opening.catch(() => {
+        if (this.#logs.get(id) === opening) this.#logs.delete(id)
+      })
     }
-    return await openReadOnlyLog(this.#fs, this.dir, id, entry, {
+    return opening
+  }
+
+  #openLog(id: string, entry: CatalogPartition): Promise<ReadOnlyPartitionLog> {
+    return openReadOnlyLog(this.#fs, this.dir, id, entry, {
       ...(this.#options.pollIntervalMs !== undefined && { pollIntervalMs: this.#options.pollIntervalMs }),
     })
   }
+
+  async #refresh(id: string): Promise<boolean> {
+    const current = await this.#opened(id)
+    const before = current.chain.lastLsn
+    const entry = await this.#entry(id)
+    if (sameChain(current.links, entry.logs)) {
+      await current.active.refresh()
+      return current.chain.lastLsn > before
+    }
+    // The owner rolled to a new log or dropped old ones: the chain as the catalog names it now.
+    const reopened = this.#openLog(id, entry)
+    await reopened
+    this.#logs.set(id, reopened)
+    await current.chain.close().catch(() => undefined)
+    return (await reopened).chain.lastLsn > before
+  }
+}
+
+/** Waits `ms`, or less if `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }

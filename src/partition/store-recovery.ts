@@ -2,37 +2,41 @@
  * What a store does at open, under its lock, before it trusts anything on disk.
  *
  * Invariants:
- * - nothing is relied on before it is durable: the root, the catalog file, `partitions/` and
- *   each partition's directory are fsynced first (a rename whose directory fsync never ran, by
- *   a process that then died, is visible to us but could still vanish in a power loss);
+ * - nothing is relied on before it is durable: the root, the catalog file and `partitions/` are
+ *   fsynced first (a rename whose directory fsync never ran, by a process that then died, is
+ *   visible to us but could still vanish in a power loss); each partition's own directories are
+ *   fsynced at its first open (open-partition-log.ts), before anything in them is trusted, so
+ *   opening a store costs O(1) file operations plus one listing of `partitions/`;
  * - a missing catalog is never a fresh store while partition directories exist: that is
  *   CORRUPT_CATALOG, and nothing is created, moved or removed (not even `catalog.json.tmp`);
  * - nothing is deleted: a partition directory the catalog does not list (a crash mid-create, or
  *   an operator's copy) is moved into `lost+found/`, durably, for a human to look at.
  */
 import { randomBytes } from 'node:crypto'
-import { posix } from 'node:path'
 import { mkdirDurable, tempSuffix } from '../io/atomic-write.js'
-import { IoError, isNotFound } from '../io/errors.js'
+import { CairnError, IoError, isNotFound } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
-import { Catalog, catalogFileName } from './catalog.js'
+import { Catalog, catalogVersion } from './catalog.js'
 import { catalogMissing, storeNotFound } from './not-found.js'
-
-export const partitionsDirName = 'partitions'
-export const lostAndFoundDirName = 'lost+found'
+import { StoreLayout } from './store-layout.js'
 
 /**
  * Makes the store's layout durable, loads (or, when `create` and the store is empty, creates)
  * the catalog, and moves orphan partition directories aside. The caller holds the store lock.
  */
 export async function recoverStore(fs: FileSystem, root: string, create: boolean): Promise<Catalog> {
-  const partitionsDir = posix.join(root, partitionsDirName)
+  const layout = new StoreLayout(root)
+  const partitionsDir = layout.partitionsDir
   await syncDir(fs, root)
-  const catalogPath = posix.join(root, catalogFileName)
+  const catalogPath = layout.catalogFile
   let catalog: Catalog | undefined
   if ((await fs.stat(catalogPath)) !== undefined) {
     await syncFile(fs, catalogPath)
-    catalog = await Catalog.load(fs, root)
+    const loaded = await Catalog.loadAny(fs, root)
+    if (loaded !== undefined && loaded.version !== catalogVersion) {
+      throw new CairnError('UNSUPPORTED_FORMAT', `the store in ${root} has format ${loaded.version}: this build cannot upgrade it yet`)
+    }
+    catalog = loaded?.catalog
   }
   if (catalog === undefined) {
     const found = await partitionDirs(fs, root)
@@ -49,36 +53,36 @@ export async function recoverStore(fs: FileSystem, root: string, create: boolean
     return catalog
   }
   await syncDir(fs, partitionsDir)
+  // Each partition's own directories are made durable at its first open (open-partition-log.ts):
+  // opening a store costs the same whatever its number of partitions.
   const known = new Set(catalog.partitionIds())
-  const orphans: string[] = []
-  for (const name of await fs.list(partitionsDir)) {
-    if (known.has(name)) await syncDir(fs, posix.join(partitionsDir, name))
-    else orphans.push(name)
-  }
+  const orphans = (await fs.list(partitionsDir)).filter((name) => !known.has(name))
   if (orphans.length > 0) await moveToLostAndFound(fs, root, orphans)
   return catalog
 }
 
 /** Names in `<root>/lost+found`, sorted (empty when there is none). */
 export async function lostAndFound(fs: FileSystem, root: string): Promise<string[]> {
-  const dir = posix.join(root, lostAndFoundDirName)
+  const dir = new StoreLayout(root).lostAndFoundDir
   return (await fs.stat(dir)) === undefined ? [] : await fs.list(dir)
 }
 
 /** Partition directories on disk (a store without a catalog must have none). */
 export async function partitionDirs(fs: FileSystem, root: string): Promise<string[]> {
-  const dir = posix.join(root, partitionsDirName)
+  const dir = new StoreLayout(root).partitionsDir
   return (await fs.stat(dir))?.isDirectory ? await fs.list(dir) : []
 }
 
 async function moveToLostAndFound(fs: FileSystem, root: string, names: string[]): Promise<void> {
-  const partitionsDir = posix.join(root, partitionsDirName)
-  const target = posix.join(root, lostAndFoundDirName)
+  const layout = new StoreLayout(root)
+  const partitionsDir = layout.partitionsDir
+  const target = layout.lostAndFoundDir
   await io('create', target, () => mkdirDurable(fs, target))
   for (const name of names) {
     // A unique name: an id can be orphaned again later (created anew, then a crash mid-create).
-    const to = posix.join(target, `${name}-${Date.now()}-${randomBytes(3).toString('hex')}`)
-    await io('move orphan', posix.join(partitionsDir, name), () => fs.rename(posix.join(partitionsDir, name), to))
+    const from = layout.partitionsEntry(name)
+    const to = layout.lostAndFoundEntry(`${name}-${Date.now()}-${randomBytes(3).toString('hex')}`)
+    await io('move orphan', from, () => fs.rename(from, to))
   }
   // The new entries first: a power loss between the two fsyncs must not lose the directory.
   await syncDir(fs, target)

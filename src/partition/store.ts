@@ -9,19 +9,20 @@
  * - at open, everything the store relies on is fsynced before it is trusted (store-recovery.ts);
  * - partition ids are validated before any path is built from them.
  *
- * Layout: <dir>/LOCK, <dir>/catalog.json, <dir>/partitions/<id>/{log,state}/, <dir>/lost+found/
+ * Layout: store-layout.ts.
  */
 import { posix } from 'node:path'
 import { mkdirDurable } from '../io/atomic-write.js'
 import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
-import { FileLog } from '../log/file-log.js'
-import type { Catalog } from './catalog.js'
+import { type Catalog, type CatalogPartition, newCatalogPartition } from './catalog.js'
+import { newStoreFileId, openPartitionLog } from './open-partition-log.js'
 import { partitionNotFound, storeNotFound } from './not-found.js'
 import { Partition, type PartitionInfo, type PartitionOptions, type PartitionSettings } from './partition.js'
 import { assertPartitionId } from './partition-id.js'
 import type { Reducer } from './reducer.js'
+import { StoreLayout } from './store-layout.js'
 import { StoreLock } from './store-lock.js'
 import { lostAndFound, recoverStore } from './store-recovery.js'
 
@@ -116,7 +117,7 @@ export class Store {
     if (entry === undefined) {
       return Promise.reject(partitionNotFound(id))
     }
-    const opening = this.#openPartition(id, entry.logId)
+    const opening = this.#openPartition(id, entry, false)
     this.#open.set(id, opening)
     opening.catch(() => this.#open.delete(id))
     return opening
@@ -130,10 +131,11 @@ export class Store {
       if (this.#catalog.partition(id) !== undefined) {
         throw new CairnError('PARTITION_EXISTS', `partition ${id} already exists`, { context: { partition: id } })
       }
-      const partition = await this.#openPartition(id, undefined)
+      const entry = newCatalogPartition(newStoreFileId())
+      const partition = await this.#openPartition(id, entry, true)
       try {
         await this.#catalog.update((c) => {
-          c.partitions[id] = { logId: partition.log.logId, createdAtMs: Date.now(), meta: {} }
+          c.partitions[id] = entry
         })
       } catch (e) {
         await partition.close().catch(() => undefined)
@@ -189,22 +191,11 @@ export class Store {
     if (this.#closed) throw new CairnError('CLOSED', `store ${this.dir} is closed: open it again`)
   }
 
-  #partitionDir(id: string): string {
-    return posix.join(this.dir, 'partitions', id)
-  }
-
-  async #openPartition(id: string, logId: string | undefined): Promise<Partition> {
+  async #openPartition(id: string, entry: CatalogPartition, create: boolean): Promise<Partition> {
     const { fs: _fs, create: _create, reducer, reducers, ...settings } = this.#options
-    const dir = this.#partitionDir(id)
-    const log = await FileLog.open({
-      fs: this.fs,
-      dir: posix.join(dir, 'log'),
-      ...(logId !== undefined && { logId }),
-      ...(settings.durability !== undefined && { durability: settings.durability }),
-      ...(settings.segmentBytesMax !== undefined && { segmentBytesMax: settings.segmentBytesMax }),
-      ...(settings.recordBytesMax !== undefined && { recordBytesMax: settings.recordBytesMax }),
-      ...(settings.batchBytesMax !== undefined && { batchBytesMax: settings.batchBytesMax }),
-    })
+    const layout = new StoreLayout(this.dir)
+    const dir = layout.stateHome(id, entry.stateId)
+    const log = await openPartitionLog({ fs: this.fs, layout, catalog: this.#catalog, id, entry, settings, create })
     const options: PartitionOptions = { ...settings, id, dir, fs: this.fs, log, reducer: reducers?.[id] ?? reducer }
     return await Partition.open(options)
   }

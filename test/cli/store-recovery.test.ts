@@ -26,7 +26,7 @@ describe('cli: a store missing its catalog or holding orphans', () => {
       assert.match(r.stderr, /backup/)
     }
     assert.deepEqual(await readdir(`${data}/partitions`), ['orders', 'users'])
-    assert.ok((await readdir(`${data}/partitions/orders/log`)).length > 0)
+    assert.ok((await readdir(`${data}/partitions/orders/logs`)).length > 0)
     assert.ok(!(await readdir(data)).includes('catalog.json'))
   })
 

@@ -16,7 +16,8 @@ test("a log that fails to close does not leave the state tree's flush running pa
   const store = await Store.open('/s', { fs })
   const p = await store.ensurePartition('p')
   for (let i = 0; i < 200; i++) await p.put(`k${i}`, 'v'.repeat(100))
-  const segments = (await fs.list('/s/partitions/p/log')).filter((n) => n.endsWith('.log'))
+  const logDir = `/s/partitions/p/logs/${store.catalog.partition('p')!.activeLogId}`
+  const segments = (await fs.list(logDir)).filter((n) => n.endsWith('.log'))
   const release = fs.holdSyncs()
   const order: string[] = []
   const flushing = p.flush().then(
@@ -24,7 +25,7 @@ test("a log that fails to close does not leave the state tree's flush running pa
     () => order.push('flush settled'),
   )
   await new Promise((resolve) => setTimeout(resolve, 20))
-  fs.failNextSync(`/s/partitions/p/log/${segments.at(-1)}`)
+  fs.failNextSync(`${logDir}/${segments.at(-1)}`)
   const closing = store.close().then(
     () => order.push('store closed'),
     (e: unknown) => order.push(`store close failed ${e instanceof CairnError ? e.code : String(e)}`),

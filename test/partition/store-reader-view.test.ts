@@ -135,7 +135,7 @@ describe('StoreReader.openPartition: a read-only view beside the owner', () => {
         const { fs } = observedFs(async (name, path) => {
           if (name === 'readFile' && path.endsWith('MANIFEST')) manifestReads++
           // Once the state is open (manifest read), before the log is listed: flush and trim.
-          if (!interfered && name === 'list' && path.endsWith(join('p', 'log'))) {
+          if (!interfered && name === 'list' && /\/p\/logs\/[0-9a-f]+$/.test(path)) {
             interfered = true
             for (let i = 100; i < 200; i++) await p.put(`k${i}`, `v${i}-${'x'.repeat(40)}`)
             await p.flush()
@@ -214,7 +214,7 @@ describe('StoreReader.info', () => {
           assert.equal(info.storeId, store.storeId)
           assert.deepEqual(
             info.partitions.map((p) => [p.id, p.logId]),
-            ['a', 'b', 'c'].map((id) => [id, store.catalog.partition(id)!.logId]),
+            ['a', 'b', 'c'].map((id) => [id, store.catalog.partition(id)!.activeLogId]),
           )
           assert.deepEqual(info.lostAndFound, [])
           assert.deepEqual(

@@ -165,10 +165,11 @@ describe('serve: engine errors and descriptor exhaustion', () => {
     await p.append(['one', 'two', 'three'])
     const segment = (await store.info()).partitions[0]!
     assert.equal(segment.lastLsn, 3)
+    const logId = store.catalog.partition('bad')!.activeLogId
     await store.close()
     // Flip a byte inside the first record's frame.
     const { readdir } = await import('node:fs/promises')
-    const logDir = `${data}/partitions/bad/log`
+    const logDir = `${data}/partitions/bad/logs/${logId}`
     const name = (await readdir(logDir)).find((n) => n.endsWith('.log') || n.startsWith('0'))!
     const file = await open(`${logDir}/${name}`, 'r+')
     const at = (await file.stat()).size > 200 ? 70 : 40
