@@ -1,5 +1,5 @@
 /** Partitions and the store that owns them. */
-export { Catalog, type CatalogData, type CatalogPartition } from './catalog.js'
+export { Catalog, type CatalogData, type CatalogLog, type CatalogPartition, catalogVersion } from './catalog.js'
 export {
   type BytesScanRange,
   Partition,
@@ -16,3 +16,5 @@ export { assertPartitionId, isPartitionId, partitionIdPattern } from './partitio
 export { Store, type StoreInfo, type StoreOptions } from './store.js'
 export { ReadOnlyPartition, type ReadOnlyPartitionInfo, readOnlyPartitionAttemptsMax } from './read-only-partition.js'
 export { StoreReader, type StoreReaderInfo, type StoreReaderOptions, type StoreReaderPartition } from './store-reader.js'
+export type { RestorePartitionInput } from './store-restore.js'
+export { StoreLayout } from './store-layout.js'

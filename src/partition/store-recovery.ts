@@ -14,11 +14,12 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirDurable, tempSuffix } from '../io/atomic-write.js'
-import { CairnError, IoError, isNotFound } from '../io/errors.js'
+import { IoError, isNotFound } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { Catalog, catalogVersion } from './catalog.js'
 import { catalogMissing, storeNotFound } from './not-found.js'
 import { StoreLayout } from './store-layout.js'
+import { upgradeStore } from './store-upgrade.js'
 
 /**
  * Makes the store's layout durable, loads (or, when `create` and the store is empty, creates)
@@ -33,10 +34,8 @@ export async function recoverStore(fs: FileSystem, root: string, create: boolean
   if ((await fs.stat(catalogPath)) !== undefined) {
     await syncFile(fs, catalogPath)
     const loaded = await Catalog.loadAny(fs, root)
-    if (loaded !== undefined && loaded.version !== catalogVersion) {
-      throw new CairnError('UNSUPPORTED_FORMAT', `the store in ${root} has format ${loaded.version}: this build cannot upgrade it yet`)
-    }
-    catalog = loaded?.catalog
+    // Format 1 is upgraded here, before anything else looks at the partitions (store-upgrade.ts).
+    catalog = loaded?.version === catalogVersion ? loaded.catalog : loaded === undefined ? undefined : await upgradeStore(fs, root, loaded.data)
   }
   if (catalog === undefined) {
     const found = await partitionDirs(fs, root)

@@ -24,6 +24,7 @@ import { assertPartitionId } from './partition-id.js'
 import type { Reducer } from './reducer.js'
 import { StoreLayout } from './store-layout.js'
 import { StoreLock } from './store-lock.js'
+import { type RestorePartitionInput, restorePartitionFiles } from './store-restore.js'
 import { lostAndFound, recoverStore } from './store-recovery.js'
 
 export interface StoreOptions extends PartitionSettings {
@@ -143,6 +144,36 @@ export class Store {
       }
       this.#open.set(id, Promise.resolve(partition))
       return partition
+    })
+    this.#creating = run.catch(() => undefined)
+    return run
+  }
+
+  /**
+   * Restores partition `id` from a state: its state bulk-loaded from `entries` (sorted by key,
+   * each once) at LSN `lsn`, its log a new one starting at `lsn + 1`. A new partition, or the
+   * replacement of an existing one, switched atomically (store-restore.ts): an open partition is
+   * closed first (its in-flight writes drain; the object callers hold answers CLOSED after).
+   *
+   * @example
+   * const orders = await store.restorePartition('orders', { lsn: 42, entries: [[key, value]] })
+   */
+  restorePartition(id: string, input: RestorePartitionInput): Promise<Partition> {
+    this.#checkOpen()
+    assertPartitionId(id)
+    const run = this.#creating.then(async () => {
+      const previous = this.#open.get(id)
+      const restoring = (async () => {
+        if (previous !== undefined) await (await previous.catch(() => undefined))?.close()
+        const { fs: _fs, create: _create, reducer: _reducer, reducers: _reducers, ...settings } = this.#options
+        const entry = await restorePartitionFiles({ fs: this.fs, layout: new StoreLayout(this.dir), catalog: this.#catalog, id, input, settings })
+        return await this.#openPartition(id, entry, false)
+      })()
+      this.#open.set(id, restoring)
+      restoring.catch(() => {
+        if (this.#open.get(id) === restoring) this.#open.delete(id)
+      })
+      return await restoring
     })
     this.#creating = run.catch(() => undefined)
     return run
