@@ -111,4 +111,30 @@ describe('StoreReader over a chain of logs', () => {
       }
     })
   })
+
+  test('after the owner restores the partition, views and reads see the restored state and its new log', async () => {
+    await withTempDir(async (dir) => {
+      await putSome(dir, 1, 30)
+      const store = await Store.open(dir, options)
+      const reader = await StoreReader.open(dir)
+      try {
+        assert.equal((await reader.openPartition('p')).appliedLsn, 30)
+        const bytes = (t: string) => new TextEncoder().encode(t)
+        const p = await store.restorePartition('p', { lsn: 500, entries: [[bytes('a'), bytes('1')], [bytes('b'), bytes('2')]] })
+        await p.put('c', '3')
+        const view = await reader.openPartition('p')
+        const seen: string[] = []
+        for await (const [k, v] of view.scan()) seen.push(`${text(k)}=${text(v)}`)
+        assert.deepEqual(seen, ['a=1', 'b=2', 'c=3'])
+        assert.equal(view.appliedLsn, 501)
+        assert.equal(view.info().durableLsn, 500)
+        const lsns: number[] = []
+        for await (const e of reader.read('p')) lsns.push(e.lsn)
+        assert.deepEqual(lsns, [501])
+      } finally {
+        await reader.close()
+        await store.close()
+      }
+    })
+  })
 })
