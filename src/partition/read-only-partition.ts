@@ -4,7 +4,8 @@
  *
  * Invariants:
  * - nothing is written and no lock is taken: the state tree is opened `readOnly` (no recovery,
- *   no flush, no compaction, no deletion) and the log read-only;
+ *   no flush, no compaction, no deletion) and the partition's chain of logs read-only, both
+ *   where the catalog says (the state a restore made, the logs a roll added);
  * - a view is one state of the partition: the tables of one manifest (durable LSN D) plus the
  *   log records D+1..L, applied in LSN order, where L is the last record the writer's log proves
  *   fsynced when the view opened. It shows no write that was not made durable, and every write
@@ -13,10 +14,10 @@
  *   written (a reader lags by at most the groups in flight, see file-log.ts);
  * - a view never changes after it opened: it keeps its table files open (a compaction that
  *   deletes them meanwhile does not take them from it) and holds the replayed records in memory;
- * - when the owner moved on while the view was being opened (a table it needs compacted away, or
- *   the log trimmed past what the state needs because the owner flushed and trimmed), the open
- *   starts again from a fresh catalog and manifest, at most `readOnlyPartitionAttemptsMax` times, then
- *   fails with STORE_BUSY.
+ * - when the owner moved on while the view was being opened (a table it needs compacted away, the
+ *   log trimmed past what the state needs because the owner flushed and trimmed, a log dropped or
+ *   replaced by a restore), the open starts again from a fresh catalog and manifest, at most
+ *   `readOnlyPartitionAttemptsMax` times, then fails with STORE_BUSY.
  */
 import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
@@ -24,7 +25,7 @@ import type { Log } from '../log/log.js'
 import { LsmTree, type StateOptions } from '../state/index.js'
 import type { Catalog } from './catalog.js'
 import { partitionNotFound } from './not-found.js'
-import { type BytesScanRange, type PartitionInfo, toScanRange } from './partition.js'
+import { type BytesScanRange, toScanRange } from './partition.js'
 import { openReadOnlyLog, partitionStateDir } from './read-only-log.js'
 import { type Bytes, toBytes } from './reducer.js'
 import { decodeStateBatch, stateRecordType } from './state-record.js'
@@ -34,15 +35,34 @@ export const readOnlyPartitionAttemptsMax = 8
 /** Pause before the n-th retry: n times this (the owner is mid-flush or mid-compaction). */
 export const readOnlyRetryBackoffMs = 5
 
-/** What `info()` of a read-only view reports: a partition's info, as of the view's moment. */
-export interface ReadOnlyPartitionInfo extends PartitionInfo {
+/**
+ * What `info()` of a read-only view reports: the LSNs, log and tables of `Partition.info()` as
+ * of the view's moment (not the owner's trim holds or pauses, which live in its memory only).
+ */
+export interface ReadOnlyPartitionInfo {
+  id: string
+  /** The active log of the chain when the view opened. */
+  logId: string
+  firstLsn: number
+  /** The last LSN the view knows of (the log's, or the state's when that is further). */
+  lastLsn: number
+  /** The view's LSN: every write up to it, none after. */
+  appliedLsn: number
+  /** The LSN of the tables the view read; it replayed the log after it. */
+  durableLsn: number
+  logBytes: number
+  segmentCount: number
+  tableCount: number
+  tableBytes: number
+  /** Bytes of the log replayed into the view's memory. */
+  memtableBytes: number
   readOnly: true
   /** When the view was taken (ms since the epoch): every write acknowledged before is in it. */
   asOfMs: number
 }
 
 /** The log's part of a view's info, taken when the view opened (the log is closed after replay). */
-type LogView = Pick<PartitionInfo, 'logId' | 'firstLsn' | 'lastLsn' | 'logBytes' | 'segmentCount'>
+type LogView = Pick<ReadOnlyPartitionInfo, 'logId' | 'firstLsn' | 'lastLsn' | 'logBytes' | 'segmentCount'>
 
 export interface ReadOnlyPartitionOptions {
   fs: FileSystem
