@@ -15,6 +15,7 @@ import { CairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
 import { pollIntervalMsDefault } from '../log/file-log.js'
+import type { LogEntry } from '../log/frame.js'
 import type { Log } from '../log/log.js'
 import { Catalog, type CatalogPartition } from './catalog.js'
 import { catalogMissing, partitionNotFound, storeNotFound } from './not-found.js'
@@ -172,9 +173,10 @@ export class StoreReader {
   async *read(id: string, options: { fromLsn?: number; toLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
     let left = options.limit ?? Number.POSITIVE_INFINITY
     if (left <= 0) return
-    for await (const batch of this.readBatches(id, options)) {
+    // Decoded as yielded (not a batch at a time first): one pass over the entries.
+    for await (const batch of this.#batches(id, options)) {
       for (const entry of batch) {
-        yield entry
+        yield decodeEntry(entry)
         if (--left <= 0) return
       }
     }
@@ -187,9 +189,7 @@ export class StoreReader {
    * for await (const batch of reader.readBatches('orders', { fromLsn: 1 })) for (const e of batch) { ... }
    */
   async *readBatches(id: string, options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
-    await this.refresh(id)
-    const { chain } = await this.#opened(id)
-    for await (const batch of chain.readBatches(options.fromLsn ?? chain.firstLsn, options.toLsn)) {
+    for await (const batch of this.#batches(id, options)) {
       for (const entry of batch) decodeEntry(entry)
       yield batch as PartitionEntry[]
     }
@@ -229,6 +229,16 @@ export class StoreReader {
     const catalog = await Catalog.load(this.#fs, this.dir)
     if (catalog === undefined) throw new CairnError('STORE_NOT_FOUND', `the store in ${this.dir} is gone`, { context: { dir: this.dir } })
     return catalog
+  }
+
+  /** The log's raw batches, after a look for what the owner added. */
+  async *#batches(id: string, options: { fromLsn?: number; toLsn?: number }): AsyncGenerator<LogEntry[]> {
+    await this.refresh(id)
+    const { chain, active, links } = await this.#opened(id)
+    const from = options.fromLsn ?? chain.firstLsn
+    // A read within the active log (the common case) goes to it directly: the chain's layer of
+    // generators costs a read loop some 15% of its CPU (bench/ab-store-reader.ts).
+    yield* (from >= links[links.length - 1]!.firstLsn ? active : chain).readBatches(from, options.toLsn)
   }
 
   async #entry(id: string): Promise<CatalogPartition> {
