@@ -22,7 +22,7 @@
 import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import type { Log } from '../log/log.js'
-import { LsmTree, type StateOptions } from '../state/index.js'
+import { type BlockCache, LsmTree, type StateOptions } from '../state/index.js'
 import type { Catalog } from './catalog.js'
 import { partitionNotFound } from './not-found.js'
 import { type BytesScanRange, toScanRange } from './partition.js'
@@ -71,8 +71,8 @@ export interface ReadOnlyPartitionOptions {
   id: string
   /** Loads the catalog as of now (a view starts from a fresh one each attempt). */
   loadCatalog: () => Promise<Catalog>
-  /** Block cache of the view's state tree, in bytes (default: the state engine's). */
-  blockCacheBytesMax?: number
+  /** The block cache the view's state tree reads through (its reader's, shared by its views). */
+  blockCache?: BlockCache
   /** Called once when the view closes (its reader forgets it). */
   onClose?: (view: ReadOnlyPartition) => void
 }
@@ -137,7 +137,7 @@ export class ReadOnlyPartition {
       dir: partitionStateDir(root, id, entry),
       readOnly: true,
       autoCompact: false,
-      ...(options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: options.blockCacheBytesMax }),
+      ...(options.blockCache !== undefined && { blockCache: options.blockCache }),
     }
     // State first, then the log: the log read after the manifest reaches at least as far as the
     // writer had made durable when it wrote that manifest (it syncs its log before a flush).

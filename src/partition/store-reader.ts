@@ -17,6 +17,7 @@ import { NodeFileSystem } from '../io/node-file-system.js'
 import { pollIntervalMsDefault } from '../log/file-log.js'
 import type { LogEntry } from '../log/frame.js'
 import type { Log } from '../log/log.js'
+import { BlockCache, blockCacheBytesMaxDefault } from '../state/index.js'
 import { Catalog, type CatalogPartition } from './catalog.js'
 import { catalogMissing, partitionNotFound, storeNotFound } from './not-found.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
@@ -29,7 +30,7 @@ export interface StoreReaderOptions {
   fs?: FileSystem
   /** How often `tail` looks for new records (default 100 ms). */
   pollIntervalMs?: number
-  /** Block cache of each read-only partition view, in bytes (default: the state engine's). */
+  /** The one block cache all read-only partition views of this reader share, in bytes (default: the state engine's, 64 MiB). */
   blockCacheBytesMax?: number
 }
 
@@ -72,6 +73,7 @@ export class StoreReader {
   readonly #refreshing = new Map<string, Promise<boolean>>()
   readonly #views = new Set<ReadOnlyPartition>()
   #closed = false
+  #cache: BlockCache | undefined
 
   private constructor(dir: string, fs: FileSystem, options: StoreReaderOptions) {
     this.dir = dir
@@ -130,7 +132,7 @@ export class StoreReader {
       id,
       loadCatalog: () => this.#catalog(),
       onClose: (closed) => this.#views.delete(closed),
-      ...(this.#options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: this.#options.blockCacheBytesMax }),
+      blockCache: this.#blockCache(),
     })
     this.#views.add(view)
     return view
@@ -239,6 +241,12 @@ export class StoreReader {
     // A read within the active log (the common case) goes to it directly: the chain's layer of
     // generators costs a read loop some 15% of its CPU (bench/ab-store-reader.ts).
     yield* (from >= links[links.length - 1]!.firstLsn ? active : chain).readBatches(from, options.toLsn)
+  }
+
+  /** Made at the first view: a reader that only reads logs holds none. */
+  #blockCache(): BlockCache {
+    this.#cache ??= new BlockCache(this.#options.blockCacheBytesMax ?? blockCacheBytesMaxDefault)
+    return this.#cache
   }
 
   async #entry(id: string): Promise<CatalogPartition> {
