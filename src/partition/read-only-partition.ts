@@ -150,11 +150,12 @@ export class ReadOnlyPartition {
       throw e
     }
     try {
-      const { chain, active } = await openReadOnlyLog(fs, root, id, entry)
+      const { chain, active, links } = await openReadOnlyLog(fs, root, id, entry)
       try {
         // The log's view can lag the manifest by the groups the writer had in flight: look again.
         if (chain.lastLsn < tree.durableLsn) await active.refresh()
-        await replay(tree, chain)
+        // Within the active log (the common case) replay reads it directly (see StoreReader.read).
+        await replay(tree, tree.durableLsn + 1 >= links[links.length - 1]!.firstLsn ? active : chain)
         const info = {
           logId: chain.logId,
           firstLsn: chain.firstLsn,
