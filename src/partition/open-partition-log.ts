@@ -167,3 +167,41 @@ async function removeTree(fs: FileSystem, path: string): Promise<void> {
     throw new IoError('remove', path, e)
   }
 }
+
+export interface RollPartitionLogOptions {
+  fs: FileSystem
+  layout: StoreLayout
+  catalog: Catalog
+  id: string
+  /** The partition's open chain (its `log`). */
+  chain: LogChain
+  settings: PartitionLogSettings
+}
+
+/**
+ * Rolls the partition's chain over to a new log (internal: used by restore-like operations and
+ * tests): the active log sealed and closed, a new one created at its last LSN + 1 (its directory
+ * durable), then the catalog's chain extended in one atomic update, and only then the switch.
+ * A crash before the update leaves the old chain (the new, empty log directory is removed at
+ * the next open); after it, the new chain.
+ *
+ * @example
+ * const link = await rollPartitionLog({ fs, layout, catalog, id: 'orders', chain, settings: {} })
+ */
+export function rollPartitionLog(options: RollPartitionLogOptions): Promise<LogChainLink> {
+  const { fs, layout, catalog, id, chain, settings } = options
+  return chain.roll({
+    open: (firstLsn) => {
+      const logId = newStoreFileId()
+      return openFileLog(fs, layout.logDir(id, logId), logId, firstLsn, settings)
+    },
+    commit: (link) =>
+      catalog.update((c) => {
+        const entry = c.partitions[id]
+        assert(entry !== undefined, `partition ${id} is in the catalog while its log is open`)
+        assert(entry.activeLogId === chain.logId, 'the chain rolled is the one the catalog names')
+        entry.logs.push(link)
+        entry.activeLogId = link.logId
+      }),
+  })
+}

@@ -12,12 +12,14 @@
  * Layout: store-layout.ts.
  */
 import { posix } from 'node:path'
+import { assert } from '../io/assert.js'
 import { mkdirDurable } from '../io/atomic-write.js'
 import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
+import type { LogChain, LogChainLink } from '../log/log-chain.js'
 import { type Catalog, type CatalogPartition, newCatalogPartition } from './catalog.js'
-import { newStoreFileId, openPartitionLog } from './open-partition-log.js'
+import { newStoreFileId, openPartitionLog, rollPartitionLog } from './open-partition-log.js'
 import { partitionNotFound, storeNotFound } from './not-found.js'
 import { Partition, type PartitionInfo, type PartitionOptions, type PartitionSettings } from './partition.js'
 import { assertPartitionId } from './partition-id.js'
@@ -61,6 +63,8 @@ export class Store {
   readonly #catalog: Catalog
   readonly #lock: StoreLock
   readonly #open = new Map<string, Promise<Partition>>()
+  /** The log chain each open partition writes through (for rollovers). */
+  readonly #chains = new WeakMap<Partition, LogChain>()
   #creating: Promise<unknown> = Promise.resolve()
   #closed = false
 
@@ -179,6 +183,18 @@ export class Store {
     return run
   }
 
+  /**
+   * @internal Rolls the partition's log over to a new one at its last LSN + 1 (crash-safe; see
+   * open-partition-log.ts). For operations that start a new log, and tests.
+   */
+  async rollPartitionLog(id: string): Promise<LogChainLink> {
+    const partition = await this.partition(id)
+    const chain = this.#chains.get(partition)
+    assert(chain !== undefined, 'an open partition has its chain')
+    const { fs: _fs, create: _create, reducer: _reducer, reducers: _reducers, ...settings } = this.#options
+    return await rollPartitionLog({ fs: this.fs, layout: new StoreLayout(this.dir), catalog: this.#catalog, id, chain, settings })
+  }
+
   /** Opens the partition, creating it if missing. */
   async ensurePartition(id: string): Promise<Partition> {
     assertPartitionId(id)
@@ -228,7 +244,9 @@ export class Store {
     const dir = layout.stateHome(id, entry.stateId)
     const log = await openPartitionLog({ fs: this.fs, layout, catalog: this.#catalog, id, entry, settings, create })
     const options: PartitionOptions = { ...settings, id, dir, fs: this.fs, log, reducer: reducers?.[id] ?? reducer }
-    return await Partition.open(options)
+    const partition = await Partition.open(options)
+    this.#chains.set(partition, log)
+    return partition
   }
 }
 
