@@ -125,6 +125,7 @@ export class StoreReader {
    * try { for await (const [k, v] of view.scan({ gte: 'order/' })) console.log(k, v) } finally { await view.close() }
    */
   async openPartition(id: string): Promise<ReadOnlyPartition> {
+    this.#checkOpen()
     assertPartitionId(id)
     const view = await ReadOnlyPartition.open({
       fs: this.#fs,
@@ -143,6 +144,7 @@ export class StoreReader {
    * `PARTITION_NOT_FOUND` if the catalog has none. Appends and trims fail with READ_ONLY.
    */
   async log(id: string): Promise<Log> {
+    this.#checkOpen()
     assertPartitionId(id)
     return (await this.#opened(id)).chain
   }
@@ -156,7 +158,12 @@ export class StoreReader {
    * if (await reader.refresh('orders')) for await (const e of reader.read('orders', { fromLsn: next })) { ... }
    */
   refresh(id: string): Promise<boolean> {
-    assertPartitionId(id)
+    try {
+      this.#checkOpen()
+      assertPartitionId(id)
+    } catch (e) {
+      return Promise.reject(e)
+    }
     let running = this.#refreshing.get(id)
     if (running === undefined) {
       running = this.#refresh(id).finally(() => this.#refreshing.delete(id))
@@ -241,6 +248,10 @@ export class StoreReader {
     // A read within the active log (the common case) goes to it directly: the chain's layer of
     // generators costs a read loop some 15% of its CPU (bench/ab-store-reader.ts).
     yield* (from >= links[links.length - 1]!.firstLsn ? active : chain).readBatches(from, options.toLsn)
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new CairnError('CLOSED', `the reader of ${this.dir} is closed: open a new one`, { context: { dir: this.dir } })
   }
 
   /** Made at the first view: a reader that only reads logs holds none. */

@@ -182,13 +182,20 @@ describe('StoreReader.openPartition: a read-only view beside the owner', () => {
     })
   })
 
-  test('unknown and invalid partitions are typed errors', async () => {
+  test('unknown and invalid partitions, and a closed reader, are typed errors', async () => {
     await withTempDir(async (dir) => {
       const store = await Store.open(dir)
       const reader = await StoreReader.open(dir)
       try {
         await assert.rejects(reader.openPartition('missing'), isCode('PARTITION_NOT_FOUND'))
         await assert.rejects(reader.openPartition('../x'), isCode('INVALID_PARTITION_ID'))
+        await store.ensurePartition('p')
+        await reader.close()
+        // A closed reader opens nothing more (it would hold files no one closes).
+        await assert.rejects(reader.openPartition('p'), isCode('CLOSED'))
+        await assert.rejects(async () => {
+          for await (const _ of reader.read('p')) break
+        }, isCode('CLOSED'))
       } finally {
         await reader.close()
         await store.close()
