@@ -22,6 +22,7 @@ export type ErrorCode =
   // state of the engine
   | 'STORE_LOCKED'
   | 'STORE_NOT_FOUND'
+  | 'STORE_BUSY'
   | 'CLOSED'
   | 'LOG_FAILED'
   | 'LOG_SEALED'

@@ -16,7 +16,8 @@ export { decodeStateBatch, encodeStateBatch, type StateBatch, stateRecordType } 
 export { decodeEntry, type PartitionEntry } from './partition-entry.js'
 export { assertPartitionId, isPartitionId, partitionIdPattern } from './partition-id.js'
 export { Store, type StoreInfo, type StoreOptions } from './store.js'
-export { StoreReader, type StoreReaderOptions } from './store-reader.js'
+export { ReadOnlyPartition, type ReadOnlyPartitionInfo, readOnlyPartitionAttemptsMax } from './read-only-partition.js'
+export { StoreReader, type StoreReaderInfo, type StoreReaderOptions, type StoreReaderPartition } from './store-reader.js'
 // What the faces (CLI, server) need from the layers below, so they import only this layer.
 export {
   type LogEntry,

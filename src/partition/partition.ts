@@ -453,7 +453,8 @@ function toStateOp(op: StateOpInput): StateOp {
   }
 }
 
-function toScanRange(range: BytesScanRange): ScanRange {
+/** The engine's scan range of a caller's (strings as UTF-8); shared with the read-only view. */
+export function toScanRange(range: BytesScanRange): ScanRange {
   const out: ScanRange = {}
   if (range.gte !== undefined) out.gte = toBytes(range.gte)
   if (range.gt !== undefined) out.gt = toBytes(range.gt)

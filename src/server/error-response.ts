@@ -34,6 +34,7 @@ export const cairnErrorStatus: Readonly<Record<ErrorCode, number>> = {
   CLOSED: 503,
   LOG_FAILED: 503,
   WRITES_PAUSED: 503,
+  STORE_BUSY: 503,
   REDUCER_FAILED: 500,
   CORRUPT_LOG: 500,
   CORRUPT_CATALOG: 500,

@@ -40,8 +40,8 @@ describe('StoreReader: reading logs beside a live writer', () => {
         assert.deepEqual(seen, Array.from({ length: 302 }, (_, i) => i + 2))
         assert.ok(p.log.segmentCount > 1)
         // After the writer trimmed, the reader drops the segments too.
-        await log.refresh()
-        assert.equal(log.firstLsn, p.firstLsn)
+        await reader.refresh('events')
+        assert.equal((await reader.log('events')).firstLsn, p.firstLsn)
         await assert.rejects(async () => {
           for await (const _ of reader.read('events', { fromLsn: 1 })) break
         }, isCode('LSN_TRIMMED'))
@@ -64,7 +64,7 @@ describe('StoreReader: reading logs beside a live writer', () => {
       const reader = await StoreReader.open(dir)
       const log = await reader.log('events')
       assert.equal(log.lastLsn, 1)
-      assert.equal(await log.refresh(), false)
+      assert.equal(await reader.refresh('events'), false)
       await reader.close()
     })
   })

@@ -2,11 +2,13 @@
  * `cairn kv put|get|del|scan`: the partition's key-value state. Keys and values on the command
  * line are UTF-8; `kv put` without a value reads it (all bytes) from stdin; `kv get` prints the
  * raw value bytes. `kv scan --json` prints `keyBase64`/`valueBase64` for non-UTF-8 bytes.
+ * `kv get` and `kv scan` work beside a running server: when another process holds the store they
+ * read a read-only view of the partition as of that moment (open-store.ts).
  */
 import type { Command } from 'commander'
 import { assertPartitionId, type ScanRange, validateKey, validateValue } from '../../partition/index.js'
 import { ApiError, bytesField, utf8, utf8OrUndefined } from '../../wire/index.js'
-import { withStore } from '../open-store.js'
+import { withReadablePartition, withStore } from '../open-store.js'
 import { type DataOptions, parseLimit, withData } from '../options.js'
 import { write, writeLine } from '../output.js'
 
@@ -42,8 +44,8 @@ export function registerKv(program: Command): void {
     .action(async (partitionId: string, keyText: string, options: DataOptions & { json?: boolean }) => {
       assertPartitionId(partitionId)
       const key = keyOf(keyText)
-      await withStore(options.data, false, async (store) => {
-        const value = await (await store.partition(partitionId)).get(key)
+      await withReadablePartition(options.data, partitionId, async (partition) => {
+        const value = await partition.get(key)
         if (value === undefined) throw new ApiError('KEY_NOT_FOUND', `no key ${JSON.stringify(keyText)} in partition ${partitionId}`)
         if (options.json) {
           await writeLine(JSON.stringify({ ...bytesField('key', key), ...bytesField('value', value) }))
@@ -78,8 +80,7 @@ export function registerKv(program: Command): void {
       if (options.gte !== undefined) scan.gte = utf8(options.gte)
       if (options.lt !== undefined) scan.lt = utf8(options.lt)
       if (options.limit !== undefined) scan.limit = options.limit
-      await withStore(options.data, false, async (store) => {
-        const partition = await store.partition(partitionId)
+      await withReadablePartition(options.data, partitionId, async (partition) => {
         let left = options.limit ?? Number.POSITIVE_INFINITY
         for await (const [key, value] of partition.scan(scan)) {
           if (left-- <= 0) break
