@@ -1,90 +1,36 @@
 /**
- * A partition: an independent log and the ordered key-value state materialized from it.
+ * A partition: an independent log and the ordered key-value state materialized from it. This
+ * file is the facade; the write path's encoding is in partition-write.ts, replay at open in
+ * partition-replay.ts, flush and compaction scheduling in partition-maintenance.ts, reading in
+ * partition-read.ts.
  *
  * Invariants:
  * - every change goes through the log first: a batch is applied to state (synchronously, in LSN
- *   order) only once the log says it is durable, so state never shows an unacknowledged write;
+ *   order, each LSN the previous + 1) only once the log says it is durable, so state never shows
+ *   an unacknowledged write;
  * - a batch is validated and reduced before it is logged: a bad key or a throwing reducer
  *   rejects the write with nothing logged and nothing applied;
  * - on open, state is recovered from its tables and the log is replayed from the state's
  *   durable LSN + 1, so applied LSN == the log's last LSN once open returns;
- * - the log is trimmed only below the state's durable LSN + 1 (DESIGN.md invariant 5; later
- *   layers lower this floor further with the archived LSN and replication retention);
- * - the log is fsynced up to an LSN before state makes it durable (a flush freezes the
- *   memtable, syncs the log up to the frozen LSN, then writes only the frozen memtables), so
- *   state is never ahead of the log after power loss, under 'none' durability too, and for
- *   records replayed at open that the last process wrote but never synced.
+ * - the log is trimmed only below the state's durable LSN + 1 (later layers lower this floor
+ *   further with the archived LSN and replication retention);
+ * - state is never durable past the log (the freeze-sync-flush rule, partition-maintenance.ts).
  */
 import { posix } from 'node:path'
-import { assert } from '../io/assert.js'
-import { CairnError, CorruptionError } from '../io/errors.js'
-import type { FileSystem } from '../io/file-system.js'
+import { CairnError } from '../io/errors.js'
 import type { LogRecord } from '../log/frame.js'
-import type { Durability, Log } from '../log/log.js'
-import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type ScanRange, type StateOp, type StateStats, validateStateOps } from '../state/index.js'
-import { batchTooLarge, type Bytes, ownBytes, ownPayload, type Reducer, reduce, toBytes } from './reducer.js'
-import { decodeEntry, type PartitionEntry } from './partition-entry.js'
-import { decodeStateBatch, encodeStateBatch, stateBatchBytes, stateRecordType } from './state-record.js'
+import type { Log } from '../log/log.js'
+import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type StateOp, type StateStats } from '../state/index.js'
+import type { PartitionEntry } from './partition-entry.js'
+import { PartitionMaintenance } from './partition-maintenance.js'
+import { readEntries, readEntryBatches, tailEntries, toScanRange } from './partition-read.js'
+import { assertNextLsn, replay } from './partition-replay.js'
+import type { BytesScanRange, Payload, PartitionInfo, PartitionOptions, WriteBatch } from './partition-types.js'
+import { encodeAppend, encodeWrite, toStateOp } from './partition-write.js'
+import { type Bytes, ownPayload, type Reducer, toBytes } from './reducer.js'
 
-/** The log record type of an opaque user payload with no state commands. */
-export const payloadRecordType = 1
-
-export type Payload = Bytes
-
-export type StateOpInput =
-  | { type: 'put'; key: Bytes; value: Bytes }
-  | { type: 'delete'; key: Bytes }
-  | { type: 'deleteRange'; start: Bytes; end: Bytes }
-
-export interface WriteBatch {
-  ops?: readonly StateOpInput[]
-  payloads?: readonly Payload[]
-}
-
-export interface BytesScanRange {
-  gte?: Bytes
-  gt?: Bytes
-  lte?: Bytes
-  lt?: Bytes
-  reverse?: boolean
-  limit?: number
-}
-
-export interface PartitionInfo {
-  id: string
-  logId: string
-  firstLsn: number
-  lastLsn: number
-  appliedLsn: number
-  durableLsn: number
-  logBytes: number
-  segmentCount: number
-  tableCount: number
-  tableBytes: number
-  memtableBytes: number
-}
-
-/** The tunables of a partition's log and state (all optional; defaults in each layer). */
-export interface PartitionSettings {
-  /** 'sync' (default): a write resolves once fsynced. 'none': once written to the OS. */
-  durability?: Durability
-  segmentBytesMax?: number
-  recordBytesMax?: number
-  batchBytesMax?: number
-  /** Bound of the memtable (default 64 MiB). */
-  memtableBytesMax?: number
-  /** Bound of the block cache (default 64 MiB). */
-  blockCacheBytesMax?: number
-}
-
-export interface PartitionOptions extends PartitionSettings {
-  id: string
-  dir: string
-  fs: FileSystem
-  /** The partition's log, opened by the store; the partition owns it from here (closes it). */
-  log: Log
-  reducer?: Reducer
-}
+export type { BytesScanRange, PartitionInfo, PartitionOptions, PartitionSettings, Payload, StateOpInput, WriteBatch } from './partition-types.js'
+export { payloadRecordType } from './partition-write.js'
 
 export class Partition {
   readonly id: string
@@ -92,9 +38,7 @@ export class Partition {
   readonly log: Log
   readonly #tree: LsmTree
   readonly #reducer: Reducer | undefined
-  readonly #memtableBytesMax: number
-  #maintenance: Promise<void> | undefined
-  #maintenanceError: unknown
+  readonly #maintenance: PartitionMaintenance
   #closed = false
 
   private constructor(options: PartitionOptions, log: Log, tree: LsmTree) {
@@ -103,7 +47,7 @@ export class Partition {
     this.log = log
     this.#tree = tree
     this.#reducer = options.reducer
-    this.#memtableBytesMax = options.memtableBytesMax ?? memtableBytesMaxDefault
+    this.#maintenance = new PartitionMaintenance(options.id, log, tree, options.memtableBytesMax ?? memtableBytesMaxDefault)
   }
 
   /** @internal Partitions are opened by their store. */
@@ -163,19 +107,9 @@ export class Partition {
     // and the log frames a payload-only record later, when its group is written.
     const ops = (batch.ops ?? []).map(toStateOp)
     const payloads = (batch.payloads ?? []).map(ownPayload)
-    await this.#admit()
+    await this.#maintenance.admit()
     // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns.
-    const lsn = this.log.nextLsn
-    const recordBytesMax = this.log.recordBytesMax
-    let bytes = stateBatchBytes({ ops, payloads })
-    if (this.#reducer !== undefined) for (const p of payloads) bytes += reduce(this.#reducer, p, lsn, ops, recordBytesMax - bytes)
-    validateStateOps(ops)
-    const payloadOnly = ops.length === 0 && payloads.length === 1
-    // A payload alone is the record (the log bounds it); a state record over the bound is this batch's fault.
-    if (!payloadOnly && bytes > recordBytesMax) throw batchTooLarge(bytes, recordBytesMax)
-    const record: LogRecord = payloadOnly
-      ? { type: payloadRecordType, payload: payloads[0]! }
-      : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads }, bytes) }
+    const record: LogRecord = encodeWrite(ops, payloads, this.#reducer, this.log.nextLsn, this.log.recordBytesMax)
     // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
     return await this.log.append([record], { onDurable: this.#applyOps.bind(this, ops) })
   }
@@ -191,21 +125,9 @@ export class Partition {
     this.#checkOpen()
     // Copies before any await (see write).
     const owned = payloads.map(ownPayload)
-    await this.#admit()
-    const first = this.log.nextLsn
-    const records: LogRecord[] = []
-    const opsByRecord: StateOp[][] = []
-    const recordBytesMax = this.log.recordBytesMax
-    for (const [i, payload] of owned.entries()) {
-      const ops: StateOp[] = []
-      let bytes = stateBatchBytes({ ops, payloads: [payload] })
-      if (this.#reducer !== undefined) bytes += reduce(this.#reducer, payload, first + i, ops, recordBytesMax - bytes)
-      validateStateOps(ops)
-      opsByRecord.push(ops)
-      records.push(
-        ops.length === 0 ? { type: payloadRecordType, payload } : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads: [payload] }, bytes) },
-      )
-    }
+    await this.#maintenance.admit()
+    // From here to `append` nothing awaits (see write).
+    const { records, opsByRecord } = encodeAppend(owned, this.#reducer, this.log.nextLsn, this.log.recordBytesMax)
     return await this.log.append(records, {
       onDurable: (last) => {
         for (let i = 0; i < opsByRecord.length; i++) this.#apply(last - opsByRecord.length + 1 + i, opsByRecord[i]!)
@@ -282,13 +204,13 @@ export class Partition {
   /** Moves the memtable into table files (the state's durable LSN advances). */
   async flush(): Promise<void> {
     this.#checkOpen()
-    await this.#runMaintenance(false)
+    await this.#maintenance.run(false)
   }
 
   /** Flushes, then compacts until nothing is due. */
   async compact(): Promise<void> {
     this.#checkOpen()
-    await this.#runMaintenance(true)
+    await this.#maintenance.run(true)
   }
 
   /**
@@ -297,16 +219,8 @@ export class Partition {
    * @example
    * for await (const { lsn, payload } of partition.read({ fromLsn: 1, limit: 10 })) { ... }
    */
-  async *read(options: { fromLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
-    this.#checkOpen()
-    let left = options.limit ?? Number.POSITIVE_INFINITY
-    if (left <= 0) return
-    for await (const batch of this.log.readBatches(options.fromLsn ?? this.log.firstLsn)) {
-      for (const entry of batch) {
-        yield decodeEntry(entry)
-        if (--left <= 0) return
-      }
-    }
+  read(options: { fromLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
+    return readEntries(this.#checkOpenBound, this.log, options.fromLsn, options.limit)
   }
 
   /**
@@ -315,18 +229,13 @@ export class Partition {
    * @example
    * for await (const batch of partition.readBatches({ fromLsn: 1 })) for (const e of batch) { ... }
    */
-  async *readBatches(options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
-    this.#checkOpen()
-    for await (const batch of this.log.readBatches(options.fromLsn ?? this.log.firstLsn, options.toLsn)) {
-      for (const entry of batch) decodeEntry(entry)
-      yield batch as PartitionEntry[]
-    }
+  readBatches(options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
+    return readEntryBatches(this.#checkOpenBound, this.log, options.fromLsn, options.toLsn)
   }
 
   /** Reads from `fromLsn`, then waits for new entries until the store closes or `signal` aborts. */
-  async *tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
-    this.#checkOpen()
-    for await (const entry of this.log.tail(fromLsn, options)) yield decodeEntry(entry)
+  tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
+    return tailEntries(this.#checkOpenBound, this.log, fromLsn, options)
   }
 
   /**
@@ -364,61 +273,19 @@ export class Partition {
     if (this.#closed) throw new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`)
   }
 
-  /** Backpressure: waits for log queue room, and for a flush when the memtable is far over. */
-  async #admit(): Promise<void> {
-    await this.log.room()
-    // Cheap test first: the full stats are only worth computing once the memtable is full.
-    if (!this.#tree.needsFlush()) return
-    const stats = this.#tree.stats()
-    const unflushed = stats.memtableBytes + stats.frozenMemtableBytes
-    // Writes wait for the flush when memory runs far ahead of it, so memory stays bounded.
-    if (unflushed > 2 * this.#memtableBytesMax && this.#maintenance !== undefined) {
-      await this.#maintenance.catch(() => undefined)
-    }
-    if (this.#maintenanceError !== undefined && unflushed > 4 * this.#memtableBytesMax) {
-      throw new CairnError('IO_ERROR', `partition ${this.id} cannot flush its state (writes are paused): check the disk, then retry`, {
-        context: { partition: this.id },
-        cause: this.#maintenanceError,
-      })
-    }
-  }
+  /** `#checkOpen` for the readers, which run it on their first step. */
+  readonly #checkOpenBound = (): void => this.#checkOpen()
 
   #applyOps(ops: StateOp[], lsn: number): void {
     this.#apply(lsn, ops)
   }
 
   #apply(lsn: number, ops: StateOp[]): void {
+    assertNextLsn(this.id, this.#tree.appliedLsn, lsn)
     // Validated before logging (write and append), so the tree need not check again; the ops'
     // bytes are the partition's own copies (toStateOp, reduce), so the tree need not copy them.
     this.#tree.apply(lsn, ops, true, true)
-    if (this.#tree.needsFlush() && this.#maintenance === undefined) void this.#runMaintenance(false).catch(() => undefined)
-  }
-
-  /** One flush (+ compaction) at a time; errors are kept and retried on the next trigger. */
-  #runMaintenance(compact: boolean): Promise<void> {
-    const previous = this.#maintenance ?? Promise.resolve()
-    const run = previous
-      .catch(() => undefined)
-      .then(async () => {
-        // Freeze first, then make the log durable up to what was frozen, then flush only that:
-        // a write acknowledged (under 'none') while the log syncs is in neither, so state is
-        // never durable past the log.
-        const frozenLsn = this.#tree.freeze()
-        if (this.log.syncedLsn < frozenLsn) await this.log.sync()
-        await this.#tree.flushFrozen(frozenLsn)
-        // The tree compacts in the background after a flush; an explicit compact waits for it.
-        if (compact) await this.#tree.compact()
-        this.#maintenanceError = undefined
-      })
-      .catch((e) => {
-        this.#maintenanceError = e
-        throw e
-      })
-      .finally(() => {
-        if (this.#maintenance === run) this.#maintenance = undefined
-      })
-    this.#maintenance = run
-    return run
+    this.#maintenance.afterApply()
   }
 
   /** @internal */
@@ -430,66 +297,9 @@ export class Partition {
     } finally {
       // Even when the log fails to close: the store releases its lock after this, and a flush or
       // compaction still running would then write into a store someone else may own.
-      await this.#maintenance?.catch(() => undefined)
+      await this.#maintenance.settle()
       await this.#tree.close()
     }
   }
 }
 
-/**
- * The op with bytes of its own: state applies it only once the log says it is durable, and the
- * caller may reuse its buffers as soon as `write` returns (state must hold what the log holds).
- */
-function toStateOp(op: StateOpInput): StateOp {
-  switch (op.type) {
-    case 'put':
-      return { type: 'put', key: ownBytes(op.key), value: ownBytes(op.value) }
-    case 'delete':
-      return { type: 'delete', key: ownBytes(op.key) }
-    case 'deleteRange':
-      return { type: 'deleteRange', start: ownBytes(op.start), end: ownBytes(op.end) }
-    default:
-      throw new CairnError('INVALID_ARGUMENT', `unknown op type ${JSON.stringify((op as { type?: unknown }).type)}: use put, delete or deleteRange`)
-  }
-}
-
-function toScanRange(range: BytesScanRange): ScanRange {
-  const out: ScanRange = {}
-  if (range.gte !== undefined) out.gte = toBytes(range.gte)
-  if (range.gt !== undefined) out.gt = toBytes(range.gt)
-  if (range.lte !== undefined) out.lte = toBytes(range.lte)
-  if (range.lt !== undefined) out.lt = toBytes(range.lt)
-  if (range.reverse !== undefined) out.reverse = range.reverse
-  if (range.limit !== undefined) out.limit = range.limit
-  return out
-}
-
-/** Replays the log into state from the state's durable LSN + 1. */
-async function replay(id: string, log: Log, tree: LsmTree): Promise<void> {
-  const from = tree.durableLsn + 1
-  if (tree.durableLsn > log.lastLsn) {
-    throw new CorruptionError(
-      'CORRUPT_LOG',
-      `partition ${id}: state is durable up to LSN ${tree.durableLsn} but the log ends at ${log.lastLsn}: the log lost acknowledged records; restore from a backup`,
-      { context: { partition: id, durableLsn: tree.durableLsn, lastLsn: log.lastLsn } },
-    )
-  }
-  if (from < log.firstLsn && log.lastLsn >= from) {
-    throw new CorruptionError(
-      'CORRUPT_LOG',
-      `partition ${id}: state needs the log from LSN ${from} but it starts at ${log.firstLsn}: restore from a backup`,
-      { context: { partition: id, from, firstLsn: log.firstLsn } },
-    )
-  }
-  if (from > log.lastLsn) return
-  // What is replayed may be what a crashed process wrote and never synced (the page cache kept
-  // it): a flush below may make it durable in state only because the log's open made it durable
-  // first (`FileLog.open` fsyncs the last segment; `syncedLsn` covers every LSN it holds).
-  assert(log.syncedLsn >= log.lastLsn, 'an opened log is durable through its last LSN')
-  for await (const batch of log.readBatches(from)) {
-    for (const entry of batch) {
-      tree.apply(entry.lsn, entry.type === stateRecordType ? decodeStateBatch(entry.payload, entry.lsn).ops : [])
-      if (tree.needsFlush()) await tree.flush()
-    }
-  }
-}
