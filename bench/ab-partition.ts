@@ -2,7 +2,8 @@
  * In-process A/B of the partition's hot paths: the `Store` of an older checkout of cairn against
  * this tree's, run alternately over several rounds on the real file system (the machine's speed
  * swings between runs; within one process, alternating, the two see the same swings). Prints each
- * case's per-round figures and the medians.
+ * case's per-round figures, the medians, and the median of the per-round ratios (each round's two
+ * runs are back to back, so their ratio is the figure least moved by the machine's swings).
  *
  *   CAIRN_AB_BASE=<path of an older checkout> node --import tsx bench/ab-partition.ts
  *
@@ -205,13 +206,14 @@ try {
 }
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US')
-console.log(`\n| case | unit | base median | new median | new/base | base rounds | new rounds |`)
-console.log('|---|---|---:|---:|---:|---|---|')
+console.log(`\n| case | unit | base median | new median | new/base | median of round ratios | base rounds | new rounds |`)
+console.log('|---|---|---:|---:|---:|---:|---|---|')
 for (const [name, byImpl] of results) {
   const base = byImpl.get('base')!
   const now = byImpl.get('new')!
   const ratio = median(now) / median(base)
+  const roundRatio = median(now.map((x, i) => x / base[i]!))
   console.log(
-    `| ${name} | ${cases[name]!.unit} | ${fmt(median(base))} | ${fmt(median(now))} | ${ratio.toFixed(3)} | ${base.map(fmt).join(' ')} | ${now.map(fmt).join(' ')} |`,
+    `| ${name} | ${cases[name]!.unit} | ${fmt(median(base))} | ${fmt(median(now))} | ${ratio.toFixed(3)} | ${roundRatio.toFixed(3)} | ${base.map(fmt).join(' ')} | ${now.map(fmt).join(' ')} |`,
   )
 }
