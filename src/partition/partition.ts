@@ -70,6 +70,11 @@ export class Partition {
     }
   }
 
+  /** The id of the log the partition writes to now. */
+  get logId(): string {
+    return this.log.logId
+  }
+
   get firstLsn(): number {
     return this.log.firstLsn
   }
