@@ -133,7 +133,7 @@ export class Store {
       const partition = await this.#openPartition(id, undefined)
       try {
         await this.#catalog.update((c) => {
-          c.partitions[id] = { logId: partition.log.logId, createdAtMs: Date.now(), meta: {} }
+          c.partitions[id] = { logId: partition.logId, createdAtMs: Date.now(), meta: {} }
         })
       } catch (e) {
         await partition.close().catch(() => undefined)
