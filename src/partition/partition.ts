@@ -35,7 +35,8 @@ export { payloadRecordType } from './partition-write.js'
 export class Partition {
   readonly id: string
   readonly dir: string
-  readonly log: Log
+  /** Private: a write that bypassed the partition would skip the apply step, and a trim the trim floor. */
+  readonly #log: Log
   readonly #tree: LsmTree
   readonly #reducer: Reducer | undefined
   readonly #maintenance: PartitionMaintenance
@@ -44,7 +45,7 @@ export class Partition {
   private constructor(options: PartitionOptions, log: Log, tree: LsmTree) {
     this.id = options.id
     this.dir = options.dir
-    this.log = log
+    this.#log = log
     this.#tree = tree
     this.#reducer = options.reducer
     this.#maintenance = new PartitionMaintenance(options.id, log, tree, options.memtableBytesMax ?? memtableBytesMaxDefault)
@@ -72,15 +73,15 @@ export class Partition {
 
   /** The id of the log the partition writes to now. */
   get logId(): string {
-    return this.log.logId
+    return this.#log.logId
   }
 
   get firstLsn(): number {
-    return this.log.firstLsn
+    return this.#log.firstLsn
   }
 
   get lastLsn(): number {
-    return this.log.lastLsn
+    return this.#log.lastLsn
   }
 
   /** Highest LSN whose effects are visible in state. */
@@ -114,9 +115,9 @@ export class Partition {
     const payloads = (batch.payloads ?? []).map(ownPayload)
     await this.#maintenance.admit()
     // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns.
-    const record: LogRecord = encodeWrite(ops, payloads, this.#reducer, this.log.nextLsn, this.log.recordBytesMax)
+    const record: LogRecord = encodeWrite(ops, payloads, this.#reducer, this.#log.nextLsn, this.#log.recordBytesMax)
     // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
-    return await this.log.append([record], { onDurable: this.#applyOps.bind(this, ops) })
+    return await this.#log.append([record], { onDurable: this.#applyOps.bind(this, ops) })
   }
 
   /**
@@ -132,8 +133,8 @@ export class Partition {
     const owned = payloads.map(ownPayload)
     await this.#maintenance.admit()
     // From here to `append` nothing awaits (see write).
-    const { records, opsByRecord } = encodeAppend(owned, this.#reducer, this.log.nextLsn, this.log.recordBytesMax)
-    return await this.log.append(records, {
+    const { records, opsByRecord } = encodeAppend(owned, this.#reducer, this.#log.nextLsn, this.#log.recordBytesMax)
+    return await this.#log.append(records, {
       onDurable: (last) => {
         for (let i = 0; i < opsByRecord.length; i++) this.#apply(last - opsByRecord.length + 1 + i, opsByRecord[i]!)
       },
@@ -225,7 +226,7 @@ export class Partition {
    * for await (const { lsn, payload } of partition.read({ fromLsn: 1, limit: 10 })) { ... }
    */
   read(options: { fromLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
-    return readEntries(this.#checkOpenBound, this.log, options.fromLsn, options.limit)
+    return readEntries(this.#checkOpenBound, this.#log, options.fromLsn, options.limit)
   }
 
   /**
@@ -235,12 +236,12 @@ export class Partition {
    * for await (const batch of partition.readBatches({ fromLsn: 1 })) for (const e of batch) { ... }
    */
   readBatches(options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
-    return readEntryBatches(this.#checkOpenBound, this.log, options.fromLsn, options.toLsn)
+    return readEntryBatches(this.#checkOpenBound, this.#log, options.fromLsn, options.toLsn)
   }
 
   /** Reads from `fromLsn`, then waits for new entries until the store closes or `signal` aborts. */
   tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
-    return tailEntries(this.#checkOpenBound, this.log, fromLsn, options)
+    return tailEntries(this.#checkOpenBound, this.#log, fromLsn, options)
   }
 
   /**
@@ -249,20 +250,20 @@ export class Partition {
    */
   async trim(belowLsn: number): Promise<number> {
     this.#checkOpen()
-    return await this.log.trim(Math.min(belowLsn, this.trimFloor))
+    return await this.#log.trim(Math.min(belowLsn, this.trimFloor))
   }
 
   info(): PartitionInfo {
     const stats = this.#tree.stats()
     return {
       id: this.id,
-      logId: this.log.logId,
-      firstLsn: this.log.firstLsn,
-      lastLsn: this.log.lastLsn,
+      logId: this.#log.logId,
+      firstLsn: this.#log.firstLsn,
+      lastLsn: this.#log.lastLsn,
       appliedLsn: this.#tree.appliedLsn,
       durableLsn: this.#tree.durableLsn,
-      logBytes: this.log.bytes,
-      segmentCount: this.log.segmentCount,
+      logBytes: this.#log.bytes,
+      segmentCount: this.#log.segmentCount,
       tableCount: stats.tableCount,
       tableBytes: stats.tableBytes,
       memtableBytes: stats.memtableBytes,
@@ -298,7 +299,7 @@ export class Partition {
     if (this.#closed) return
     this.#closed = true
     try {
-      await this.log.close()
+      await this.#log.close()
     } finally {
       // Even when the log fails to close: the store releases its lock after this, and a flush or
       // compaction still running would then write into a store someone else may own.
