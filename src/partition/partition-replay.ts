@@ -1,6 +1,6 @@
 /**
- * Replay at open: state is recovered from its tables, then the log is replayed into it from the
- * state's durable LSN + 1, so applied LSN == the log's last LSN once a partition is open.
+ * Recovery at open: state is recovered from its tables, then the log is replayed into it from
+ * the state's durable LSN + 1, so applied LSN == the log's last LSN once a partition is open.
  *
  * Invariants:
  * - a state durable past the log's end, or a log trimmed above what state needs, is corruption
@@ -10,11 +10,34 @@
  * - a flush during replay may make durable in state what the last process wrote but never
  *   synced, only because the log's open made every LSN it holds durable first.
  */
+import { posix } from 'node:path'
 import { assert } from '../io/assert.js'
 import { CorruptionError } from '../io/errors.js'
 import type { Log } from '../log/log.js'
-import type { LsmTree } from '../state/index.js'
+import { LsmTree } from '../state/index.js'
+import type { PartitionOptions } from './partition-types.js'
+import { assertNextLsn } from './partition-apply.js'
 import { decodeStateBatch, stateRecordType } from './state-record.js'
+
+/** Opens the partition's state and replays its log into it; on failure closes both (the partition owns the log). */
+export async function openState(options: PartitionOptions): Promise<LsmTree> {
+  const { fs, dir, log } = options
+  let tree: LsmTree | undefined
+  try {
+    tree = await LsmTree.open({
+      fs,
+      dir: posix.join(dir, 'state'),
+      ...(options.memtableBytesMax !== undefined && { memtableBytesMax: options.memtableBytesMax }),
+      ...(options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: options.blockCacheBytesMax }),
+    })
+    await replay(options.id, log, tree)
+    return tree
+  } catch (e) {
+    await tree?.close().catch(() => undefined)
+    await log.close().catch(() => undefined)
+    throw e
+  }
+}
 
 /** Replays the log into state from the state's durable LSN + 1. */
 export async function replay(id: string, log: Log, tree: LsmTree): Promise<void> {
@@ -47,13 +70,4 @@ export async function replay(id: string, log: Log, tree: LsmTree): Promise<void>
     }
   }
   assert(tree.appliedLsn === log.lastLsn, 'after replay, state has applied every LSN of the log')
-}
-
-/**
- * The apply path's order: each applied LSN is the previous + 1 (a gap or a repeat is a bug in
- * the log or the partition, and state would silently miss or double a write).
- */
-export function assertNextLsn(id: string, appliedLsn: number, lsn: number): void {
-  // Not `assert(cond, template)`: this runs per write, and the message is built only on failure.
-  if (lsn !== appliedLsn + 1) assert(false, `partition ${id}: applying LSN ${lsn} after ${appliedLsn} (each applied LSN is the previous + 1)`)
 }

@@ -5,6 +5,7 @@
 import type { FileSystem } from '../io/file-system.js'
 import type { Durability, Log } from '../log/log.js'
 import type { Bytes, Reducer } from './reducer.js'
+import type { TrimHoldInfo } from './trim-holds.js'
 
 export type Payload = Bytes
 
@@ -39,6 +40,12 @@ export interface PartitionInfo {
   tableCount: number
   tableBytes: number
   memtableBytes: number
+  /** The log may be trimmed below this LSN and no further (state durable + 1, lowered by holds). */
+  trimFloor: number
+  /** Who holds the log from which LSN (`holdTrim`), oldest hold first. */
+  trimHolds: TrimHoldInfo[]
+  /** True while `pauseWrites` holds new writes back. */
+  writesPaused: boolean
 }
 
 /** The tunables of a partition's log and state (all optional; defaults in each layer). */
@@ -52,6 +59,10 @@ export interface PartitionSettings {
   memtableBytesMax?: number
   /** Bound of the block cache (default 64 MiB). */
   blockCacheBytesMax?: number
+  /** Writes that may wait while writes are paused (default 10,000); more fail with WRITES_PAUSED. */
+  pausedWritesMax?: number
+  /** Longest a write waits while writes are paused, in ms (default 30 s); then it fails with WRITES_PAUSED. */
+  pauseWaitMsMax?: number
 }
 
 export interface PartitionOptions extends PartitionSettings {

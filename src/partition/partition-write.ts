@@ -16,7 +16,7 @@ import type { LogRecord } from '../log/frame.js'
 import { type StateOp, validateStateOps } from '../state/index.js'
 import type { StateOpInput } from './partition-types.js'
 import { batchTooLarge, ownBytes, type Reducer, reduce } from './reducer.js'
-import { encodeStateBatch, stateBatchBytes, stateRecordType } from './state-record.js'
+import { decodeStateBatch, encodeStateBatch, stateBatchBytes, stateRecordType } from './state-record.js'
 
 /** The log record type of an opaque user payload with no state commands. */
 export const payloadRecordType = 1
@@ -73,4 +73,63 @@ export function toStateOp(op: StateOpInput): StateOp {
     default:
       throw new CairnError('INVALID_ARGUMENT', `unknown op type ${JSON.stringify((op as { type?: unknown }).type)}: use put, delete or deleteRange`)
   }
+}
+
+/**
+ * A record from another store's log, with the LSN it has there: a `PartitionEntry` as `read` and
+ * `readBatches` yield it (its `ops` and `payloads` are the state record), or a raw log entry
+ * whose `payload` is the record's bytes.
+ */
+export interface ReplicatedRecord {
+  lsn: number
+  type: number
+  payload: Uint8Array
+  ops?: readonly StateOp[]
+  payloads?: readonly Uint8Array[]
+}
+
+/**
+ * The records of `appendReplicated`, with bytes of the partition's own, and the ops each applies
+ * (decoded from the record: the reducer ran on the source and never runs again). The LSNs must be
+ * dense (LSN_MISMATCH otherwise).
+ */
+export function encodeReplicated(records: readonly ReplicatedRecord[]): { records: LogRecord[]; opsByRecord: StateOp[][] } {
+  if (records.length === 0) throw new CairnError('INVALID_ARGUMENT', 'appendReplicated needs at least one record')
+  const first = records[0]!.lsn
+  if (!Number.isSafeInteger(first) || first < 1) {
+    throw new CairnError('INVALID_ARGUMENT', `a replicated record's LSN is a positive integer (got ${first})`, { context: { lsn: first } })
+  }
+  const out: LogRecord[] = []
+  const opsByRecord: StateOp[][] = []
+  for (const [i, r] of records.entries()) {
+    if (r.lsn !== first + i) {
+      throw new CairnError('LSN_MISMATCH', `replicated records must have dense LSNs: LSN ${r.lsn} follows ${first + i - 1}; nothing was written: send the records in order, without gaps`, {
+        context: { expectedLsn: first + i, lsn: r.lsn },
+      })
+    }
+    if (r.type !== stateRecordType) {
+      out.push({ type: r.type, payload: ownBytes(r.payload) })
+      opsByRecord.push([])
+      continue
+    }
+    // A decoded entry's `payload` is its first user payload, not the record: encode the record
+    // again (the encoding is canonical, so the bytes are the source's).
+    const payload = r.ops !== undefined && r.payloads !== undefined ? encodeStateBatch({ ops: [...r.ops], payloads: [...r.payloads] }) : ownBytes(r.payload)
+    // Copies: a decoded op views its record, which state need not keep.
+    const ops = decodeStateBatch(payload, r.lsn).ops.map(toStateOp)
+    validateStateOps(ops)
+    out.push({ type: stateRecordType, payload })
+    opsByRecord.push(ops)
+  }
+  return { records: out, opsByRecord }
+}
+
+/** LSN_MISMATCH unless replicated records starting at `firstLsn` are the partition's next. */
+export function checkReplicatedStart(id: string, firstLsn: number, nextLsn: number, sourceLogId: string | undefined): void {
+  if (firstLsn === nextLsn) return
+  throw new CairnError(
+    'LSN_MISMATCH',
+    `partition ${id}: replicated records start at LSN ${firstLsn}${sourceLogId === undefined ? '' : ` (log ${sourceLogId})`} but the next LSN is ${nextLsn}: nothing was written; send the records from LSN ${nextLsn}`,
+    { context: { partition: id, expectedLsn: nextLsn, lsn: firstLsn, sourceLogId } },
+  )
 }

@@ -1,8 +1,9 @@
 /**
  * A partition: an independent log and the ordered key-value state materialized from it. This
- * file is the facade; the write path's encoding is in partition-write.ts, replay at open in
- * partition-replay.ts, flush and compaction scheduling in partition-maintenance.ts, reading in
- * partition-read.ts.
+ * file is the facade; the write path's encoding is in partition-write.ts, the apply step in
+ * partition-apply.ts, recovery at open in partition-replay.ts, flush and compaction scheduling
+ * in partition-maintenance.ts, reading in partition-read.ts, and the hooks' parts in
+ * trim-holds.ts, write-gate.ts and retained-state.ts.
  *
  * Invariants:
  * - every change goes through the log first: a batch is applied to state (synchronously, in LSN
@@ -12,63 +13,72 @@
  *   rejects the write with nothing logged and nothing applied;
  * - on open, state is recovered from its tables and the log is replayed from the state's
  *   durable LSN + 1, so applied LSN == the log's last LSN once open returns;
- * - the log is trimmed only below the state's durable LSN + 1 (later layers lower this floor
- *   further with the archived LSN and replication retention);
- * - state is never durable past the log (the freeze-sync-flush rule, partition-maintenance.ts).
+ * - the log is trimmed only below the trim floor: min(state durable LSN + 1, every trim hold)
+ *   (trim-holds.ts);
+ * - state is never durable past the log (the freeze-sync-flush rule, partition-maintenance.ts);
+ * - every write (local or replicated) passes the write gate in the step that appends it, so a
+ *   pause sees a stable applied LSN once the writes in flight settled (write-gate.ts).
  */
 import { posix } from 'node:path'
 import { CairnError } from '../io/errors.js'
+import type { FileSystem } from '../io/file-system.js'
 import type { LogRecord } from '../log/frame.js'
-import type { Log } from '../log/log.js'
-import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type StateOp, type StateStats } from '../state/index.js'
+import type { Log, LogCut } from '../log/log.js'
+import { type LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type StateStats } from '../state/index.js'
+import { appliedBehindLog, StateApplier } from './partition-apply.js'
 import type { PartitionEntry } from './partition-entry.js'
 import { PartitionMaintenance } from './partition-maintenance.js'
 import { readEntries, readEntryBatches, tailEntries, toScanRange } from './partition-read.js'
-import { assertNextLsn, replay } from './partition-replay.js'
+import { openState } from './partition-replay.js'
 import type { BytesScanRange, Payload, PartitionInfo, PartitionOptions, WriteBatch } from './partition-types.js'
-import { encodeAppend, encodeWrite, toStateOp } from './partition-write.js'
+import { checkReplicatedStart, encodeAppend, encodeReplicated, encodeWrite, type ReplicatedRecord, toStateOp } from './partition-write.js'
 import { type Bytes, ownPayload, type Reducer, toBytes } from './reducer.js'
+import { describeRetained, type RetainedState } from './retained-state.js'
+import { TrimHolds } from './trim-holds.js'
+import { WriteGate } from './write-gate.js'
 
 export type { BytesScanRange, PartitionInfo, PartitionOptions, PartitionSettings, Payload, StateOpInput, WriteBatch } from './partition-types.js'
-export { payloadRecordType } from './partition-write.js'
+export { payloadRecordType, type ReplicatedRecord } from './partition-write.js'
+export type { RetainedFile, RetainedState } from './retained-state.js'
+export type { TrimHoldInfo } from './trim-holds.js'
 
+/**
+ * @example
+ * const p = await store.ensurePartition('orders')
+ * await p.put('order/1', '{"total":5}')
+ * for await (const [key, value] of p.scan({ gte: 'order/' })) { ... }
+ */
 export class Partition {
   readonly id: string
   readonly dir: string
+  readonly #fs: FileSystem
   /** Private: a write that bypassed the partition would skip the apply step, and a trim the trim floor. */
   readonly #log: Log
   readonly #tree: LsmTree
   readonly #reducer: Reducer | undefined
   readonly #maintenance: PartitionMaintenance
+  readonly #applier: StateApplier
+  readonly #trimHolds = new TrimHolds()
+  readonly #gate: WriteGate
   #closed = false
 
-  private constructor(options: PartitionOptions, log: Log, tree: LsmTree) {
+  private constructor(options: PartitionOptions, log: Log, tree: LsmTree, gate: WriteGate) {
     this.id = options.id
     this.dir = options.dir
+    this.#fs = options.fs
     this.#log = log
     this.#tree = tree
     this.#reducer = options.reducer
     this.#maintenance = new PartitionMaintenance(options.id, log, tree, options.memtableBytesMax ?? memtableBytesMaxDefault)
+    this.#applier = new StateApplier(options.id, tree, this.#maintenance)
+    this.#gate = gate
   }
 
   /** @internal Partitions are opened by their store. */
   static async open(options: PartitionOptions): Promise<Partition> {
-    const { fs, dir, log } = options
-    let tree: LsmTree | undefined
-    try {
-      tree = await LsmTree.open({
-        fs,
-        dir: posix.join(dir, 'state'),
-        ...(options.memtableBytesMax !== undefined && { memtableBytesMax: options.memtableBytesMax }),
-        ...(options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: options.blockCacheBytesMax }),
-      })
-      await replay(options.id, log, tree)
-      return new Partition(options, log, tree)
-    } catch (e) {
-      await tree?.close().catch(() => undefined)
-      await log.close().catch(() => undefined)
-      throw e
-    }
+    // The gate checks its settings first, before anything is opened.
+    const gate = new WriteGate(options.id, options.pausedWritesMax, options.pauseWaitMsMax)
+    return new Partition(options, options.log, await openState(options), gate)
   }
 
   /** The id of the log the partition writes to now. */
@@ -94,9 +104,9 @@ export class Partition {
     return this.#tree.durableLsn
   }
 
-  /** The log may be trimmed below this LSN and no further. */
+  /** The log may be trimmed below this LSN and no further: min(state durable + 1, every trim hold). */
   get trimFloor(): number {
-    return this.#tree.durableLsn + 1
+    return Math.min(this.#tree.durableLsn + 1, this.#trimHolds.floor())
   }
 
   /**
@@ -114,10 +124,17 @@ export class Partition {
     const ops = (batch.ops ?? []).map(toStateOp)
     const payloads = (batch.payloads ?? []).map(ownPayload)
     await this.#maintenance.admit()
-    // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns.
+    while (this.#gate.paused) await this.#gate.wait()
+    // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns,
+    // and no pause begins between the gate and the log.
     const record: LogRecord = encodeWrite(ops, payloads, this.#reducer, this.#log.nextLsn, this.#log.recordBytesMax)
-    // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
-    return await this.#log.append([record], { onDurable: this.#applyOps.bind(this, ops) })
+    this.#gate.enter()
+    try {
+      // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
+      return await this.#log.append([record], { onDurable: this.#applier.applyOps.bind(this.#applier, ops) })
+    } finally {
+      this.#gate.leave()
+    }
   }
 
   /**
@@ -132,13 +149,44 @@ export class Partition {
     // Copies before any await (see write).
     const owned = payloads.map(ownPayload)
     await this.#maintenance.admit()
+    while (this.#gate.paused) await this.#gate.wait()
     // From here to `append` nothing awaits (see write).
     const { records, opsByRecord } = encodeAppend(owned, this.#reducer, this.#log.nextLsn, this.#log.recordBytesMax)
-    return await this.#log.append(records, {
-      onDurable: (last) => {
-        for (let i = 0; i < opsByRecord.length; i++) this.#apply(last - opsByRecord.length + 1 + i, opsByRecord[i]!)
-      },
-    })
+    this.#gate.enter()
+    try {
+      return await this.#log.append(records, { onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
+    } finally {
+      this.#gate.leave()
+    }
+  }
+
+  /**
+   * Appends records another store logged, with the LSNs they have there (a follower, a restore
+   * from an archived log): only if the first is this partition's next LSN and they are dense
+   * (LSN_MISMATCH otherwise, and nothing is written). They are logged as they are and applied
+   * through the same step as local writes; their state commands are the ones the source's
+   * reducer produced (stored in the records), never reduced again, so two stores fed the same
+   * records hold the same log and the same state. Resolves with the last LSN once durable.
+   *
+   * @example
+   * for await (const batch of source.readBatches({ fromLsn: replica.lastLsn + 1 })) await replica.appendReplicated(batch)
+   */
+  async appendReplicated(records: readonly ReplicatedRecord[], options: { sourceLogId?: string } = {}): Promise<number> {
+    this.#checkOpen()
+    // Copies and checks before any await (see write).
+    const { records: owned, opsByRecord } = encodeReplicated(records)
+    const firstLsn = records[0]!.lsn
+    checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
+    await this.#maintenance.admit()
+    while (this.#gate.paused) await this.#gate.wait()
+    checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
+    this.#gate.enter()
+    try {
+      // The log checks the LSN again as it assigns it: nothing is written unless it is the next.
+      return await this.#log.append(owned, { expectedLsn: firstLsn, onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
+    } finally {
+      this.#gate.leave()
+    }
   }
 
   /** Puts `value` as JSON text. */
@@ -246,11 +294,80 @@ export class Partition {
 
   /**
    * Trims whole log segments below `min(belowLsn, trimFloor)`; returns the new first LSN.
-   * Flush first to raise the floor.
+   * Flush first to raise the floor; trim holds lower it.
    */
   async trim(belowLsn: number): Promise<number> {
     this.#checkOpen()
-    return await this.#log.trim(Math.min(belowLsn, this.trimFloor))
+    const floor = Math.min(belowLsn, this.trimFloor)
+    const done = this.#trimHolds.trimming(floor)
+    try {
+      return await this.#log.trim(floor)
+    } finally {
+      done()
+    }
+  }
+
+  /**
+   * Holds the log from `fromLsn` on: no trim removes a record at or above it until the returned
+   * release is called (releasing again does nothing). `info().trimHolds` lists the holds with
+   * `who`. LSN_TRIMMED when the log no longer has `fromLsn` (or a running trim may remove it).
+   *
+   * @example
+   * const release = p.holdTrim(p.durableLsn + 1, 'backup 2026-12-01')
+   * try { await copyLogFrom(p.cut()) } finally { release() }
+   */
+  holdTrim(fromLsn: number, who: string): () => void {
+    this.#checkOpen()
+    return this.#trimHolds.hold(fromLsn, who, this.#log.firstLsn)
+  }
+
+  /**
+   * The acknowledged end of the log, captured synchronously (writers do not pause): its files
+   * in LSN order with the acknowledged byte length of each, and the last LSN. A copy of each
+   * file's first `bytes` bytes is a valid log holding exactly `firstLsn..lastLsn`, provided the
+   * files are not trimmed meanwhile (hold the log with `holdTrim(cut.firstLsn, ...)` first).
+   *
+   * @example
+   * const release = p.holdTrim(p.firstLsn, 'backup')
+   * try { const cut = p.cut(); for (const f of cut.files) await copyPrefix(f.path, f.bytes) } finally { release() }
+   */
+  cut(): LogCut {
+    this.#checkOpen()
+    return this.#log.cut()
+  }
+
+  /**
+   * The table files and manifest of the state at its durable LSN, pinned (not deleted by
+   * compaction) from this call until `release()`. With the log from `lsn + 1` (see `holdTrim`
+   * and `cut`) it is a checkpoint of the partition. Flush first for a recent `lsn`.
+   *
+   * @example
+   * await p.flush()
+   * const state = await p.retainState()
+   * try { for (const f of state.files) await copy(f.path, f.bytes) } finally { state.release() }
+   */
+  async retainState(): Promise<RetainedState> {
+    this.#checkOpen()
+    return await describeRetained(this.#fs, posix.join(this.dir, 'state'), this.#tree.retainVersion())
+  }
+
+  /**
+   * Stops new writes (they wait, bounded by `pausedWritesMax` and `pauseWaitMsMax`, then fail
+   * with WRITES_PAUSED) and resolves once the writes in flight settled: from then until
+   * `resume()`, `appliedLsn === lastLsn` and neither moves. Pauses nest; each resume counts once.
+   *
+   * @example
+   * const resume = await p.pauseWrites()
+   * try { await takeSnapshot(p, p.appliedLsn) } finally { resume() }
+   */
+  async pauseWrites(): Promise<() => void> {
+    this.#checkOpen()
+    const resume = await this.#gate.pause()
+    if (this.#tree.appliedLsn !== this.#log.lastLsn) {
+      resume()
+      throw appliedBehindLog(this.id, this.#log.lastLsn, this.#tree.appliedLsn)
+    }
+    return resume
   }
 
   info(): PartitionInfo {
@@ -267,6 +384,9 @@ export class Partition {
       tableCount: stats.tableCount,
       tableBytes: stats.tableBytes,
       memtableBytes: stats.memtableBytes,
+      trimFloor: this.trimFloor,
+      trimHolds: this.#trimHolds.list(),
+      writesPaused: this.#gate.paused,
     }
   }
 
@@ -282,22 +402,11 @@ export class Partition {
   /** `#checkOpen` for the readers, which run it on their first step. */
   readonly #checkOpenBound = (): void => this.#checkOpen()
 
-  #applyOps(ops: StateOp[], lsn: number): void {
-    this.#apply(lsn, ops)
-  }
-
-  #apply(lsn: number, ops: StateOp[]): void {
-    assertNextLsn(this.id, this.#tree.appliedLsn, lsn)
-    // Validated before logging (write and append), so the tree need not check again; the ops'
-    // bytes are the partition's own copies (toStateOp, reduce), so the tree need not copy them.
-    this.#tree.apply(lsn, ops, true, true)
-    this.#maintenance.afterApply()
-  }
-
   /** @internal */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#gate.close(new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`))
     try {
       await this.#log.close()
     } finally {
