@@ -60,7 +60,7 @@ const word = fc.stringMatching(/^[a-z]{1,6}$/)
 const payload = fc.oneof(
   fc.tuple(key, word).map(([k, v]) => `set ${k} ${v}`),
   key.map((k) => `del ${k}`),
-  fc.tuple(key, key).map(([a, b]) => `wipe ${a < b ? a : b} ${a < b ? b : a}`),
+  fc.tuple(key, key).map((pair) => `wipe ${pair.sort().join(' ')}`),
   word.map((w) => `note ${w}`),
 )
 type Step =
@@ -88,7 +88,7 @@ async function run(source: Partition, s: Step): Promise<void> {
     case 'delete':
       return void (await source.delete(s.k))
     case 'deleteRange':
-      return void (await source.deleteRange(s.a < s.b ? s.a : s.b, s.a < s.b ? s.b : s.a))
+      return void (await source.deleteRange(...([s.a, s.b].sort() as [string, string])))
     case 'append':
       return void (await source.append(s.payloads))
     case 'write':
