@@ -76,8 +76,14 @@ export class Partition {
 
   /** @internal Partitions are opened by their store. */
   static async open(options: PartitionOptions): Promise<Partition> {
-    // The gate checks its settings first, before anything is opened.
-    const gate = new WriteGate(options.id, options.pausedWritesMax, options.pauseWaitMsMax)
+    let gate: WriteGate
+    try {
+      // The gate checks its settings first, before the state is opened.
+      gate = new WriteGate(options.id, options.pausedWritesMax, options.pauseWaitMsMax)
+    } catch (e) {
+      await options.log.close().catch(() => undefined)
+      throw e
+    }
     return new Partition(options, options.log, await openState(options), gate)
   }
 
