@@ -1,12 +1,17 @@
 /** Partitions and the store that owns them. */
 export { Catalog, type CatalogData, type CatalogPartition } from './catalog.js'
+export type { LogCut, LogCutFile } from '../log/index.js'
 export {
   type BytesScanRange,
   Partition,
   type PartitionInfo,
   type Payload,
   payloadRecordType,
+  type ReplicatedRecord,
+  type RetainedFile,
+  type RetainedState,
   type StateOpInput,
+  type TrimHoldInfo,
   type WriteBatch,
 } from './partition.js'
 export { type Bytes, type Reducer, type ReducerTx, toBytes } from './reducer.js'
