@@ -304,6 +304,7 @@ export class Partition {
    */
   async trim(belowLsn: number): Promise<number> {
     this.#checkOpen()
+    if (!Number.isSafeInteger(belowLsn)) throw new CairnError('INVALID_ARGUMENT', `trim needs an integer LSN (got ${belowLsn})`, { context: { belowLsn } })
     const floor = Math.min(belowLsn, this.trimFloor)
     const done = this.#trimHolds.trimming(floor)
     try {

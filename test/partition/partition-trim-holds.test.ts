@@ -192,3 +192,15 @@ test('a hold taken while a trim runs cannot claim what that trim removes', async
     await store.close()
   }
 })
+
+test('a trim below a non-integer LSN is INVALID_ARGUMENT (bad input, not a broken invariant)', async () => {
+  const store = await Store.open('/data', options(new MemoryFileSystem()))
+  try {
+    const p = await store.ensurePartition('p')
+    await p.put('a', '1')
+    for (const bad of [Number.NaN, 1.5, Number.POSITIVE_INFINITY]) await assert.rejects(p.trim(bad), isCode('INVALID_ARGUMENT'), String(bad))
+    assert.equal(await p.trim(2), 1)
+  } finally {
+    await store.close()
+  }
+})
