@@ -107,6 +107,9 @@ export function encodeReplicated(records: readonly ReplicatedRecord[]): { record
         context: { expectedLsn: first + i, lsn: r.lsn },
       })
     }
+    if (!Number.isInteger(r.type) || r.type < 0 || r.type > 255) {
+      throw new CairnError('INVALID_ARGUMENT', `a record's type is a byte (0..255); LSN ${r.lsn} has ${r.type}: nothing was written`, { context: { lsn: r.lsn, type: r.type } })
+    }
     if (r.type !== stateRecordType) {
       out.push({ type: r.type, payload: ownBytes(r.payload) })
       opsByRecord.push([])

@@ -189,3 +189,17 @@ test('two replicated appends racing for the same LSN: one is logged, the other r
     await replicaStore.close()
   }
 })
+
+test('a replicated record whose type is not a byte is INVALID_ARGUMENT, nothing written, and the partition goes on', async () => {
+  const store = await Store.open('/replica', { fs: new MemoryFileSystem() })
+  try {
+    const p = await store.ensurePartition('p')
+    for (const type of [256, -1, 1.5]) {
+      await assert.rejects(p.appendReplicated([{ lsn: 1, type, payload: new Uint8Array([1]) }]), isCode('INVALID_ARGUMENT'), String(type))
+    }
+    assert.equal(p.lastLsn, 0)
+    assert.equal(await p.put('a', '1'), 1)
+  } finally {
+    await store.close()
+  }
+})
