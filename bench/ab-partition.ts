@@ -3,7 +3,9 @@
  * this tree's, run alternately over several rounds on the real file system (the machine's speed
  * swings between runs; within one process, alternating, the two see the same swings). Prints each
  * case's per-round figures, the medians, and the median of the per-round ratios (each round's two
- * runs are back to back, so their ratio is the figure least moved by the machine's swings).
+ * runs are back to back, so their ratio is the figure least moved by the machine's swings), both
+ * per second of wall time and per second of the process's CPU time (user + system, all threads):
+ * on a machine shared with other work, CPU time moves far less than wall time.
  *
  *   CAIRN_AB_BASE=<path of an older checkout> node --import tsx bench/ab-partition.ts
  *
@@ -46,11 +48,29 @@ function keyOf(i: number): Uint8Array {
   return k
 }
 
-async function timed(body: () => Promise<number>): Promise<number> {
+/** Operations done, with the wall and CPU seconds they took. */
+interface Measure {
+  ops: number
+  wall: number
+  cpu: number
+}
+
+async function measure(body: () => Promise<number>): Promise<Measure> {
+  const cpu = process.cpuUsage()
   const start = performance.now()
-  let ops = 0
-  while (performance.now() - start < seconds * 1000) ops += await body()
-  return ops / ((performance.now() - start) / 1000)
+  const ops = await body()
+  const used = process.cpuUsage(cpu)
+  return { ops, wall: (performance.now() - start) / 1000, cpu: (used.user + used.system) / 1e6 }
+}
+
+/** Runs `body` (which returns the operations it did) for `seconds` of wall time. */
+function timed(body: () => Promise<number>): Promise<Measure> {
+  return measure(async () => {
+    const start = performance.now()
+    let ops = 0
+    while (performance.now() - start < seconds * 1000) ops += await body()
+    return ops
+  })
 }
 
 interface Fixture {
@@ -78,10 +98,10 @@ async function fixture(Store: StoreClass): Promise<Fixture> {
   return { dir, store, log, kv }
 }
 
-/** A case runs once per implementation per round and returns operations (or records) per second. */
-type Case = (Store: StoreClass, f: Fixture) => Promise<number>
+/** A case runs once per implementation per round. */
+type Case = (Store: StoreClass, f: Fixture) => Promise<Measure>
 
-async function withFreshPartition(Store: StoreClass, body: (p: Partition) => Promise<number>): Promise<number> {
+async function withFreshPartition(Store: StoreClass, body: (p: Partition) => Promise<Measure>): Promise<Measure> {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-ab-'))
   const store = await Store.open(dir)
   try {
@@ -107,21 +127,22 @@ const cases: Record<string, { unit: string; run: Case }> = {
   [`put, ${writers} concurrent`]: {
     unit: 'puts/s',
     run: (Store) =>
-      withFreshPartition(Store, async (p) => {
-        let i = 0
-        let ops = 0
-        const start = performance.now()
-        const until = start + seconds * 1000
-        await Promise.all(
-          Array.from({ length: writers }, async () => {
-            while (performance.now() < until) {
-              await p.put(keyOf(i++), value)
-              ops++
-            }
-          }),
-        )
-        return ops / ((performance.now() - start) / 1000)
-      }),
+      withFreshPartition(Store, (p) =>
+        measure(async () => {
+          let i = 0
+          let ops = 0
+          const until = performance.now() + seconds * 1000
+          await Promise.all(
+            Array.from({ length: writers }, async () => {
+              while (performance.now() < until) {
+                await p.put(keyOf(i++), value)
+                ops++
+              }
+            }),
+          )
+          return ops
+        }),
+      ),
   },
   [`write of ${batchPuts} puts`]: {
     unit: 'puts/s',
@@ -138,13 +159,13 @@ const cases: Record<string, { unit: string; run: Case }> = {
   },
   [`read() of ${records} records`]: {
     unit: 'records/s',
-    run: async (_Store, f) => {
-      const start = performance.now()
-      let n = 0
-      for await (const _ of f.log.read()) n++
-      if (n !== records) throw new Error(`read ${n} records, expected ${records}`)
-      return n / ((performance.now() - start) / 1000)
-    },
+    run: (_Store, f) =>
+      measure(async () => {
+        let n = 0
+        for await (const _ of f.log.read()) n++
+        if (n !== records) throw new Error(`read ${n} records, expected ${records}`)
+        return n
+      }),
   },
   'cached get': {
     unit: 'gets/s',
@@ -160,13 +181,13 @@ const cases: Record<string, { unit: string; run: Case }> = {
   },
   [`scan of ${records} entries`]: {
     unit: 'entries/s',
-    run: async (_Store, f) => {
-      const start = performance.now()
-      let n = 0
-      for await (const _ of f.kv.scan()) n++
-      if (n !== records) throw new Error(`scanned ${n} entries, expected ${records}`)
-      return n / ((performance.now() - start) / 1000)
-    },
+    run: (_Store, f) =>
+      measure(async () => {
+        let n = 0
+        for await (const _ of f.kv.scan()) n++
+        if (n !== records) throw new Error(`scanned ${n} entries, expected ${records}`)
+        return n
+      }),
   },
 }
 
@@ -181,7 +202,7 @@ for (const impl of impls) {
   fixtures.set(impl.name, await fixture(impl.Store))
   console.log(`fixture ${impl.name}: ${((performance.now() - t) / 1000).toFixed(1)} s`)
 }
-const results = new Map<string, Map<string, number[]>>()
+const results = new Map<string, Map<string, Measure[]>>()
 try {
   for (let r = 0; r < rounds; r++) {
     for (const [name, c] of Object.entries(cases)) {
@@ -190,10 +211,10 @@ try {
       const order = r % 2 === 0 ? impls : [...impls].reverse()
       for (const impl of order) {
         globalThis.gc?.()
-        const x = await c.run(impl.Store, fixtures.get(impl.name)!)
-        const byImpl = results.get(name) ?? new Map<string, number[]>()
+        const m = await c.run(impl.Store, fixtures.get(impl.name)!)
+        const byImpl = results.get(name) ?? new Map<string, Measure[]>()
         results.set(name, byImpl)
-        byImpl.set(impl.name, [...(byImpl.get(impl.name) ?? []), x])
+        byImpl.set(impl.name, [...(byImpl.get(impl.name) ?? []), m])
       }
     }
     console.log(`round ${r + 1}/${rounds} done`)
@@ -206,14 +227,19 @@ try {
 }
 
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US')
-console.log(`\n| case | unit | base median | new median | new/base | median of round ratios | base rounds | new rounds |`)
-console.log('|---|---|---:|---:|---:|---:|---|---|')
-for (const [name, byImpl] of results) {
-  const base = byImpl.get('base')!
-  const now = byImpl.get('new')!
-  const ratio = median(now) / median(base)
-  const roundRatio = median(now.map((x, i) => x / base[i]!))
-  console.log(
-    `| ${name} | ${cases[name]!.unit} | ${fmt(median(base))} | ${fmt(median(now))} | ${ratio.toFixed(3)} | ${roundRatio.toFixed(3)} | ${base.map(fmt).join(' ')} | ${now.map(fmt).join(' ')} |`,
-  )
+for (const [label, per] of [
+  ['per wall second', (m: Measure) => m.ops / m.wall],
+  ['per CPU second', (m: Measure) => m.ops / m.cpu],
+] as const) {
+  console.log(`\n${label}\n| case | unit | base median | new median | new/base | median of round ratios | base rounds | new rounds |`)
+  console.log('|---|---|---:|---:|---:|---:|---|---|')
+  for (const [name, byImpl] of results) {
+    const base = byImpl.get('base')!.map(per)
+    const now = byImpl.get('new')!.map(per)
+    const ratio = median(now) / median(base)
+    const roundRatio = median(now.map((x, i) => x / base[i]!))
+    console.log(
+      `| ${name} | ${cases[name]!.unit} | ${fmt(median(base))} | ${fmt(median(now))} | ${ratio.toFixed(3)} | ${roundRatio.toFixed(3)} | ${base.map(fmt).join(' ')} | ${now.map(fmt).join(' ')} |`,
+    )
+  }
 }
