@@ -62,7 +62,7 @@ export const logReadSuite: Suite = {
         let count = 0
         let bytes = 0
         const t1 = await timeIt(async () => {
-          for await (const b of c.partition.log.readBatches(1)) {
+          for await (const b of c.partition.readBatches({ fromLsn: 1 })) {
             count += b.length
             for (const e of b) bytes += e.payload.length
           }

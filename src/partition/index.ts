@@ -1,5 +1,6 @@
 /** Partitions and the store that owns them. */
 export { Catalog, type CatalogData, type CatalogLog, type CatalogPartition, catalogVersion } from './catalog.js'
+export type { LogCut, LogCutFile } from '../log/index.js'
 export {
   type BytesScanRange,
   Partition,
@@ -8,7 +9,11 @@ export {
   type PartitionSettings,
   type Payload,
   payloadRecordType,
+  type ReplicatedRecord,
+  type RetainedFile,
+  type RetainedState,
   type StateOpInput,
+  type TrimHoldInfo,
   type WriteBatch,
 } from './partition.js'
 export { type Bytes, type Reducer, type ReducerTx, toBytes } from './reducer.js'

@@ -1,137 +1,103 @@
 /**
- * A partition: an independent log and the ordered key-value state materialized from it.
+ * A partition: an independent log and the ordered key-value state materialized from it. This
+ * file is the facade; the write path's encoding is in partition-write.ts, the apply step in
+ * partition-apply.ts, recovery at open in partition-replay.ts, flush and compaction scheduling
+ * in partition-maintenance.ts, reading in partition-read.ts, and the hooks' parts in
+ * trim-holds.ts, write-gate.ts and retained-state.ts.
  *
  * Invariants:
  * - every change goes through the log first: a batch is applied to state (synchronously, in LSN
- *   order) only once the log says it is durable, so state never shows an unacknowledged write;
+ *   order, each LSN the previous + 1) only once the log says it is durable, so state never shows
+ *   an unacknowledged write;
  * - a batch is validated and reduced before it is logged: a bad key or a throwing reducer
  *   rejects the write with nothing logged and nothing applied;
  * - on open, state is recovered from its tables and the log is replayed from the state's
  *   durable LSN + 1, so applied LSN == the log's last LSN once open returns;
- * - the log is trimmed only below the state's durable LSN + 1 (DESIGN.md invariant 5; later
- *   layers lower this floor further with the archived LSN and replication retention);
- * - the log is fsynced up to an LSN before state makes it durable (a flush freezes the
- *   memtable, syncs the log up to the frozen LSN, then writes only the frozen memtables), so
- *   state is never ahead of the log after power loss, under 'none' durability too, and for
- *   records replayed at open that the last process wrote but never synced.
+ * - the log is trimmed only below the trim floor: min(state durable LSN + 1, every trim hold)
+ *   (trim-holds.ts);
+ * - state is never durable past the log (the freeze-sync-flush rule, partition-maintenance.ts);
+ * - every write (local or replicated) passes the write gate in the step that appends it, so a
+ *   pause sees a stable applied LSN once the writes in flight settled (write-gate.ts).
  */
 import { posix } from 'node:path'
-import { assert } from '../io/assert.js'
-import { CairnError, CorruptionError } from '../io/errors.js'
+import { CairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import type { LogRecord } from '../log/frame.js'
-import type { Durability, Log } from '../log/log.js'
-import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type ScanRange, type StateOp, type StateStats, validateStateOps } from '../state/index.js'
-import { batchTooLarge, type Bytes, ownBytes, ownPayload, type Reducer, reduce, toBytes } from './reducer.js'
-import { decodeEntry, type PartitionEntry } from './partition-entry.js'
-import { decodeStateBatch, encodeStateBatch, stateBatchBytes, stateRecordType } from './state-record.js'
+import type { Log, LogCut } from '../log/log.js'
+import { type LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type StateStats } from '../state/index.js'
+import { appliedBehindLog, StateApplier } from './partition-apply.js'
+import type { PartitionEntry } from './partition-entry.js'
+import { PartitionMaintenance } from './partition-maintenance.js'
+import { readEntries, readEntryBatches, tailEntries, toScanRange } from './partition-read.js'
+import { openState } from './partition-replay.js'
+import type { BytesScanRange, Payload, PartitionInfo, PartitionOptions, WriteBatch } from './partition-types.js'
+import { checkReplicatedStart, encodeAppend, encodeReplicated, encodeWrite, type ReplicatedRecord, toStateOp } from './partition-write.js'
+import { type Bytes, ownPayload, type Reducer, toBytes } from './reducer.js'
+import { describeRetained, type RetainedState } from './retained-state.js'
+import { TrimHolds } from './trim-holds.js'
+import { WriteGate } from './write-gate.js'
 
-/** The log record type of an opaque user payload with no state commands. */
-export const payloadRecordType = 1
+export type { BytesScanRange, PartitionInfo, PartitionOptions, PartitionSettings, Payload, StateOpInput, WriteBatch } from './partition-types.js'
+export { payloadRecordType, type ReplicatedRecord } from './partition-write.js'
+export type { RetainedFile, RetainedState } from './retained-state.js'
+export type { TrimHoldInfo } from './trim-holds.js'
 
-export type Payload = Bytes
-
-export type StateOpInput =
-  | { type: 'put'; key: Bytes; value: Bytes }
-  | { type: 'delete'; key: Bytes }
-  | { type: 'deleteRange'; start: Bytes; end: Bytes }
-
-export interface WriteBatch {
-  ops?: readonly StateOpInput[]
-  payloads?: readonly Payload[]
-}
-
-export interface BytesScanRange {
-  gte?: Bytes
-  gt?: Bytes
-  lte?: Bytes
-  lt?: Bytes
-  reverse?: boolean
-  limit?: number
-}
-
-export interface PartitionInfo {
-  id: string
-  logId: string
-  firstLsn: number
-  lastLsn: number
-  appliedLsn: number
-  durableLsn: number
-  logBytes: number
-  segmentCount: number
-  tableCount: number
-  tableBytes: number
-  memtableBytes: number
-}
-
-/** The tunables of a partition's log and state (all optional; defaults in each layer). */
-export interface PartitionSettings {
-  /** 'sync' (default): a write resolves once fsynced. 'none': once written to the OS. */
-  durability?: Durability
-  segmentBytesMax?: number
-  recordBytesMax?: number
-  batchBytesMax?: number
-  /** Bound of the memtable (default 64 MiB). */
-  memtableBytesMax?: number
-  /** Bound of the block cache (default 64 MiB). */
-  blockCacheBytesMax?: number
-}
-
-export interface PartitionOptions extends PartitionSettings {
-  id: string
-  dir: string
-  fs: FileSystem
-  /** The partition's log, opened by the store; the partition owns it from here (closes it). */
-  log: Log
-  reducer?: Reducer
-}
-
+/**
+ * @example
+ * const p = await store.ensurePartition('orders')
+ * await p.put('order/1', '{"total":5}')
+ * for await (const [key, value] of p.scan({ gte: 'order/' })) { ... }
+ */
 export class Partition {
   readonly id: string
   readonly dir: string
-  readonly log: Log
+  readonly #fs: FileSystem
+  /** Private: a write that bypassed the partition would skip the apply step, and a trim the trim floor. */
+  readonly #log: Log
   readonly #tree: LsmTree
   readonly #reducer: Reducer | undefined
-  readonly #memtableBytesMax: number
-  #maintenance: Promise<void> | undefined
-  #maintenanceError: unknown
+  readonly #maintenance: PartitionMaintenance
+  readonly #applier: StateApplier
+  readonly #trimHolds = new TrimHolds()
+  readonly #gate: WriteGate
   #closed = false
 
-  private constructor(options: PartitionOptions, log: Log, tree: LsmTree) {
+  private constructor(options: PartitionOptions, log: Log, tree: LsmTree, gate: WriteGate) {
     this.id = options.id
     this.dir = options.dir
-    this.log = log
+    this.#fs = options.fs
+    this.#log = log
     this.#tree = tree
     this.#reducer = options.reducer
-    this.#memtableBytesMax = options.memtableBytesMax ?? memtableBytesMaxDefault
+    this.#maintenance = new PartitionMaintenance(options.id, log, tree, options.memtableBytesMax ?? memtableBytesMaxDefault)
+    this.#applier = new StateApplier(options.id, tree, this.#maintenance)
+    this.#gate = gate
   }
 
   /** @internal Partitions are opened by their store. */
   static async open(options: PartitionOptions): Promise<Partition> {
-    const { fs, dir, log } = options
-    let tree: LsmTree | undefined
+    let gate: WriteGate
     try {
-      tree = await LsmTree.open({
-        fs,
-        dir: posix.join(dir, 'state'),
-        ...(options.memtableBytesMax !== undefined && { memtableBytesMax: options.memtableBytesMax }),
-        ...(options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: options.blockCacheBytesMax }),
-      })
-      await replay(options.id, log, tree)
-      return new Partition(options, log, tree)
+      // The gate checks its settings first, before the state is opened.
+      gate = new WriteGate(options.id, options.pausedWritesMax, options.pauseWaitMsMax)
     } catch (e) {
-      await tree?.close().catch(() => undefined)
-      await log.close().catch(() => undefined)
+      await options.log.close().catch(() => undefined)
       throw e
     }
+    return new Partition(options, options.log, await openState(options), gate)
+  }
+
+  /** The id of the log the partition writes to now. */
+  get logId(): string {
+    return this.#log.logId
   }
 
   get firstLsn(): number {
-    return this.log.firstLsn
+    return this.#log.firstLsn
   }
 
   get lastLsn(): number {
-    return this.log.lastLsn
+    return this.#log.lastLsn
   }
 
   /** Highest LSN whose effects are visible in state. */
@@ -144,9 +110,9 @@ export class Partition {
     return this.#tree.durableLsn
   }
 
-  /** The log may be trimmed below this LSN and no further. */
+  /** The log may be trimmed below this LSN and no further: min(state durable + 1, every trim hold). */
   get trimFloor(): number {
-    return this.#tree.durableLsn + 1
+    return Math.min(this.#tree.durableLsn + 1, this.#trimHolds.floor())
   }
 
   /**
@@ -163,21 +129,18 @@ export class Partition {
     // and the log frames a payload-only record later, when its group is written.
     const ops = (batch.ops ?? []).map(toStateOp)
     const payloads = (batch.payloads ?? []).map(ownPayload)
-    await this.#admit()
-    // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns.
-    const lsn = this.log.nextLsn
-    const recordBytesMax = this.log.recordBytesMax
-    let bytes = stateBatchBytes({ ops, payloads })
-    if (this.#reducer !== undefined) for (const p of payloads) bytes += reduce(this.#reducer, p, lsn, ops, recordBytesMax - bytes)
-    validateStateOps(ops)
-    const payloadOnly = ops.length === 0 && payloads.length === 1
-    // A payload alone is the record (the log bounds it); a state record over the bound is this batch's fault.
-    if (!payloadOnly && bytes > recordBytesMax) throw batchTooLarge(bytes, recordBytesMax)
-    const record: LogRecord = payloadOnly
-      ? { type: payloadRecordType, payload: payloads[0]! }
-      : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads }, bytes) }
-    // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
-    return await this.log.append([record], { onDurable: this.#applyOps.bind(this, ops) })
+    await this.#maintenance.admit()
+    while (this.#gate.paused) await this.#gate.wait()
+    // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns,
+    // and no pause begins between the gate and the log.
+    const record: LogRecord = encodeWrite(ops, payloads, this.#reducer, this.#log.nextLsn, this.#log.recordBytesMax)
+    this.#gate.enter()
+    try {
+      // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
+      return await this.#log.append([record], { onDurable: this.#applier.applyOps.bind(this.#applier, ops) })
+    } finally {
+      this.#gate.leave()
+    }
   }
 
   /**
@@ -191,26 +154,45 @@ export class Partition {
     this.#checkOpen()
     // Copies before any await (see write).
     const owned = payloads.map(ownPayload)
-    await this.#admit()
-    const first = this.log.nextLsn
-    const records: LogRecord[] = []
-    const opsByRecord: StateOp[][] = []
-    const recordBytesMax = this.log.recordBytesMax
-    for (const [i, payload] of owned.entries()) {
-      const ops: StateOp[] = []
-      let bytes = stateBatchBytes({ ops, payloads: [payload] })
-      if (this.#reducer !== undefined) bytes += reduce(this.#reducer, payload, first + i, ops, recordBytesMax - bytes)
-      validateStateOps(ops)
-      opsByRecord.push(ops)
-      records.push(
-        ops.length === 0 ? { type: payloadRecordType, payload } : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads: [payload] }, bytes) },
-      )
+    await this.#maintenance.admit()
+    while (this.#gate.paused) await this.#gate.wait()
+    // From here to `append` nothing awaits (see write).
+    const { records, opsByRecord } = encodeAppend(owned, this.#reducer, this.#log.nextLsn, this.#log.recordBytesMax)
+    this.#gate.enter()
+    try {
+      return await this.#log.append(records, { onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
+    } finally {
+      this.#gate.leave()
     }
-    return await this.log.append(records, {
-      onDurable: (last) => {
-        for (let i = 0; i < opsByRecord.length; i++) this.#apply(last - opsByRecord.length + 1 + i, opsByRecord[i]!)
-      },
-    })
+  }
+
+  /**
+   * Appends records another store logged, with the LSNs they have there (a follower, a restore
+   * from an archived log): only if the first is this partition's next LSN and they are dense
+   * (LSN_MISMATCH otherwise, and nothing is written). They are logged as they are and applied
+   * through the same step as local writes; their state commands are the ones the source's
+   * reducer produced (stored in the records), never reduced again, so two stores fed the same
+   * records hold the same log and the same state. Resolves with the last LSN once durable.
+   *
+   * @example
+   * for await (const batch of source.readBatches({ fromLsn: replica.lastLsn + 1 })) await replica.appendReplicated(batch)
+   */
+  async appendReplicated(records: readonly ReplicatedRecord[], options: { sourceLogId?: string } = {}): Promise<number> {
+    this.#checkOpen()
+    // Copies and checks before any await (see write).
+    const { records: owned, opsByRecord } = encodeReplicated(records)
+    const firstLsn = records[0]!.lsn
+    checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
+    await this.#maintenance.admit()
+    while (this.#gate.paused) await this.#gate.wait()
+    checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
+    this.#gate.enter()
+    try {
+      // The log checks the LSN again as it assigns it: nothing is written unless it is the next.
+      return await this.#log.append(owned, { expectedLsn: firstLsn, onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
+    } finally {
+      this.#gate.leave()
+    }
   }
 
   /** Puts `value` as JSON text. */
@@ -282,13 +264,13 @@ export class Partition {
   /** Moves the memtable into table files (the state's durable LSN advances). */
   async flush(): Promise<void> {
     this.#checkOpen()
-    await this.#runMaintenance(false)
+    await this.#maintenance.run(false)
   }
 
   /** Flushes, then compacts until nothing is due. */
   async compact(): Promise<void> {
     this.#checkOpen()
-    await this.#runMaintenance(true)
+    await this.#maintenance.run(true)
   }
 
   /**
@@ -297,16 +279,8 @@ export class Partition {
    * @example
    * for await (const { lsn, payload } of partition.read({ fromLsn: 1, limit: 10 })) { ... }
    */
-  async *read(options: { fromLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
-    this.#checkOpen()
-    let left = options.limit ?? Number.POSITIVE_INFINITY
-    if (left <= 0) return
-    for await (const batch of this.log.readBatches(options.fromLsn ?? this.log.firstLsn)) {
-      for (const entry of batch) {
-        yield decodeEntry(entry)
-        if (--left <= 0) return
-      }
-    }
+  read(options: { fromLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
+    return readEntries(this.#checkOpenBound, this.#log, options.fromLsn, options.limit)
   }
 
   /**
@@ -315,43 +289,111 @@ export class Partition {
    * @example
    * for await (const batch of partition.readBatches({ fromLsn: 1 })) for (const e of batch) { ... }
    */
-  async *readBatches(options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
-    this.#checkOpen()
-    for await (const batch of this.log.readBatches(options.fromLsn ?? this.log.firstLsn, options.toLsn)) {
-      for (const entry of batch) decodeEntry(entry)
-      yield batch as PartitionEntry[]
-    }
+  readBatches(options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
+    return readEntryBatches(this.#checkOpenBound, this.#log, options.fromLsn, options.toLsn)
   }
 
   /** Reads from `fromLsn`, then waits for new entries until the store closes or `signal` aborts. */
-  async *tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
-    this.#checkOpen()
-    for await (const entry of this.log.tail(fromLsn, options)) yield decodeEntry(entry)
+  tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
+    return tailEntries(this.#checkOpenBound, this.#log, fromLsn, options)
   }
 
   /**
    * Trims whole log segments below `min(belowLsn, trimFloor)`; returns the new first LSN.
-   * Flush first to raise the floor.
+   * Flush first to raise the floor; trim holds lower it.
    */
   async trim(belowLsn: number): Promise<number> {
     this.#checkOpen()
-    return await this.log.trim(Math.min(belowLsn, this.trimFloor))
+    if (!Number.isSafeInteger(belowLsn)) throw new CairnError('INVALID_ARGUMENT', `trim needs an integer LSN (got ${belowLsn})`, { context: { belowLsn } })
+    const floor = Math.min(belowLsn, this.trimFloor)
+    const done = this.#trimHolds.trimming(floor)
+    try {
+      return await this.#log.trim(floor)
+    } finally {
+      done()
+    }
+  }
+
+  /**
+   * Holds the log from `fromLsn` on: no trim removes a record at or above it until the returned
+   * release is called (releasing again does nothing). `info().trimHolds` lists the holds with
+   * `who`. LSN_TRIMMED when the log no longer has `fromLsn` (or a running trim may remove it).
+   *
+   * @example
+   * const release = p.holdTrim(p.durableLsn + 1, 'backup 2026-12-01')
+   * try { await copyLogFrom(p.cut()) } finally { release() }
+   */
+  holdTrim(fromLsn: number, who: string): () => void {
+    this.#checkOpen()
+    return this.#trimHolds.hold(fromLsn, who, this.#log.firstLsn)
+  }
+
+  /**
+   * The acknowledged end of the log, captured synchronously (writers do not pause): its files
+   * in LSN order with the acknowledged byte length of each, and the last LSN. A copy of each
+   * file's first `bytes` bytes is a valid log holding exactly `firstLsn..lastLsn`, provided the
+   * files are not trimmed meanwhile (hold the log with `holdTrim(cut.firstLsn, ...)` first).
+   *
+   * @example
+   * const release = p.holdTrim(p.firstLsn, 'backup')
+   * try { const cut = p.cut(); for (const f of cut.files) await copyPrefix(f.path, f.bytes) } finally { release() }
+   */
+  cut(): LogCut {
+    this.#checkOpen()
+    return this.#log.cut()
+  }
+
+  /**
+   * The table files and manifest of the state at its durable LSN, pinned (not deleted by
+   * compaction) from this call until `release()`. With the log from `lsn + 1` (see `holdTrim`
+   * and `cut`) it is a checkpoint of the partition. Flush first for a recent `lsn`.
+   *
+   * @example
+   * await p.flush()
+   * const state = await p.retainState()
+   * try { for (const f of state.files) await copy(f.path, f.bytes) } finally { state.release() }
+   */
+  async retainState(): Promise<RetainedState> {
+    this.#checkOpen()
+    return await describeRetained(this.#fs, posix.join(this.dir, 'state'), this.#tree.retainVersion())
+  }
+
+  /**
+   * Stops new writes (they wait, bounded by `pausedWritesMax` and `pauseWaitMsMax`, then fail
+   * with WRITES_PAUSED) and resolves once the writes in flight settled: from then until
+   * `resume()`, `appliedLsn === lastLsn` and neither moves. Pauses nest; each resume counts once.
+   *
+   * @example
+   * const resume = await p.pauseWrites()
+   * try { await takeSnapshot(p, p.appliedLsn) } finally { resume() }
+   */
+  async pauseWrites(): Promise<() => void> {
+    this.#checkOpen()
+    const resume = await this.#gate.pause()
+    if (this.#tree.appliedLsn !== this.#log.lastLsn) {
+      resume()
+      throw appliedBehindLog(this.id, this.#log.lastLsn, this.#tree.appliedLsn)
+    }
+    return resume
   }
 
   info(): PartitionInfo {
     const stats = this.#tree.stats()
     return {
       id: this.id,
-      logId: this.log.logId,
-      firstLsn: this.log.firstLsn,
-      lastLsn: this.log.lastLsn,
+      logId: this.#log.logId,
+      firstLsn: this.#log.firstLsn,
+      lastLsn: this.#log.lastLsn,
       appliedLsn: this.#tree.appliedLsn,
       durableLsn: this.#tree.durableLsn,
-      logBytes: this.log.bytes,
-      segmentCount: this.log.segmentCount,
+      logBytes: this.#log.bytes,
+      segmentCount: this.#log.segmentCount,
       tableCount: stats.tableCount,
       tableBytes: stats.tableBytes,
       memtableBytes: stats.memtableBytes,
+      trimFloor: this.trimFloor,
+      trimHolds: this.#trimHolds.list(),
+      writesPaused: this.#gate.paused,
     }
   }
 
@@ -364,133 +406,22 @@ export class Partition {
     if (this.#closed) throw new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`)
   }
 
-  /** Backpressure: waits for log queue room, and for a flush when the memtable is far over. */
-  async #admit(): Promise<void> {
-    await this.log.room()
-    // Cheap test first: the full stats are only worth computing once the memtable is full.
-    if (!this.#tree.needsFlush()) return
-    const stats = this.#tree.stats()
-    const unflushed = stats.memtableBytes + stats.frozenMemtableBytes
-    // Writes wait for the flush when memory runs far ahead of it, so memory stays bounded.
-    if (unflushed > 2 * this.#memtableBytesMax && this.#maintenance !== undefined) {
-      await this.#maintenance.catch(() => undefined)
-    }
-    if (this.#maintenanceError !== undefined && unflushed > 4 * this.#memtableBytesMax) {
-      throw new CairnError('IO_ERROR', `partition ${this.id} cannot flush its state (writes are paused): check the disk, then retry`, {
-        context: { partition: this.id },
-        cause: this.#maintenanceError,
-      })
-    }
-  }
-
-  #applyOps(ops: StateOp[], lsn: number): void {
-    this.#apply(lsn, ops)
-  }
-
-  #apply(lsn: number, ops: StateOp[]): void {
-    // Validated before logging (write and append), so the tree need not check again; the ops'
-    // bytes are the partition's own copies (toStateOp, reduce), so the tree need not copy them.
-    this.#tree.apply(lsn, ops, true, true)
-    if (this.#tree.needsFlush() && this.#maintenance === undefined) void this.#runMaintenance(false).catch(() => undefined)
-  }
-
-  /** One flush (+ compaction) at a time; errors are kept and retried on the next trigger. */
-  #runMaintenance(compact: boolean): Promise<void> {
-    const previous = this.#maintenance ?? Promise.resolve()
-    const run = previous
-      .catch(() => undefined)
-      .then(async () => {
-        // Freeze first, then make the log durable up to what was frozen, then flush only that:
-        // a write acknowledged (under 'none') while the log syncs is in neither, so state is
-        // never durable past the log.
-        const frozenLsn = this.#tree.freeze()
-        if (this.log.syncedLsn < frozenLsn) await this.log.sync()
-        await this.#tree.flushFrozen(frozenLsn)
-        // The tree compacts in the background after a flush; an explicit compact waits for it.
-        if (compact) await this.#tree.compact()
-        this.#maintenanceError = undefined
-      })
-      .catch((e) => {
-        this.#maintenanceError = e
-        throw e
-      })
-      .finally(() => {
-        if (this.#maintenance === run) this.#maintenance = undefined
-      })
-    this.#maintenance = run
-    return run
-  }
+  /** `#checkOpen` for the readers, which run it on their first step. */
+  readonly #checkOpenBound = (): void => this.#checkOpen()
 
   /** @internal */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#gate.close(new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`))
     try {
-      await this.log.close()
+      await this.#log.close()
     } finally {
       // Even when the log fails to close: the store releases its lock after this, and a flush or
       // compaction still running would then write into a store someone else may own.
-      await this.#maintenance?.catch(() => undefined)
+      await this.#maintenance.settle()
       await this.#tree.close()
     }
   }
 }
 
-/**
- * The op with bytes of its own: state applies it only once the log says it is durable, and the
- * caller may reuse its buffers as soon as `write` returns (state must hold what the log holds).
- */
-function toStateOp(op: StateOpInput): StateOp {
-  switch (op.type) {
-    case 'put':
-      return { type: 'put', key: ownBytes(op.key), value: ownBytes(op.value) }
-    case 'delete':
-      return { type: 'delete', key: ownBytes(op.key) }
-    case 'deleteRange':
-      return { type: 'deleteRange', start: ownBytes(op.start), end: ownBytes(op.end) }
-    default:
-      throw new CairnError('INVALID_ARGUMENT', `unknown op type ${JSON.stringify((op as { type?: unknown }).type)}: use put, delete or deleteRange`)
-  }
-}
-
-/** The engine's scan range of a caller's (strings as UTF-8); shared with the read-only view. */
-export function toScanRange(range: BytesScanRange): ScanRange {
-  const out: ScanRange = {}
-  if (range.gte !== undefined) out.gte = toBytes(range.gte)
-  if (range.gt !== undefined) out.gt = toBytes(range.gt)
-  if (range.lte !== undefined) out.lte = toBytes(range.lte)
-  if (range.lt !== undefined) out.lt = toBytes(range.lt)
-  if (range.reverse !== undefined) out.reverse = range.reverse
-  if (range.limit !== undefined) out.limit = range.limit
-  return out
-}
-
-/** Replays the log into state from the state's durable LSN + 1. */
-async function replay(id: string, log: Log, tree: LsmTree): Promise<void> {
-  const from = tree.durableLsn + 1
-  if (tree.durableLsn > log.lastLsn) {
-    throw new CorruptionError(
-      'CORRUPT_LOG',
-      `partition ${id}: state is durable up to LSN ${tree.durableLsn} but the log ends at ${log.lastLsn}: the log lost acknowledged records; restore from a backup`,
-      { context: { partition: id, durableLsn: tree.durableLsn, lastLsn: log.lastLsn } },
-    )
-  }
-  if (from < log.firstLsn && log.lastLsn >= from) {
-    throw new CorruptionError(
-      'CORRUPT_LOG',
-      `partition ${id}: state needs the log from LSN ${from} but it starts at ${log.firstLsn}: restore from a backup`,
-      { context: { partition: id, from, firstLsn: log.firstLsn } },
-    )
-  }
-  if (from > log.lastLsn) return
-  // What is replayed may be what a crashed process wrote and never synced (the page cache kept
-  // it): a flush below may make it durable in state only because the log's open made it durable
-  // first (`FileLog.open` fsyncs the last segment; `syncedLsn` covers every LSN it holds).
-  assert(log.syncedLsn >= log.lastLsn, 'an opened log is durable through its last LSN')
-  for await (const batch of log.readBatches(from)) {
-    for (const entry of batch) {
-      tree.apply(entry.lsn, entry.type === stateRecordType ? decodeStateBatch(entry.payload, entry.lsn).ops : [])
-      if (tree.needsFlush()) await tree.flush()
-    }
-  }
-}

@@ -1,8 +1,10 @@
 /**
  * Seeds of randomized tests: `CAIRN_SEED` when set, so that a failing run can be replayed;
- * otherwise one picked at random. `withSeed` names the seed in the error of a failing run.
+ * otherwise one picked at random. `withSeed` names the seed in the error of a failing run
+ * (`CAIRN_SEED=<seed> node scripts/test.mjs <file>` repeats it).
  */
 import { randomInt } from 'node:crypto'
+import fc from 'fast-check'
 
 /** `CAIRN_SEED` when set, else `fallback` when given, else a random seed. */
 export function testSeed(fallback?: number): number {
@@ -23,4 +25,13 @@ export async function withSeed<T>(seed: number, body: () => Promise<T>): Promise
   } catch (e) {
     throw new Error(`seed ${seed} failed (rerun with CAIRN_SEED=${seed}): ${(e as Error).message}`, { cause: e })
   }
+}
+
+/** `fc.assert` seeded from CAIRN_SEED (FC_PATH replays one shrunk case), naming the seed on failure. */
+export async function assertProperty<Ts extends [unknown, ...unknown[]]>(
+  property: fc.IAsyncProperty<Ts>,
+  parameters: fc.Parameters<Ts> = {},
+): Promise<void> {
+  const seed = testSeed()
+  await withSeed(seed, () => fc.assert(property, { ...parameters, seed, ...(process.env.FC_PATH !== undefined && { path: process.env.FC_PATH }) }))
 }

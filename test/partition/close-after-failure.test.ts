@@ -10,9 +10,16 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { CairnError, MemoryFileSystem, NodeFileSystem } from '../../src/io/index.js'
 import { Store } from '../../src/partition/index.js'
+import { testSeed, withSeed } from '../helpers/seed.js'
 
 test("a log that fails to close does not leave the state tree's flush running past the store's lock", async () => {
-  const fs = new MemoryFileSystem({ seed: Number(process.env.CAIRN_SEED ?? 3) })
+  // The crash model's seed: CAIRN_SEED, else a fresh one, named on failure.
+  const seed = testSeed()
+  await withSeed(seed, () => logFailsToClose(seed))
+})
+
+async function logFailsToClose(seed: number): Promise<void> {
+  const fs = new MemoryFileSystem({ seed })
   const store = await Store.open('/s', { fs })
   const p = await store.ensurePartition('p')
   for (let i = 0; i < 200; i++) await p.put(`k${i}`, 'v'.repeat(100))
@@ -37,7 +44,7 @@ test("a log that fails to close does not leave the state tree's flush running pa
   assert.equal(order[0], 'flush settled', `order: ${order.join(', ')}`)
   const again = await Store.open('/s', { fs })
   await again.close()
-})
+}
 
 test('an open that fails after taking the OS lock releases it (a retry in the same process opens)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cairn-lock-release-'))

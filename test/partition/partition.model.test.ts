@@ -1,7 +1,8 @@
 /**
  * Model-based test of a partition end to end (reducer, log, state, flush, compaction, reopen,
- * power loss) against a sorted map of what was acknowledged. Replay a failure with
- * FC_SEED=<seed> (and FC_PATH=<path>) from the printed report.
+ * power loss) against a sorted map of what was acknowledged. The seed comes from CAIRN_SEED
+ * (else a fresh one); a failure names it: replay with CAIRN_SEED=<seed> (and FC_PATH=<path> from
+ * the printed report for the shrunk case).
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -9,6 +10,7 @@ import fc from 'fast-check'
 import { MemoryFileSystem } from '../../src/io/index.js'
 import { type Partition, type Reducer, Store } from '../../src/partition/index.js'
 import type { ReadSnapshot } from '../../src/state/index.js'
+import { assertProperty } from '../helpers/seed.js'
 
 type Model = Map<string, string>
 interface Real {
@@ -162,9 +164,8 @@ const commands = [
 ]
 
 test('partition behaves like a sorted map of acknowledged writes, across flush, compaction, reopen and power loss', async () => {
-  const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.FC_SEED)
-  await fc.assert(
-    // The crash model's seed is part of the case, so FC_SEED/FC_PATH replay its power losses too.
+  await assertProperty(
+    // The crash model's seed is part of the case, so CAIRN_SEED/FC_PATH replay its power losses too.
     fc.asyncProperty(fc.commands(commands, { maxCommands: 80 }), fc.nat(), async (cmds, memSeed) => {
       const mem = new MemoryFileSystem({ seed: memSeed })
       const store = await Store.open('/data', options(mem))
@@ -176,11 +177,6 @@ test('partition behaves like a sorted map of acknowledged writes, across flush, 
         await real.store.close().catch(() => undefined)
       }
     }),
-    {
-      numRuns: Number(process.env.CAIRN_MODEL_RUNS ?? 300),
-      ...(seed !== undefined && { seed }),
-      ...(process.env.FC_PATH !== undefined && { path: process.env.FC_PATH }),
-      verbose: 1,
-    },
+    { numRuns: Number(process.env.CAIRN_MODEL_RUNS ?? 300), verbose: 1 },
   )
 })
