@@ -11,7 +11,7 @@ import { CairnError, type FileHandle, type FileSystem, MemoryFileSystem, NodeFil
 import { LsmTree, type StateOp } from '../../src/state/index.js'
 import { readOnlyOpenAttemptsMax } from '../../src/state/tree-open.js'
 import { withTempDir } from '../helpers/temp-dir.js'
-import { collect, TestLog } from './helpers.js'
+import { collect, TestLog } from '../helpers/state-helpers.js'
 
 const b = (s: string): Uint8Array => Buffer.from(s)
 const key = (i: number): Uint8Array => b(`k${String(i).padStart(5, '0')}`)

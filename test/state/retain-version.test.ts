@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import { atomicWriteFile, type FileSystem, MemoryFileSystem, NodeFileSystem } from '../../src/io/index.js'
 import { LsmTree, type StateOp } from '../../src/state/index.js'
 import { withTempDir } from '../helpers/temp-dir.js'
-import { collect, TestLog } from './helpers.js'
+import { collect, TestLog } from '../helpers/state-helpers.js'
 
 const key = (i: number): Uint8Array => Buffer.from(`k${String(i).padStart(5, '0')}`)
 
