@@ -3,9 +3,10 @@
  * flushed, and a current version of immutable table files (version-set.ts), described durably
  * by the manifest. The partition's log is the write-ahead log: `apply` only touches memory, and
  * after a crash the owner replays the log from `durableLsn + 1`. This file is the facade: the
- * write path into memtables, reads, and flush; recovery is in tree-open.ts, versions and file
- * lifetimes in version-set.ts, the table-writing loop in table-output.ts, compaction in
- * compactor.ts, options in options.ts, counters in stats.ts.
+ * write path, reads, and the scheduling of flushes; the memtables are in memtable-set.ts,
+ * recovery in tree-open.ts, versions and file lifetimes in version-set.ts, the one
+ * table-writing loop in table-output.ts (used by flush.ts, compactor.ts and bulk-load.ts),
+ * options and their bounds in options.ts, counters in stats.ts.
  *
  * Invariants:
  * - appliedLsn >= durableLsn; `apply(lsn)` requires lsn > appliedLsn (asserted): LSNs applied
