@@ -4,6 +4,9 @@
  * (the order flips each round) on the real file system under the OS temp dir, so both see the
  * same machine load. Prints each round and the medians.
  *
+ * Each figure is given twice: per second of wall time, and per second of this process's CPU
+ * time (user + system), which a loaded machine disturbs far less than the wall clock.
+ *
  * Workloads: batched random puts (1,000 per record, into the memtable with flushes at 4 MiB),
  * cached point reads of those keys (the cache holds them all), a full scan of 1M entries
  * (compacted to one sorted run, blocks cached by a first scan).
@@ -33,6 +36,23 @@ const readCount = 200_000
 const fs = new NodeFileSystem()
 const value = Buffer.alloc(100, 7)
 
+/** Runs `fn`, returning its result with the wall and CPU (user + system) milliseconds it took. */
+async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; wallMs: number; cpuMs: number }> {
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const result = await fn()
+  const wallMs = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  return { result, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 }
+}
+
+interface Rate {
+  wall: number
+  cpu: number
+}
+
+const rateOf = (count: number, t: { wallMs: number; cpuMs: number }): Rate => ({ wall: count / (t.wallMs / 1000), cpu: count / (t.cpuMs / 1000) })
+
 function keyOf(i: number): Buffer {
   const k = Buffer.alloc(16)
   k.writeUInt32BE((i * 2654435761) >>> 0, 0)
@@ -41,34 +61,37 @@ function keyOf(i: number): Buffer {
 }
 
 /** Puts per second, and the tree (left open for the reads). */
-async function puts(mod: TreeModule, dir: string): Promise<{ rate: number; tree: Tree }> {
+async function puts(mod: TreeModule, dir: string): Promise<{ rate: Rate; tree: Tree }> {
   const tree = await mod.LsmTree.open({ fs, dir, memtableBytesMax: 4 * 1024 * 1024, blockCacheBytesMax: 256 * 1024 * 1024, autoCompact: false })
   let lsn = 0
-  const t0 = performance.now()
-  for (let b = 0; b < putBatches; b++) {
-    const ops: current.StateOp[] = []
-    for (let j = 0; j < batchOps; j++) ops.push({ type: 'put', key: keyOf(Math.floor(Math.random() * 1e9)), value })
-    tree.apply(++lsn, ops, true, true)
-    if (tree.needsFlush()) await tree.flush()
-  }
-  const ms = performance.now() - t0
-  return { rate: (putBatches * batchOps) / (ms / 1000), tree }
+  const t = await timed(async () => {
+    for (let b = 0; b < putBatches; b++) {
+      const ops: current.StateOp[] = []
+      for (let j = 0; j < batchOps; j++) ops.push({ type: 'put', key: keyOf(Math.floor(Math.random() * 1e9)), value })
+      tree.apply(++lsn, ops, true, true)
+      if (tree.needsFlush()) await tree.flush()
+    }
+  })
+  return { rate: rateOf(putBatches * batchOps, t), tree }
 }
 
 /** Cached point reads per second over keys 0..n of a flushed, compacted tree. */
-async function reads(tree: Tree, n: number): Promise<number> {
+async function reads(tree: Tree, n: number): Promise<Rate> {
   for (let i = 0; i < n; i++) await tree.get(keyOf(i))
-  const t0 = performance.now()
-  for (let i = 0; i < readCount; i++) await tree.get(keyOf((i * 7919) % n))
-  return readCount / ((performance.now() - t0) / 1000)
+  const t = await timed(async () => {
+    for (let i = 0; i < readCount; i++) await tree.get(keyOf((i * 7919) % n))
+  })
+  return rateOf(readCount, t)
 }
 
-async function scanRate(tree: Tree): Promise<number> {
-  const t0 = performance.now()
-  let c = 0
-  for await (const _ of tree.scan()) c++
-  if (c !== scanEntries) throw new Error(`scanned ${c} entries, expected ${scanEntries}`)
-  return c / ((performance.now() - t0) / 1000)
+async function scanRate(tree: Tree): Promise<Rate> {
+  const t = await timed(async () => {
+    let c = 0
+    for await (const _ of tree.scan()) c++
+    return c
+  })
+  if (t.result !== scanEntries) throw new Error(`scanned ${t.result} entries, expected ${scanEntries}`)
+  return rateOf(t.result, t)
 }
 
 async function build(mod: TreeModule, dir: string, n: number): Promise<Tree> {
@@ -88,7 +111,7 @@ async function build(mod: TreeModule, dir: string, n: number): Promise<Tree> {
 const root = await mkdtemp(join(tmpdir(), 'cairn-ab-state-'))
 const sides = { base, current: current as TreeModule }
 const names = ['base', 'current'] as const
-const results: Record<(typeof names)[number], { puts: number[]; reads: number[]; scan: number[] }> = {
+const results: Record<(typeof names)[number], { puts: Rate[]; reads: Rate[]; scan: Rate[] }> = {
   base: { puts: [], reads: [], scan: [] },
   current: { puts: [], reads: [], scan: [] },
 }
@@ -112,7 +135,8 @@ try {
       results[name].puts.push(p.rate)
       results[name].reads.push(rd)
       results[name].scan.push(sc)
-      console.log(`round ${r} ${name.padEnd(7)} puts/s ${Math.round(p.rate)}  reads/s ${Math.round(rd)}  scan entries/s ${Math.round(sc)}`)
+      const f = (x: Rate): string => `${Math.round(x.wall)} (cpu ${Math.round(x.cpu)})`
+      console.log(`round ${r} ${name.padEnd(7)} puts/s ${f(p.rate)}  reads/s ${f(rd)}  scan entries/s ${f(sc)}`)
     }
   }
   for (const name of names) {
@@ -126,9 +150,11 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
-console.log('medians (higher is better)')
+console.log('medians, per wall second and per CPU second (higher is better)')
 for (const w of ['puts', 'reads', 'scan'] as const) {
-  const b = median(results.base[w])
-  const c = median(results.current[w])
-  console.log(`${w.padEnd(6)} base ${Math.round(b)}  current ${Math.round(c)}  (${(((c - b) / b) * 100).toFixed(1)}%)`)
+  for (const k of ['wall', 'cpu'] as const) {
+    const b = median(results.base[w].map((x) => x[k]))
+    const c = median(results.current[w].map((x) => x[k]))
+    console.log(`${w.padEnd(6)} ${k.padEnd(4)} base ${Math.round(b)}  current ${Math.round(c)}  (${(((c - b) / b) * 100).toFixed(1)}%)`)
+  }
 }

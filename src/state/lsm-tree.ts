@@ -3,9 +3,10 @@
  * flushed, and a current version of immutable table files (version-set.ts), described durably
  * by the manifest. The partition's log is the write-ahead log: `apply` only touches memory, and
  * after a crash the owner replays the log from `durableLsn + 1`. This file is the facade: the
- * write path into memtables, reads, and flush; recovery is in tree-open.ts, versions and file
- * lifetimes in version-set.ts, the table-writing loop in table-output.ts, compaction in
- * compactor.ts, options in options.ts, counters in stats.ts.
+ * write path, reads, and the scheduling of flushes; the memtables are in memtable-set.ts,
+ * recovery in tree-open.ts, versions and file lifetimes in version-set.ts, the one
+ * table-writing loop in table-output.ts (used by flush.ts, compactor.ts and bulk-load.ts),
+ * options and their bounds in options.ts, counters in stats.ts.
  *
  * Invariants:
  * - appliedLsn >= durableLsn; `apply(lsn)` requires lsn > appliedLsn (asserted): LSNs applied
@@ -22,8 +23,8 @@
  */
 import { assert } from '../io/assert.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
-import type { FileSystem } from '../io/file-system.js'
-import { writeBulkLoad } from './bulk-load.js'
+import { bulkLoadTables } from './bulk-load.js'
+import { flushMemtable } from './flush.js'
 import type { CompactionOptions } from './compaction.js'
 import { Compactor } from './compactor.js'
 import { validateStateOps } from './limits.js'
@@ -37,12 +38,9 @@ import { BlockCache } from './table/index.js'
 import { TableOutput } from './table-output.js'
 import { closeAll, openOwned, openReadOnly } from './tree-open.js'
 import { resultCopy, type ScanRange, type StateOp } from './types.js'
-import { levelCount } from './version.js'
 import { type RetainedVersion, VersionSet } from './version-set.js'
 
 export class LsmTree {
-  readonly #fs: FileSystem
-  readonly #dir: string
   readonly #options: ResolvedStateOptions
   readonly #compaction: CompactionOptions
   readonly #cache: BlockCache
@@ -56,8 +54,6 @@ export class LsmTree {
   #flushCount = 0
 
   private constructor(options: ResolvedStateOptions, cache: BlockCache, versions: VersionSet) {
-    this.#fs = options.fs
-    this.#dir = options.dir
     this.#options = options
     this.#compaction = {
       level0TableCountTrigger: options.level0TableCountTrigger,
@@ -70,7 +66,7 @@ export class LsmTree {
     }
     this.#cache = cache
     this.#versions = versions
-    this.#compactor = new Compactor({ fs: this.#fs, dir: this.#dir, options: this.#compaction, versions, isClosed: this.#isClosed })
+    this.#compactor = new Compactor({ fs: options.fs, dir: options.dir, options: this.#compaction, versions, isClosed: this.#isClosed })
     this.#appliedLsn = versions.current.durableLsn
     this.#mem = new MemtableSet(this.#appliedLsn)
   }
@@ -139,7 +135,7 @@ export class LsmTree {
     this.#checkOpen()
     if (this.#options.readOnly) {
       throw new CairnError('READ_ONLY', `${what} writes files, and this state tree was opened read-only (another process owns the store): do it in the owner`, {
-        context: { dir: this.#dir },
+        context: { dir: this.#options.dir },
       })
     }
   }
@@ -303,33 +299,17 @@ export class LsmTree {
     }
   }
 
-  /** Writes one frozen memtable as one L0 table (none when it holds only tombstones) and installs it. */
   async #flushOne(m: Memtable): Promise<void> {
-    const versions = this.#versions
     const output = this.#output(Number.POSITIVE_INFINITY, m.lsn)
-    try {
-      for (const [, v] of m.entries()) {
-        const w = output.add(v.key, v.seq, v.value)
-        if (w !== undefined) await w
-      }
-      await output.finish()
-    } catch (e) {
-      await output.abort()
-      versions.orphan(output.published)
-      throw e
-    }
-    await versions.installOutputs(output.infos, output.published, 0, { removed: new Set(), tombstones: m.tombstones, durableLsn: m.lsn }, () =>
-      this.#mem.removeFlushed(m),
-    )
-    this.#bytesWrittenFlush += output.bytes
+    this.#bytesWrittenFlush += await flushMemtable(m, output, this.#versions, () => this.#mem.removeFlushed(m))
     this.#flushCount++
   }
 
   /** The table-writing loop (table-output.ts) with this tree's settings. */
   #output(tableBytesTarget: number, tombstoneLsn: number): TableOutput {
     return new TableOutput({
-      fs: this.#fs,
-      dir: this.#dir,
+      fs: this.#options.fs,
+      dir: this.#options.dir,
       blockBytes: this.#options.blockBytes,
       tableBytesTarget,
       sliceMs: this.#options.compactionSliceMs,
@@ -364,15 +344,7 @@ export class LsmTree {
     if (this.#versions.current.tableCount > 0 || !this.#mem.isEmpty || this.#appliedLsn > 0) {
       throw new CairnError('INVALID_ARGUMENT', 'bulkLoad needs an empty state tree')
     }
-    const output = this.#output(this.#options.tableBytesTarget, lsn)
-    try {
-      await writeBulkLoad(entries, lsn, output)
-    } catch (e) {
-      this.#versions.orphan(output.published)
-      throw e
-    }
-    await this.#versions.installOutputs(output.infos, output.published, levelCount - 1, { removed: new Set(), tombstones: [], durableLsn: lsn })
-    this.#bytesWrittenFlush += output.bytes
+    this.#bytesWrittenFlush += await bulkLoadTables(entries, lsn, this.#output(this.#options.tableBytesTarget, lsn), this.#versions)
     this.#appliedLsn = Math.max(this.#appliedLsn, lsn)
     this.#mem.reset(this.#appliedLsn)
   }

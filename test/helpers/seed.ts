@@ -8,20 +8,23 @@ import fc from 'fast-check'
 
 /** `CAIRN_SEED` when set, else `fallback` when given, else a random seed. */
 export function testSeed(fallback?: number): number {
-  if (process.env.CAIRN_SEED !== undefined) return Number(process.env.CAIRN_SEED)
-  return fallback ?? randomInt(0, 2 ** 31)
+  const given = process.env.CAIRN_SEED
+  if (given === undefined || given === '') return fallback ?? randomInt(0, 2 ** 31)
+  const seed = Number(given)
+  if (!Number.isSafeInteger(seed)) throw new Error(`CAIRN_SEED=${given} is not an integer`)
+  return seed
 }
 
 /** `[CAIRN_SEED]` when set, else `defaults` (a fixed list a test sweeps). */
 export function testSeeds(defaults: number[]): number[] {
-  return process.env.CAIRN_SEED !== undefined ? [Number(process.env.CAIRN_SEED)] : defaults
+  return process.env.CAIRN_SEED !== undefined && process.env.CAIRN_SEED !== '' ? [testSeed()] : defaults
 }
 
 /** Runs `body`; a failure is rethrown naming the seed and how to rerun with it. */
-export async function withSeed<T>(seed: number, body: () => Promise<T>): Promise<T> {
+export async function withSeed<T>(seed: number, body: (seed: number) => Promise<T> | T): Promise<T> {
   try {
     if (process.env.CAIRN_DEBUG !== undefined) console.error('seed', seed)
-    return await body()
+    return await body(seed)
   } catch (e) {
     throw new Error(`seed ${seed} failed (rerun with CAIRN_SEED=${seed}): ${(e as Error).message}`, { cause: e })
   }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { isCairnError, MemoryFileSystem } from '../../src/io/index.js'
 import { keyBytesMax, LsmTree, validateStateOps, valueBytesMax } from '../../src/state/index.js'
-import { collect, hex } from './helpers.js'
+import { collect, hex } from '../helpers/state-helpers.js'
 
 const key = (i: number): Uint8Array => Buffer.from(`key-${String(i).padStart(6, '0')}`)
 

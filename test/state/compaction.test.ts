@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { isCairnError, MemoryFileSystem, NodeFileSystem } from '../../src/io/index.js'
 import { LsmTree } from '../../src/state/index.js'
-import { collect } from './helpers.js'
+import { collect } from '../helpers/state-helpers.js'
 
 const key = (i: number): Uint8Array => {
   const k = Buffer.alloc(12)

@@ -11,7 +11,7 @@ import { test } from 'node:test'
 import { crc32 } from '../../src/io/checksum.js'
 import { type FileSystem, isCairnError, MemoryFileSystem, NodeFileSystem } from '../../src/io/index.js'
 import { LsmTree, type StateOptions } from '../../src/state/index.js'
-import { collect, hex } from './helpers.js'
+import { collect, hex } from '../helpers/state-helpers.js'
 
 const key = (i: number): Uint8Array => Buffer.from(`key-${String(i).padStart(5, '0')}`)
 const value = (i: number): Uint8Array => Buffer.from(`value-${i}-${'v'.repeat(i % 50)}`)

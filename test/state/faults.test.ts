@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { FaultFileSystem, type FileSystem, MemoryFileSystem } from '../../src/io/index.js'
 import { LsmTree, type StateOp, type StateOptions } from '../../src/state/index.js'
-import { assertSameState, type Model, TestLog } from './helpers.js'
+import { assertSameState, type Model, TestLog } from '../helpers/state-helpers.js'
 
 const dir = '/data/state'
 const options = (fs: FileSystem): StateOptions => ({

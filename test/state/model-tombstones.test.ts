@@ -10,9 +10,10 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { MemoryFileSystem } from '../../src/io/index.js'
 import { LsmTree, type ReadSnapshot, type ScanRange, type StateOp, type StateOptions } from '../../src/state/index.js'
-import { assertSameState, collect, hex, Model, TestLog } from './helpers.js'
+import { assertSameState, collect, hex, Model, TestLog } from '../helpers/state-helpers.js'
+import { testSeed } from '../helpers/seed.js'
 
-const seed = Number(process.env.CAIRN_SEED ?? Math.floor(Math.random() * 2 ** 31))
+const seed = testSeed()
 const runs = Number(process.env.CAIRN_MODEL_RUNS ?? 150)
 
 interface Real {

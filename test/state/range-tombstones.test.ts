@@ -10,8 +10,9 @@ import { decodeManifest, encodeManifest } from '../../src/state/manifest.js'
 import { fragmentTombstones, insertTombstone, isCovered, isFragmented, tombstonesWithin } from '../../src/state/range-tombstones.js'
 import { compareBytes, type RangeTombstone } from '../../src/state/types.js'
 import { prng } from '../helpers/log-helpers.js'
+import { testSeed } from '../helpers/seed.js'
 
-const seed = Number(process.env.CAIRN_SEED ?? Math.floor(Math.random() * 2 ** 31))
+const seed = testSeed()
 
 /** Every key of up to 2 bytes over a small alphabet, in byte order: the universe the checks probe. */
 const alphabet = [0, 1, 0x61, 0x62, 0xff]

@@ -11,7 +11,7 @@ import { CairnError, type FileHandle, type FileSystem, MemoryFileSystem, NodeFil
 import { LsmTree, type StateOp } from '../../src/state/index.js'
 import { readOnlyOpenAttemptsMax } from '../../src/state/tree-open.js'
 import { withTempDir } from '../helpers/temp-dir.js'
-import { collect, TestLog } from './helpers.js'
+import { collect, TestLog } from '../helpers/state-helpers.js'
 
 const b = (s: string): Uint8Array => Buffer.from(s)
 const key = (i: number): Uint8Array => b(`k${String(i).padStart(5, '0')}`)
@@ -192,4 +192,27 @@ test('read-only opens beside an owner compacting in a loop always see a consiste
 
 test('read-only opens beside an owner compacting in a loop always see a consistent state (real file system)', async () => {
   await withTempDir((dir) => writerVersusReaders(new NodeFileSystem(), posix.join(dir, 'state'), 40))
+})
+
+test('a read-only tree keeps reading its tables after the owner compacted them away and deleted their files', async () => {
+  const fs = new MemoryFileSystem()
+  const log = new TestLog()
+  const writer = await LsmTree.open({ fs, dir: '/s', ...writerOptions, autoCompact: false })
+  for (let r = 0; r < 3; r++) {
+    await writeSome(writer, log, r)
+    await writer.flush()
+  }
+  const ro = await LsmTree.open({ fs, dir: '/s', readOnly: true })
+  const seen = (await fs.list('/s')).filter((n) => n.endsWith('.sst'))
+  const expected = log.modelAt(ro.durableLsn).entries()
+  await writeSome(writer, log, 7)
+  await writer.flush()
+  await writer.compact({ full: true })
+  await writer.idle()
+  const now = await fs.list('/s')
+  assert.ok(seen.every((n) => !now.includes(n)), 'every table the read-only tree opened is deleted')
+  assert.deepEqual(await collect(ro.scan()), expected)
+  assert.deepEqual(await collect(ro.scan({ reverse: true })), expected.slice().reverse())
+  await ro.close()
+  await writer.close()
 })

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
 import { LsmTree, type ReadSnapshot } from '../../src/state/index.js'
-import { collect } from './helpers.js'
+import { collect } from '../helpers/state-helpers.js'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const text = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : new TextDecoder().decode(b))

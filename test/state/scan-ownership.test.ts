@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { MemoryFileSystem } from '../../src/io/index.js'
 import { LsmTree } from '../../src/state/index.js'
-import { collect } from './helpers.js'
+import { collect } from '../helpers/state-helpers.js'
 
 const key = (i: number): Uint8Array => Buffer.from(`k${String(i).padStart(7, '0')}`)
 

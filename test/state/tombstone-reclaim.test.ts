@@ -13,7 +13,7 @@ import { BlockCache } from '../../src/state/table/block-cache.js'
 import { decodeManifest, manifestFileName } from '../../src/state/manifest.js'
 import { tableFileName } from '../../src/state/table/table-format.js'
 import { Table } from '../../src/state/table/table-reader.js'
-import { collect, hex } from './helpers.js'
+import { collect, hex } from '../helpers/state-helpers.js'
 
 const dir = '/s'
 const seqKey = (i: number): Uint8Array => Buffer.from(`k${String(i).padStart(6, '0')}`)

@@ -94,6 +94,7 @@ export class Table {
       if (
         footer.entryCount !== info.entries ||
         index.lastKeys.length === 0 ||
+        index.lastKeys.length > tableBlockCountMax ||
         compareBytes(index.smallest, info.smallest) !== 0 ||
         compareBytes(index.lastKeys[index.lastKeys.length - 1]!, info.largest) !== 0
       ) {

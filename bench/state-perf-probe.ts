@@ -1,8 +1,9 @@
+// Point-read probe (not a test): N keys flushed to tables, warm cached gets. Run: node --import tsx bench/state-perf-probe.ts (N, CACHE_MB)
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NodeFileSystem } from '../../src/io/index.js'
-import { LsmTree } from '../../src/state/index.js'
+import { NodeFileSystem } from '../src/io/index.js'
+import { LsmTree } from '../src/state/index.js'
 
 const dir = await mkdtemp(join(tmpdir(), 'cairn-perf-'))
 const tree = await LsmTree.open({ fs: new NodeFileSystem(), dir, autoCompact: false, blockCacheBytesMax: Number(process.env.CACHE_MB ?? 64) * 1048576 })

@@ -1,9 +1,9 @@
-// Scan probe: N entries flushed to tables (cache big enough to hold them), warm full scans.
+// Scan probe (not a test; run: node --import tsx bench/state-perf-scan.ts): N entries flushed to tables (cache big enough to hold them), warm full scans.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { NodeFileSystem } from '../../src/io/index.js'
-import { LsmTree } from '../../src/state/index.js'
+import { NodeFileSystem } from '../src/io/index.js'
+import { LsmTree } from '../src/state/index.js'
 
 const dir = await mkdtemp(join(tmpdir(), 'cairn-perf-scan-'))
 const tree = await LsmTree.open({ fs: new NodeFileSystem(), dir, autoCompact: false, blockCacheBytesMax: 256 * 1048576 })
