@@ -40,12 +40,15 @@ export class TableOutput {
   /** Paths renamed into place (a failed caller orphans them). */
   readonly published: string[] = []
   readonly #options: TableOutputOptions
+  /** One table whatever its size (a flush): no size to look at per entry. */
+  readonly #unbounded: boolean
   #writer: TableWriter | undefined
   #sliceStart = performance.now()
   #counter = 0
 
   constructor(options: TableOutputOptions) {
     this.#options = options
+    this.#unbounded = options.tableBytesTarget === Number.POSITIVE_INFINITY
   }
 
   /** Bytes of the finished tables. */
@@ -63,14 +66,14 @@ export class TableOutput {
     const writer = this.#writer
     if (writer === undefined) return this.#openThenAdd(key, seq, value)
     const written = writer.add(key, seq, value)
-    const tick = (++this.#counter & (entriesPerClockCheck - 1)) === 0
-    if (written === undefined && !tick && writer.estimatedBytes < this.#options.tableBytesTarget) return undefined
-    return this.#afterAdd(written, tick)
+    if (written !== undefined || (!this.#unbounded && writer.estimatedBytes >= this.#options.tableBytesTarget)) return this.#afterAdd(written)
+    return this.skip()
   }
 
-  /** Counts an entry the caller dropped, so a long run of them still yields. */
+  /** Counts an entry (the caller may have dropped it), yielding once the slice is used up: so a long run of drops yields too. */
   skip(): Promise<void> | undefined {
-    return (++this.#counter & (entriesPerClockCheck - 1)) === 0 ? this.#maybeYield() : undefined
+    if ((++this.#counter & (entriesPerClockCheck - 1)) !== 0 || performance.now() - this.#sliceStart <= this.#options.sliceMs) return undefined
+    return this.#yield()
   }
 
   async #openThenAdd(key: Uint8Array, seq: number, value: Uint8Array | undefined): Promise<void> {
@@ -79,14 +82,13 @@ export class TableOutput {
     await this.add(key, seq, value)
   }
 
-  async #afterAdd(written: Promise<void> | undefined, tick: boolean): Promise<void> {
+  async #afterAdd(written: Promise<void> | undefined): Promise<void> {
     if (written !== undefined) await written
     if (this.#writer!.estimatedBytes >= this.#options.tableBytesTarget) await this.#finishTable()
-    if (tick) await this.#maybeYield()
+    await this.skip()
   }
 
-  async #maybeYield(): Promise<void> {
-    if (performance.now() - this.#sliceStart <= this.#options.sliceMs) return
+  async #yield(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve))
     if (this.#options.cancelled?.() === true) throw new CairnError('CLOSED', 'table writing stopped: the state tree is closing')
     this.#sliceStart = performance.now()
