@@ -21,7 +21,6 @@
  */
 import { posix } from 'node:path'
 import { CairnError } from '../io/errors.js'
-import type { FileSystem } from '../io/file-system.js'
 import type { LogRecord } from '../log/frame.js'
 import type { Log, LogCut } from '../log/log.js'
 import { type LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type StateStats } from '../state/index.js'
@@ -51,7 +50,6 @@ export type { TrimHoldInfo } from './trim-holds.js'
 export class Partition {
   readonly id: string
   readonly dir: string
-  readonly #fs: FileSystem
   /** Private: a write that bypassed the partition would skip the apply step, and a trim the trim floor. */
   readonly #log: Log
   readonly #tree: LsmTree
@@ -65,7 +63,6 @@ export class Partition {
   private constructor(options: PartitionOptions, log: Log, tree: LsmTree, gate: WriteGate) {
     this.id = options.id
     this.dir = options.dir
-    this.#fs = options.fs
     this.#log = log
     this.#tree = tree
     this.#reducer = options.reducer
@@ -350,12 +347,12 @@ export class Partition {
    *
    * @example
    * await p.flush()
-   * const state = await p.retainState()
+   * const state = p.retainState()
    * try { for (const f of state.files) await copy(f.path, f.bytes) } finally { state.release() }
    */
-  async retainState(): Promise<RetainedState> {
+  retainState(): RetainedState {
     this.#checkOpen()
-    return await describeRetained(this.#fs, posix.join(this.dir, 'state'), this.#tree.retainVersion())
+    return describeRetained(posix.join(this.dir, 'state'), this.#tree.retainVersion())
   }
 
   /**

@@ -3,14 +3,13 @@
  * LSN, pinned on disk until released (checkpoints, backups, a new replica's bootstrap).
  *
  * Invariants:
- * - the files are pinned from the moment `retainState` is called (the tree's `retainVersion`,
- *   synchronous), so no compaction that finishes later deletes them; published table files are
+ * - the files are pinned from the moment `retainState` is called (it is synchronous, like the
+ *   tree's `retainVersion`, so a checkpoint takes it in the same event-loop turn as `cut()`), so no compaction that finishes later deletes them; published table files are
  *   immutable, so a copy made any time before `release()` is the state at `lsn`;
  * - the manifest describes exactly these files, and `lsn` is the LSN through which they hold
  *   every effect: state at `lsn` = these tables, and the log from `lsn + 1` brings it forward.
  */
 import { assert } from '../io/assert.js'
-import type { FileSystem } from '../io/file-system.js'
 import type { RetainedVersion } from '../state/index.js'
 
 /** One table file of a retained state. */
@@ -31,18 +30,9 @@ export interface RetainedState {
   release(): void
 }
 
-/** The retained version with each file's size (the files are pinned and immutable: stat is the size). */
-export async function describeRetained(fs: FileSystem, dir: string, version: RetainedVersion): Promise<RetainedState> {
-  try {
-    const files: RetainedFile[] = []
-    for (const path of version.files) {
-      const stat = await fs.stat(path)
-      assert(stat !== undefined, `a retained table file exists (${path})`)
-      files.push({ path, bytes: stat.size })
-    }
-    return { lsn: version.durableLsn, dir, files, manifest: version.manifest, release: version.release }
-  } catch (e) {
-    version.release()
-    throw e
-  }
+/** The retained version as the partition hands it out (synchronous: the pin is taken in the caller's turn). */
+export function describeRetained(dir: string, version: RetainedVersion): RetainedState {
+  const files = version.tables.map((t) => ({ path: t.path, bytes: t.bytes }))
+  assert(files.length === version.files.length, 'every retained file is a table with its size')
+  return { lsn: version.durableLsn, dir, files, manifest: version.manifest, release: version.release }
 }

@@ -45,7 +45,7 @@ test('retained state survives compaction until released, and a copy of it is the
     await p.delete('k00007')
     await p.flush()
     const expected = await scanAll(p.scan())
-    const state = await p.retainState()
+    const state = p.retainState()
     assert.equal(state.lsn, p.durableLsn)
     assert.equal(state.dir, posix.join(p.dir, 'state'))
     assert.ok(state.files.length >= 2, `two flushes made two tables (${state.files.length})`)
@@ -67,7 +67,7 @@ test('retained state survives compaction until released, and a copy of it is the
       await p.flush()
     }
     await p.compact()
-    const now = await p.retainState()
+    const now = p.retainState()
     const stillLive = state.files.filter((f) => now.files.some((g) => g.path === f.path))
     now.release()
     assert.ok(stillLive.length < state.files.length, 'compaction replaced retained tables')
