@@ -14,7 +14,17 @@ export {
   isCairnError,
   NodeFileSystem,
 } from './io/index.js'
-export { type Durability, FileLog, type Log, type LogEntry, type LogOptions, type LogRecord } from './log/index.js'
+export {
+  type AppendOptions,
+  type Durability,
+  FileLog,
+  type Log,
+  type LogCut,
+  type LogCutFile,
+  type LogEntry,
+  type LogOptions,
+  type LogRecord,
+} from './log/index.js'
 export {
   type Bytes,
   type BytesScanRange,
@@ -25,16 +35,25 @@ export {
   type PartitionOptions,
   type PartitionSettings,
   type Payload,
+  type ReadOnlyPartition,
+  type ReadOnlyPartitionInfo,
   type ReadSnapshot,
   type Reducer,
   type ReducerTx,
+  type ReplicatedRecord,
+  type RestorePartitionInput,
+  type RetainedFile,
+  type RetainedState,
   type StateOpInput,
   type StateStats,
   Store,
   type StoreInfo,
   type StoreOptions,
   StoreReader,
+  type StoreReaderInfo,
   type StoreReaderOptions,
+  type StoreReaderPartition,
+  type TrimHoldInfo,
   type WriteBatch,
 } from './partition/index.js'
 export { type CairnServer, createServer, type ServerOptions } from './server/index.js'

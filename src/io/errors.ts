@@ -74,12 +74,28 @@ export class CairnError extends Error {
   }
 }
 
-/** Damage found in bytes read back from disk or an object store. */
+/**
+ * Damage found in bytes read back from disk or an object store (`CORRUPT_*` codes): the data is
+ * not trusted, never guessed at; the message names the file and what to restore.
+ *
+ * @example
+ * try { await Store.open('./data') } catch (e) {
+ *   if (e instanceof CorruptionError) console.error(e.code, e.context.path, e.message)
+ * }
+ */
 export class CorruptionError extends CairnError {
   override name = 'CorruptionError'
 }
 
-/** Wraps an operating-system error so callers see one family with a code. */
+/**
+ * Wraps an operating-system error so callers see one family with a code (`IO_ERROR`); the
+ * operation, path and errno are in `context`, the original error in `cause`.
+ *
+ * @example
+ * try { await p.put('k', 'v') } catch (e) {
+ *   if (e instanceof IoError) console.error(e.context.operation, e.context.errno)
+ * }
+ */
 export class IoError extends CairnError {
   override name = 'IoError'
   constructor(operation: string, path: string, cause: unknown) {
@@ -105,6 +121,14 @@ function errnoIn(e: unknown): string | undefined {
   return undefined
 }
 
+/**
+ * Whether `e` is a `CairnError`, and (when given) one with that `code`.
+ *
+ * @example
+ * try { await store.createPartition('orders') } catch (e) {
+ *   if (!isCairnError(e, 'PARTITION_EXISTS')) throw e
+ * }
+ */
 export function isCairnError(e: unknown, code?: ErrorCode): e is CairnError {
   return e instanceof CairnError && (code === undefined || e.code === code)
 }

@@ -83,7 +83,14 @@ class NodeFileHandle implements FileHandle {
   }
 }
 
-/** The file system a user runs: the local disk. */
+/**
+ * The file system a user runs: the local disk (the default of `Store.open`). Every engine write
+ * goes through this seam, so tests can swap in `MemoryFileSystem` or `FaultFileSystem` from
+ * `cairn/testing`.
+ *
+ * @example
+ * const store = await Store.open('./data', { fs: new NodeFileSystem() })
+ */
 export class NodeFileSystem implements FileSystem {
   /** An OS lock where the native addon loads (see os-file-lock.ts); else a lock-file protocol. */
   readonly lockExclusive =

@@ -6,6 +6,13 @@ import { CairnError } from '../io/errors.js'
 
 export const partitionIdPattern = /^[a-z0-9][a-z0-9_-]{0,63}$/
 
+/**
+ * Whether `id` is a valid partition id (`[a-z0-9][a-z0-9_-]{0,63}`): ids name directories, so
+ * they are checked before any path is built from them.
+ *
+ * @example
+ * if (!isPartitionId(req.params.id)) return badRequest()
+ */
 export function isPartitionId(id: unknown): id is string {
   return typeof id === 'string' && partitionIdPattern.test(id)
 }

@@ -17,6 +17,14 @@ import type { ScanRange } from './types.js'
  */
 const unclosedSnapshots = new FinalizationRegistry<() => Promise<void>>((onClose) => void onClose().catch(() => undefined))
 
+/**
+ * A consistent view of a partition's state pinned at one LSN (`Partition.readSnapshot()`):
+ * writes go on, the view does not change. Close it when done: it pins table files until then.
+ *
+ * @example
+ * const snap = p.readSnapshot()
+ * try { console.log(snap.lsn, await snap.get(key)) } finally { await snap.close() }
+ */
 export class ReadSnapshot {
   /** The applied LSN this snapshot shows. */
   readonly lsn: number
