@@ -174,6 +174,8 @@ export class LsmTree {
   #bytesWrittenCompaction = 0
   #flushCount = 0
   #compactionCount = 0
+  /** Readers holding a view: open scans, read snapshots, retained versions and gets reading a table. */
+  #readers = 0
   /** Error of the last background compaction, if it failed (the next one retries). */
   backgroundError: unknown
 
@@ -391,7 +393,11 @@ export class LsmTree {
     // It reads a block: pin the version (and keep its tombstone set unchanged) until it is done.
     this.#tombstonesShared = true
     version.ref()
-    return result.finally(() => version.unref())
+    this.#readers++
+    return result.finally(() => {
+      version.unref()
+      this.#readers--
+    })
   }
 
   #view(): ViewParts {
@@ -412,7 +418,16 @@ export class LsmTree {
   scan(range: ScanRange = {}): AsyncIterableIterator<[Uint8Array, Uint8Array]> {
     this.#checkOpen()
     const view = this.#view()
-    return viewScan(view, range, () => view.version.unref(), this.#isOpen)
+    this.#readers++
+    return viewScan(
+      view,
+      range,
+      () => {
+        view.version.unref()
+        this.#readers--
+      },
+      this.#isOpen,
+    )
   }
 
   /**
@@ -426,15 +441,25 @@ export class LsmTree {
   readSnapshot(): ReadSnapshot {
     this.#checkOpen()
     const view = this.#view()
+    this.#readers++
     return new ReadSnapshot(
       this.#appliedLsn,
       view,
       async () => {
         view.version.unref()
+        this.#readers--
         await this.#settleDeletes()
       },
       () => !this.#closed,
     )
+  }
+
+  /**
+   * Scans, read snapshots and retained versions not yet finished or released, and gets reading
+   * a table: while any is open, closing the tree would fail them (the owner waits for 0).
+   */
+  get readerCount(): number {
+    return this.#readers
   }
 
   /** Approximate bytes of the current and frozen memtables (not yet in tables); cheap, for backpressure. */
@@ -786,6 +811,7 @@ export class LsmTree {
   retainVersion(): RetainedVersion {
     this.#checkOpen()
     const version = this.#version.ref()
+    this.#readers++
     let released = false
     const levels = version.levels.map((l) => [...l])
     return {
@@ -796,6 +822,7 @@ export class LsmTree {
         if (released) return
         released = true
         version.unref()
+        this.#readers--
       },
     }
   }
