@@ -24,6 +24,7 @@ import type { Durability, Log } from '../log/log.js'
 import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type ScanRange, type StateOp, type StateStats, validateStateOps } from '../state/index.js'
 import { batchTooLarge, type Bytes, ownBytes, ownPayload, type Reducer, reduce, toBytes } from './reducer.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
+import type { MemtableAccount } from './memory-budget.js'
 import { decodeStateBatch, encodeStateBatch, stateBatchBytes, stateRecordType } from './state-record.js'
 
 /** The log record type of an opaque user payload with no state commands. */
@@ -84,6 +85,8 @@ export interface PartitionOptions extends PartitionSettings {
   /** The partition's log, opened by the store; the partition owns it from here (closes it). */
   log: Log
   reducer?: Reducer
+  /** The store's memory budget: told of memtable growth, asked before each write (backpressure). */
+  memory?: MemtableAccount
 }
 
 export class Partition {
@@ -93,9 +96,13 @@ export class Partition {
   readonly #tree: LsmTree
   readonly #reducer: Reducer | undefined
   readonly #memtableBytesMax: number
+  readonly #memory: MemtableAccount | undefined
   #maintenance: Promise<void> | undefined
   #maintenanceError: unknown
   #closed = false
+  #closedMessage = ''
+  /** Writes and appends in flight, and log readers (read, readBatches, tail) open: see `idle`. */
+  #users = 0
 
   private constructor(options: PartitionOptions, log: Log, tree: LsmTree) {
     this.id = options.id
@@ -104,6 +111,8 @@ export class Partition {
     this.#tree = tree
     this.#reducer = options.reducer
     this.#memtableBytesMax = options.memtableBytesMax ?? memtableBytesMaxDefault
+    this.#memory = options.memory
+    this.#memory?.update(tree.unflushedBytes)
   }
 
   /** @internal Partitions are opened by their store. */
@@ -163,21 +172,27 @@ export class Partition {
     // and the log frames a payload-only record later, when its group is written.
     const ops = (batch.ops ?? []).map(toStateOp)
     const payloads = (batch.payloads ?? []).map(ownPayload)
-    await this.#admit()
-    // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns.
-    const lsn = this.log.nextLsn
-    const recordBytesMax = this.log.recordBytesMax
-    let bytes = stateBatchBytes({ ops, payloads })
-    if (this.#reducer !== undefined) for (const p of payloads) bytes += reduce(this.#reducer, p, lsn, ops, recordBytesMax - bytes)
-    validateStateOps(ops)
-    const payloadOnly = ops.length === 0 && payloads.length === 1
-    // A payload alone is the record (the log bounds it); a state record over the bound is this batch's fault.
-    if (!payloadOnly && bytes > recordBytesMax) throw batchTooLarge(bytes, recordBytesMax)
-    const record: LogRecord = payloadOnly
-      ? { type: payloadRecordType, payload: payloads[0]! }
-      : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads }, bytes) }
-    // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
-    return await this.log.append([record], { onDurable: this.#applyOps.bind(this, ops) })
+    // Counted until it resolves: the store closes only an idle partition (see `idle`).
+    this.#users++
+    try {
+      await this.#admit()
+      // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns.
+      const lsn = this.log.nextLsn
+      const recordBytesMax = this.log.recordBytesMax
+      let bytes = stateBatchBytes({ ops, payloads })
+      if (this.#reducer !== undefined) for (const p of payloads) bytes += reduce(this.#reducer, p, lsn, ops, recordBytesMax - bytes)
+      validateStateOps(ops)
+      const payloadOnly = ops.length === 0 && payloads.length === 1
+      // A payload alone is the record (the log bounds it); a state record over the bound is this batch's fault.
+      if (!payloadOnly && bytes > recordBytesMax) throw batchTooLarge(bytes, recordBytesMax)
+      const record: LogRecord = payloadOnly
+        ? { type: payloadRecordType, payload: payloads[0]! }
+        : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads }, bytes) }
+      // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
+      return await this.log.append([record], { onDurable: this.#applyOps.bind(this, ops) })
+    } finally {
+      this.#users--
+    }
   }
 
   /**
@@ -191,26 +206,31 @@ export class Partition {
     this.#checkOpen()
     // Copies before any await (see write).
     const owned = payloads.map(ownPayload)
-    await this.#admit()
-    const first = this.log.nextLsn
-    const records: LogRecord[] = []
-    const opsByRecord: StateOp[][] = []
-    const recordBytesMax = this.log.recordBytesMax
-    for (const [i, payload] of owned.entries()) {
-      const ops: StateOp[] = []
-      let bytes = stateBatchBytes({ ops, payloads: [payload] })
-      if (this.#reducer !== undefined) bytes += reduce(this.#reducer, payload, first + i, ops, recordBytesMax - bytes)
-      validateStateOps(ops)
-      opsByRecord.push(ops)
-      records.push(
-        ops.length === 0 ? { type: payloadRecordType, payload } : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads: [payload] }, bytes) },
-      )
+    this.#users++
+    try {
+      await this.#admit()
+      const first = this.log.nextLsn
+      const records: LogRecord[] = []
+      const opsByRecord: StateOp[][] = []
+      const recordBytesMax = this.log.recordBytesMax
+      for (const [i, payload] of owned.entries()) {
+        const ops: StateOp[] = []
+        let bytes = stateBatchBytes({ ops, payloads: [payload] })
+        if (this.#reducer !== undefined) bytes += reduce(this.#reducer, payload, first + i, ops, recordBytesMax - bytes)
+        validateStateOps(ops)
+        opsByRecord.push(ops)
+        records.push(
+          ops.length === 0 ? { type: payloadRecordType, payload } : { type: stateRecordType, payload: encodeStateBatch({ ops, payloads: [payload] }, bytes) },
+        )
+      }
+      return await this.log.append(records, {
+        onDurable: (last) => {
+          for (let i = 0; i < opsByRecord.length; i++) this.#apply(last - opsByRecord.length + 1 + i, opsByRecord[i]!)
+        },
+      })
+    } finally {
+      this.#users--
     }
-    return await this.log.append(records, {
-      onDurable: (last) => {
-        for (let i = 0; i < opsByRecord.length; i++) this.#apply(last - opsByRecord.length + 1 + i, opsByRecord[i]!)
-      },
-    })
   }
 
   /** Puts `value` as JSON text. */
@@ -233,7 +253,7 @@ export class Partition {
   /** The value of `key`, or undefined. */
   get(key: Bytes): Promise<Uint8Array | undefined> {
     // Not async: a cached read answers with the tree's already-resolved promise, no extra hop.
-    if (this.#closed) return Promise.reject(new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`))
+    if (this.#closed) return Promise.reject(this.#closedError())
     try {
       return this.#tree.get(toBytes(key))
     } catch (e) {
@@ -301,11 +321,16 @@ export class Partition {
     this.#checkOpen()
     let left = options.limit ?? Number.POSITIVE_INFINITY
     if (left <= 0) return
-    for await (const batch of this.log.readBatches(options.fromLsn ?? this.log.firstLsn)) {
-      for (const entry of batch) {
-        yield decodeEntry(entry)
-        if (--left <= 0) return
+    this.#users++
+    try {
+      for await (const batch of this.log.readBatches(options.fromLsn ?? this.log.firstLsn)) {
+        for (const entry of batch) {
+          yield decodeEntry(entry)
+          if (--left <= 0) return
+        }
       }
+    } finally {
+      this.#users--
     }
   }
 
@@ -317,16 +342,26 @@ export class Partition {
    */
   async *readBatches(options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
     this.#checkOpen()
-    for await (const batch of this.log.readBatches(options.fromLsn ?? this.log.firstLsn, options.toLsn)) {
-      for (const entry of batch) decodeEntry(entry)
-      yield batch as PartitionEntry[]
+    this.#users++
+    try {
+      for await (const batch of this.log.readBatches(options.fromLsn ?? this.log.firstLsn, options.toLsn)) {
+        for (const entry of batch) decodeEntry(entry)
+        yield batch as PartitionEntry[]
+      }
+    } finally {
+      this.#users--
     }
   }
 
   /** Reads from `fromLsn`, then waits for new entries until the store closes or `signal` aborts. */
   async *tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
     this.#checkOpen()
-    for await (const entry of this.log.tail(fromLsn, options)) yield decodeEntry(entry)
+    this.#users++
+    try {
+      for await (const entry of this.log.tail(fromLsn, options)) yield decodeEntry(entry)
+    } finally {
+      this.#users--
+    }
   }
 
   /**
@@ -355,18 +390,39 @@ export class Partition {
     }
   }
 
+  /**
+   * @internal True when nothing uses the partition, so the store may close it to bound its open
+   * partitions: no write or append in flight, no read, tail, scan or read snapshot open, no
+   * flush or compaction running.
+   */
+  get idle(): boolean {
+    return this.#users === 0 && this.#maintenance === undefined && this.#tree.readerCount === 0 && !this.#closed
+  }
+
+  /** @internal Bytes of the memtables not yet in table files (what the store's memory budget counts). */
+  get memtableBytes(): number {
+    return this.#tree.unflushedBytes
+  }
+
   /** Stats of the state engine (levels, amplification, cache) for benchmarks and metrics. */
   stateStats(): StateStats {
     return this.#tree.stats()
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`)
+    if (this.#closed) throw this.#closedError()
+  }
+
+  #closedError(): CairnError {
+    return new CairnError('CLOSED', this.#closedMessage || `partition ${this.id} is closed: open the store again`, { context: { partition: this.id } })
   }
 
   /** Backpressure: waits for log queue room, and for a flush when the memtable is far over. */
   async #admit(): Promise<void> {
     await this.log.room()
+    // The store's budget: undefined (no wait) while the store's memtables are under it.
+    const budget = this.#memory?.admit()
+    if (budget !== undefined) await budget
     // Cheap test first: the full stats are only worth computing once the memtable is full.
     if (!this.#tree.needsFlush()) return
     const stats = this.#tree.stats()
@@ -391,6 +447,7 @@ export class Partition {
     // Validated before logging (write and append), so the tree need not check again; the ops'
     // bytes are the partition's own copies (toStateOp, reduce), so the tree need not copy them.
     this.#tree.apply(lsn, ops, true, true)
+    this.#memory?.update(this.#tree.unflushedBytes)
     if (this.#tree.needsFlush() && this.#maintenance === undefined) void this.#runMaintenance(false).catch(() => undefined)
   }
 
@@ -406,6 +463,7 @@ export class Partition {
         const frozenLsn = this.#tree.freeze()
         if (this.log.syncedLsn < frozenLsn) await this.log.sync()
         await this.#tree.flushFrozen(frozenLsn)
+        this.#memory?.update(this.#tree.unflushedBytes)
         // The tree compacts in the background after a flush; an explicit compact waits for it.
         if (compact) await this.#tree.compact()
         this.#maintenanceError = undefined
@@ -421,10 +479,11 @@ export class Partition {
     return run
   }
 
-  /** @internal */
-  async close(): Promise<void> {
+  /** @internal `reason`: what a call on this partition is told from now on (CLOSED). */
+  async close(reason?: string): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    if (reason !== undefined) this.#closedMessage = reason
     try {
       await this.log.close()
     } finally {
