@@ -16,6 +16,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo, Socket } from 'node:net'
 import { recordBytesMaxDefault } from '../log/record-limits.js'
 import type { Store } from '../partition/store.js'
+import { hasPartitionFigures } from '../partition/store-partition-info.js'
 import { CairnError } from '../io/errors.js'
 import { tokenChecker } from './check-token.js'
 import type { Context, Reply, ResolvedServerOptions } from './context.js'
@@ -139,7 +140,8 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
   }
   const metrics = createMetrics(
     () => store.partitions().length,
-    async () => (await store.info()).partitions,
+    // Per-partition gauges for partitions with figures (open, or closed since start-up): none is opened to scrape.
+    async () => (await store.info()).partitions.filter(hasPartitionFigures),
   )
   const router = new Router<Handler>()
     .add('GET', '/v1/status', getStatus)
