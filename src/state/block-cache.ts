@@ -1,6 +1,10 @@
 /**
- * LRU cache of decoded, verified data blocks, shared by all tables of a tree.
- * Invariant: the sum of the charges of cached blocks stays <= `capacityBytes` (a block larger
+ * LRU cache of decoded, verified data blocks, shared by all tables of a tree, or of many trees
+ * (the store's one cache for all partitions).
+ * Invariants: a key names one block of one open table: each table opened on the cache takes a
+ * number of its own from `register()` (table ids repeat across trees and across reopens, these
+ * numbers never do), and a table drops its blocks (`evictTable`) when it is released (deleted
+ * or its tree closed), so a closed partition's blocks do not linger. The sum of the charges of cached blocks stays <= `capacityBytes` (a block larger
  * than the whole cache is simply not cached). A Map keeps insertion order, so re-inserting on a
  * hit makes it the most recent and the first key is the least recently used.
  *
@@ -8,10 +12,15 @@
  * entries were inserted since it was): a Map delete + set per hit was a fifth of a cached point
  * read, and a block hit while in the newer half is far from eviction anyway.
  */
+import { assert } from '../io/assert.js'
 import type { Block } from './block.js'
 
 /** Per-entry bookkeeping cost added to a block's byte length. */
 const entryOverheadBytes = 96
+/** Blocks a table may have (a key is `register() * tableBlockCountMax + blockIndex`). */
+export const tableBlockCountMax = 0x1000000
+/** Tables that may ever be registered on one cache: keys stay exact (safe) integers. */
+const registrationsMax = Math.floor(Number.MAX_SAFE_INTEGER / tableBlockCountMax)
 
 export class BlockCache {
   readonly capacityBytes: number
@@ -22,13 +31,28 @@ export class BlockCache {
   hits = 0
   misses = 0
 
+  #registered = 0
+
+  /**
+   * @example
+   * const cache = new BlockCache(256 * 1024 * 1024)
+   * const a = await LsmTree.open({ fs, dir: '/s/p1/state', blockCache: cache })
+   * const b = await LsmTree.open({ fs, dir: '/s/p2/state', blockCache: cache })
+   */
   constructor(capacityBytes: number) {
+    assert(Number.isSafeInteger(capacityBytes) && capacityBytes >= 0, 'block cache capacity is a non-negative integer')
     this.capacityBytes = capacityBytes
   }
 
-  /** Cache key of block `blockIndex` of table `tableId`. */
-  static keyOf(tableId: number, blockIndex: number): number {
-    return tableId * 0x1000000 + blockIndex
+  /** A number no other table on this cache has or had: the base of its blocks' keys (`keyOf`). */
+  register(): number {
+    assert(this.#registered < registrationsMax, 'block cache registrations stay below registrationsMax')
+    return ++this.#registered
+  }
+
+  /** Cache key of block `blockIndex` of the table registered as `tableNumber`. */
+  static keyOf(tableNumber: number, blockIndex: number): number {
+    return tableNumber * tableBlockCountMax + blockIndex
   }
 
   get bytes(): number {
@@ -71,9 +95,9 @@ export class BlockCache {
   }
 
   /** Drops every block of a table (when its file is released). */
-  evictTable(tableId: number, blockCount: number): void {
+  evictTable(tableNumber: number, blockCount: number): void {
     for (let i = 0; i < blockCount; i++) {
-      const key = BlockCache.keyOf(tableId, i)
+      const key = BlockCache.keyOf(tableNumber, i)
       const block = this.#map.get(key)
       if (block !== undefined) {
         this.#map.delete(key)

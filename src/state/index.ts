@@ -10,5 +10,6 @@ export {
   type StateOptions,
   type StateStats,
 } from './lsm-tree.js'
+export { BlockCache } from './block-cache.js'
 export { ReadSnapshot } from './read-snapshot.js'
 export { copyBytes, type ScanRange, type StateOp } from './types.js'

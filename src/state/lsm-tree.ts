@@ -22,7 +22,7 @@
  */
 import { posix } from 'node:path'
 import { assert } from '../io/assert.js'
-import { atomicWriteFile, mkdirDurable, tempSuffix } from '../io/atomic-write.js'
+import { atomicWriteFile } from '../io/atomic-write.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { BlockCache } from './block-cache.js'
@@ -37,15 +37,16 @@ import {
   type TombstoneReclaim,
 } from './compaction.js'
 import { validateStateOps } from './limits.js'
-import { decodeManifest, encodeManifest, type ManifestData, type ManifestTable, manifestFileName } from './manifest.js'
+import { encodeManifest, type ManifestData, type ManifestTable, manifestFileName } from './manifest.js'
 import { Memtable } from './memtable.js'
 import { fragmentTombstones, insertTombstone, liveTombstones } from './range-tombstones.js'
 import { ReadSnapshot } from './read-snapshot.js'
 import { type ViewParts, viewGet, viewScan } from './read-view.js'
-import { type TableInfo, tableFileName, tableFilePattern } from './table-format.js'
+import { type TableInfo, tableFileName } from './table-format.js'
 import { Table } from './table-reader.js'
 import { TableWriter } from './table-writer.js'
 import { compareBytes, copyBytes, resultCopy, type RangeTombstone, type ScanRange, type StateOp } from './types.js'
+import { closeAll, openOwned, openReadOnly, sortLevels } from './tree-open.js'
 import { levelCount, Version } from './version.js'
 
 export const memtableBytesMaxDefault = 64 * 1024 * 1024
@@ -63,8 +64,14 @@ export interface StateOptions {
   dir: string
   /** Memtable size (approximate bytes) at which `needsFlush()` turns true. Default 64 MiB. */
   memtableBytesMax?: number
-  /** Block cache capacity in bytes. Default 64 MiB. */
+  /** Block cache capacity in bytes, when the tree makes its own cache (no `blockCache`). Default 64 MiB. */
   blockCacheBytesMax?: number
+  /**
+   * A block cache shared with other trees (the store's one cache for all partitions): the tree
+   * uses it and does not own it (`blockCacheBytesMax` is then ignored). Absent: the tree makes
+   * its own.
+   */
+  blockCache?: BlockCache
   /** Target data block size in bytes. Default 4 KiB. */
   blockBytes?: number
   /** Target size of a compaction output table in bytes. Default 32 MiB. */
@@ -84,6 +91,13 @@ export interface StateOptions {
   rangeTombstoneCountTrigger?: number
   /** Run due compactions in the background after each flush. Default true. */
   autoCompact?: boolean
+  /**
+   * Open the tree of a store another process owns and writes: read its manifest and tables,
+   * write nothing. `apply` still works (into memory: the caller replays the log over the
+   * tables); `flush`, `flushFrozen`, `compact` and `bulkLoad` fail with `READ_ONLY`, and
+   * `needsFlush()` stays false. Default false.
+   */
+  readOnly?: boolean
 }
 
 export interface LevelStats {
@@ -112,6 +126,7 @@ export interface StateStats {
   writeAmplification: number
   flushCount: number
   compactionCount: number
+  /** Of the tree's block cache: when it is shared (`StateOptions.blockCache`), the figures are the whole cache's. */
   blockCacheBytes: number
   blockCacheHits: number
   blockCacheMisses: number
@@ -147,10 +162,13 @@ export class LsmTree {
   readonly #blockBytes: number
   readonly #compaction: CompactionOptions
   readonly #autoCompact: boolean
+  readonly #readOnly: boolean
   readonly #cache: BlockCache
   #active: Memtable
   /** Frozen memtables, newest first. */
   #imms: Memtable[] = []
+  /** Sum of the frozen memtables' bytes (they never change once frozen): `memtableBytes` is O(1). */
+  #frozenBytes = 0
   #version: Version
   #appliedLsn: number
   #nextTableId: number
@@ -196,7 +214,8 @@ export class LsmTree {
     assert(this.#compaction.level0TableCountTrigger >= 1, 'level0TableCountTrigger >= 1')
     assert(this.#compaction.levelBytesMultiplier >= 2, 'levelBytesMultiplier >= 2')
     assert(this.#compaction.rangeTombstoneCountTrigger >= 1, 'rangeTombstoneCountTrigger >= 1')
-    this.#autoCompact = options.autoCompact ?? true
+    this.#readOnly = options.readOnly === true
+    this.#autoCompact = (options.autoCompact ?? true) && !this.#readOnly
     this.#cache = cache
     this.#version = version.ref()
     this.#appliedLsn = version.durableLsn
@@ -208,7 +227,8 @@ export class LsmTree {
   /**
    * Opens (or creates) the tree in `options.dir`: makes the manifest and the directory durable,
    * reads and verifies the manifest, opens every table (verifying footer, index and bloom
-   * filter), deletes orphan and temp files.
+   * filter), deletes orphan and temp files. With `readOnly`, only reads (see tree-open.ts):
+   * `const view = await LsmTree.open({ fs, dir, readOnly: true })` beside a running owner.
    *
    * @example
    * const tree = await LsmTree.open({ fs: new NodeFileSystem(), dir: '/data/p/state' })
@@ -216,74 +236,16 @@ export class LsmTree {
    */
   static async open(options: StateOptions): Promise<LsmTree> {
     const { fs, dir } = options
-    await mkdirDurable(fs, dir)
-    const names = await fs.list(dir)
-    const manifestPath = posix.join(dir, manifestFileName)
-    let data: ManifestData
-    if (names.includes(manifestFileName)) {
-      // A process that died after renaming the manifest into place but before fsyncing the
-      // directory left it in the page cache only: make it durable (contents, entry, and the
-      // directory's own entry) before trusting it, deleting what it does not list, or letting
-      // the owner trim its log by its durable LSN.
-      const handle = await fs.open(manifestPath, 'read')
-      try {
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await fs.syncDir(dir)
-      await fs.syncDir(posix.dirname(dir))
-      data = decodeManifest(await fs.readFile(manifestPath), manifestPath)
-    } else {
-      if (names.some((n) => tableFilePattern.test(n))) {
-        throw new CorruptionError('CORRUPT_MANIFEST', `state directory ${dir} holds table files but no manifest: restore from a snapshot or checkpoint`, {
-          context: { file: manifestPath },
-        })
-      }
-      data = { durableLsn: 0, nextTableId: 1, tables: [], tombstones: [] }
-      await atomicWriteFile(fs, manifestPath, encodeManifest(data))
-    }
-    const cache = new BlockCache(options.blockCacheBytesMax ?? blockCacheBytesMaxDefault)
-    const opened: Table[] = []
-    const levels: Table[][] = Array.from({ length: levelCount }, () => [])
-    try {
-      for (const t of data.tables) {
-        if (!(t.level >= 0 && t.level < levelCount)) {
-          throw new CorruptionError('CORRUPT_MANIFEST', `state manifest ${manifestPath} puts table ${t.id} at level ${t.level}`, {
-            context: { file: manifestPath },
-          })
-        }
-        const { level, ...info } = t
-        const table = await Table.open(fs, posix.join(dir, tableFileName(t.id)), info, cache)
-        opened.push(table)
-        levels[level]!.push(table)
-      }
-    } catch (e) {
-      for (const t of opened) await t.close().catch(() => undefined)
-      throw e
-    }
-    sortLevels(levels)
-    // Orphans: tables a crash left unreferenced, and temp files of unfinished writes.
-    const live = new Set(data.tables.map((t) => tableFileName(t.id)))
-    let maxId = 0
-    let removed = false
-    for (const name of names) {
-      const m = tableFilePattern.exec(name)
-      if (m !== null) maxId = Math.max(maxId, Number(m[1]))
-      if ((m !== null && !live.has(name)) || (name.endsWith(tempSuffix) && name !== manifestFileName)) {
-        await fs.unlink(posix.join(dir, name))
-        removed = true
-      }
-    }
-    if (removed) await fs.syncDir(dir)
-    const nextTableId = Math.max(data.nextTableId, maxId + 1)
+    const cache = options.blockCache ?? new BlockCache(options.blockCacheBytesMax ?? blockCacheBytesMaxDefault)
+    const state = options.readOnly === true ? await openReadOnly(fs, dir, cache) : await openOwned(fs, dir, cache)
+    const { data, levels, opened, nextTableId, manifestPath } = state
     // The tree wires the release callback; a version is built before the tree exists, so route through a holder.
     const holder: { tree?: LsmTree } = {}
     let version: Version
     try {
       version = new Version(levels, data.tombstones, data.durableLsn, nextTableId, (t) => holder.tree!.#release(t))
     } catch (e) {
-      for (const t of opened) await t.close().catch(() => undefined)
+      await closeAll(opened)
       throw new CorruptionError('CORRUPT_MANIFEST', `state manifest ${manifestPath} describes overlapping tables`, {
         context: { file: manifestPath },
         cause: e,
@@ -306,6 +268,21 @@ export class LsmTree {
 
   #checkOpen(): void {
     if (this.#closed) throw new CairnError('CLOSED', 'this state tree is closed')
+  }
+
+  /** For what writes files: refused on a read-only tree. */
+  #checkWritable(what: string): void {
+    this.#checkOpen()
+    if (this.#readOnly) {
+      throw new CairnError('READ_ONLY', `${what} writes files, and this state tree was opened read-only (another process owns the store): do it in the owner`, {
+        context: { dir: this.#dir },
+      })
+    }
+  }
+
+  /** True when opened with `readOnly`. */
+  get readOnly(): boolean {
+    return this.#readOnly
   }
 
   /** For scans, which must stop once the tree (and so their files) closed. One closure for all. */
@@ -464,14 +441,23 @@ export class LsmTree {
 
   /** Approximate bytes of the current and frozen memtables (not yet in tables); cheap, for backpressure. */
   get unflushedBytes(): number {
-    let n = this.#active.bytes
-    for (const m of this.#imms) n += m.bytes
-    return n
+    return this.memtableBytes
+  }
+
+  /**
+   * Approximate bytes of the mutable and frozen memtables, in O(1): what a store-wide memory
+   * budget sums over its trees (flushing the largest when the sum passes the budget).
+   *
+   * @example
+   * if (trees.reduce((n, t) => n + t.memtableBytes, 0) > budget) await largest(trees).flush()
+   */
+  get memtableBytes(): number {
+    return this.#active.bytes + this.#frozenBytes
   }
 
   /** True when the memtable is over `memtableBytesMax`: the owner should call `flush()`. */
   needsFlush(): boolean {
-    return this.#active.bytes >= this.#memtableBytesMax
+    return !this.#readOnly && this.#active.bytes >= this.#memtableBytesMax
   }
 
   /**
@@ -484,7 +470,7 @@ export class LsmTree {
    * if (tree.needsFlush()) await tree.flush()
    */
   async flush(): Promise<void> {
-    this.#checkOpen()
+    this.#checkWritable('flush')
     await this.flushFrozen(this.freeze())
   }
 
@@ -502,6 +488,7 @@ export class LsmTree {
     const newestFrozen = this.#imms[0]?.lsn ?? this.#version.durableLsn
     if (!this.#active.isEmpty || this.#active.lsn > newestFrozen) {
       this.#imms.unshift(this.#active)
+      this.#frozenBytes += this.#active.bytes
       this.#active = new Memtable(undefined, [], 0, this.#appliedLsn)
       this.#tombstonesCache = undefined
     }
@@ -516,7 +503,7 @@ export class LsmTree {
    * await tree.flushFrozen(tree.freeze())
    */
   async flushFrozen(lsnMax: number = Number.POSITIVE_INFINITY): Promise<void> {
-    this.#checkOpen()
+    this.#checkWritable('flush')
     const run = this.#flushChain.then(() => this.#flushFrozen(lsnMax))
     this.#flushChain = run.catch(() => undefined)
     await run
@@ -561,6 +548,7 @@ export class LsmTree {
           const i = this.#imms.indexOf(m)
           assert(i === this.#imms.length - 1, 'the oldest frozen memtable is flushed first')
           this.#imms.splice(i, 1)
+          this.#frozenBytes -= m.bytes
         },
       )
       this.#flushCount++
@@ -624,7 +612,8 @@ export class LsmTree {
   #release(table: Table): void {
     this.#openTables.delete(table)
     const closing = table.close().catch(() => undefined)
-    if (this.#closed) return
+    // A read-only tree's files belong to their owner, who deletes them.
+    if (this.#closed || this.#readOnly) return
     this.#track(closing.then(() => this.#fs.unlink(table.path)).catch(() => undefined))
   }
 
@@ -664,7 +653,7 @@ export class LsmTree {
    * await tree.compact({ full: true }) // everything
    */
   async compact(options: { full?: boolean } = {}): Promise<void> {
-    this.#checkOpen()
+    this.#checkWritable('compact')
     const run = this.#compactChain.then(() => this.#compactUntilDone(options.full === true))
     this.#compactChain = run.catch(() => undefined)
     await run
@@ -749,7 +738,7 @@ export class LsmTree {
    * await tree.bulkLoad(readSnapshotEntries(), snapshot.lsn)
    */
   async bulkLoad(entries: AsyncIterable<[Uint8Array, Uint8Array]> | Iterable<[Uint8Array, Uint8Array]>, lsn: number): Promise<void> {
-    this.#checkOpen()
+    this.#checkWritable('bulkLoad')
     assert(Number.isSafeInteger(lsn) && lsn >= 0, 'bulkLoad lsn is a safe integer')
     if (this.#version.tableCount > 0 || !this.#active.isEmpty || this.#imms.length > 0 || this.#appliedLsn > 0) {
       throw new CairnError('INVALID_ARGUMENT', 'bulkLoad needs an empty state tree')
@@ -849,8 +838,6 @@ export class LsmTree {
         bytesMax: l === 0 ? 0 : levelBytesMax(this.#compaction, l),
       })
     }
-    let frozenMemtableBytes = 0
-    for (const m of this.#imms) frozenMemtableBytes += m.bytes
     const written = this.#bytesWrittenFlush + this.#bytesWrittenCompaction
     return {
       appliedLsn: this.#appliedLsn,
@@ -858,7 +845,7 @@ export class LsmTree {
       tableCount: v.tableCount,
       tableBytes,
       memtableBytes: this.#active.bytes,
-      frozenMemtableBytes,
+      frozenMemtableBytes: this.#frozenBytes,
       frozenMemtableCount: this.#imms.length,
       rangeTombstoneCount: this.#tombstones().length,
       levels,
@@ -902,11 +889,6 @@ export class LsmTree {
     for (const t of this.#openTables) await t.close().catch(() => undefined)
     this.#openTables.clear()
   }
-}
-
-function sortLevels(levels: Table[][]): void {
-  levels[0]!.sort((a, b) => b.id - a.id)
-  for (let l = 1; l < levels.length; l++) levels[l]!.sort((a, b) => compareBytes(a.info.smallest, b.info.smallest))
 }
 
 function manifestOf(levels: readonly (readonly Table[])[], tombstones: RangeTombstone[], durableLsn: number, nextTableId: number): ManifestData {

@@ -12,7 +12,7 @@ import { assert } from '../io/assert.js'
 import { CairnError } from '../io/errors.js'
 import type { FileHandle, FileSystem } from '../io/file-system.js'
 import { type Block, decodeBlock } from './block.js'
-import { BlockCache } from './block-cache.js'
+import { BlockCache, tableBlockCountMax } from './block-cache.js'
 import { BloomFilter } from './bloom-filter.js'
 import {
   corruptTable,
@@ -35,6 +35,9 @@ export class Table {
   readonly #index: TableIndex
   readonly #bloom: BloomFilter
   readonly #cache: BlockCache
+  /** This table's number on the cache (see BlockCache.register): its blocks' keys start at keyBase. */
+  readonly #cacheNumber: number
+  readonly #keyBase: number
   refs = 0
   #closed = false
   /** Reads in flight on the handle, and who waits for them to end. */
@@ -48,6 +51,9 @@ export class Table {
     this.#index = index
     this.#bloom = bloom
     this.#cache = cache
+    assert(index.lastKeys.length <= tableBlockCountMax, 'a table has at most tableBlockCountMax blocks (its cache keys stay apart)')
+    this.#cacheNumber = cache.register()
+    this.#keyBase = BlockCache.keyOf(this.#cacheNumber, 0)
   }
 
   get id(): number {
@@ -136,7 +142,7 @@ export class Table {
   }
 
   cachedBlock(i: number): Block | undefined {
-    return this.#cache.get(BlockCache.keyOf(this.info.id, i))
+    return this.#cache.get(this.#keyBase + i)
   }
 
   /** Reads and verifies block `i`; caches it unless `fillCache` is false (compaction reads). */
@@ -148,7 +154,7 @@ export class Table {
     await this.#read(buf, offset)
     const block = decodeBlock(buf, this.path, offset)
     // Not after close: the table's blocks were evicted then, and must stay out.
-    if (fillCache && !this.#closed) this.#cache.set(BlockCache.keyOf(this.info.id, i), block)
+    if (fillCache && !this.#closed) this.#cache.set(this.#keyBase + i, block)
     return block
   }
 
@@ -176,7 +182,7 @@ export class Table {
       const at = offsets[i]! - start
       const bytes = buf.subarray(at, at + lengths[i]!)
       const block = decodeBlock(fillCache ? copyBytes(bytes) : bytes, this.path, offsets[i]!)
-      if (fillCache && !this.#closed) this.#cache.set(BlockCache.keyOf(this.info.id, i), block)
+      if (fillCache && !this.#closed) this.#cache.set(this.#keyBase + i, block)
       blocks.push(block)
     }
     return blocks
@@ -205,7 +211,7 @@ export class Table {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#cache.evictTable(this.info.id, this.blockCount)
+    this.#cache.evictTable(this.#cacheNumber, this.blockCount)
     if (this.#reading > 0) {
       let timer: NodeJS.Timeout | undefined
       await Promise.race([
