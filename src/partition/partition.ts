@@ -21,7 +21,7 @@ import { CairnError, CorruptionError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import type { LogRecord } from '../log/frame.js'
 import type { Durability, Log } from '../log/log.js'
-import { LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type ScanRange, type StateOp, type StateStats, validateStateOps } from '../state/index.js'
+import { type BlockCache, LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type ScanRange, type StateOp, type StateStats, validateStateOps } from '../state/index.js'
 import { batchTooLarge, type Bytes, ownBytes, ownPayload, type Reducer, reduce, toBytes } from './reducer.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import type { MemtableAccount } from './memory-budget.js'
@@ -87,6 +87,8 @@ export interface PartitionOptions extends PartitionSettings {
   reducer?: Reducer
   /** The store's memory budget: told of memtable growth, asked before each write (backpressure). */
   memory?: MemtableAccount
+  /** The block cache all of the store's partitions share (then `blockCacheBytesMax` is not used). */
+  blockCache?: BlockCache
 }
 
 export class Partition {
@@ -112,7 +114,7 @@ export class Partition {
     this.#reducer = options.reducer
     this.#memtableBytesMax = options.memtableBytesMax ?? memtableBytesMaxDefault
     this.#memory = options.memory
-    this.#memory?.update(tree.unflushedBytes)
+    this.#memory?.update(tree.memtableBytes)
   }
 
   /** @internal Partitions are opened by their store. */
@@ -125,6 +127,7 @@ export class Partition {
         dir: posix.join(dir, 'state'),
         ...(options.memtableBytesMax !== undefined && { memtableBytesMax: options.memtableBytesMax }),
         ...(options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: options.blockCacheBytesMax }),
+        ...(options.blockCache !== undefined && { blockCache: options.blockCache }),
       })
       await replay(options.id, log, tree)
       return new Partition(options, log, tree)
@@ -401,7 +404,7 @@ export class Partition {
 
   /** @internal Bytes of the memtables not yet in table files (what the store's memory budget counts). */
   get memtableBytes(): number {
-    return this.#tree.unflushedBytes
+    return this.#tree.memtableBytes
   }
 
   /** Stats of the state engine (levels, amplification, cache) for benchmarks and metrics. */
@@ -447,7 +450,7 @@ export class Partition {
     // Validated before logging (write and append), so the tree need not check again; the ops'
     // bytes are the partition's own copies (toStateOp, reduce), so the tree need not copy them.
     this.#tree.apply(lsn, ops, true, true)
-    this.#memory?.update(this.#tree.unflushedBytes)
+    this.#memory?.update(this.#tree.memtableBytes)
     if (this.#tree.needsFlush() && this.#maintenance === undefined) void this.#runMaintenance(false).catch(() => undefined)
   }
 
@@ -463,7 +466,7 @@ export class Partition {
         const frozenLsn = this.#tree.freeze()
         if (this.log.syncedLsn < frozenLsn) await this.log.sync()
         await this.#tree.flushFrozen(frozenLsn)
-        this.#memory?.update(this.#tree.unflushedBytes)
+        this.#memory?.update(this.#tree.memtableBytes)
         // The tree compacts in the background after a flush; an explicit compact waits for it.
         if (compact) await this.#tree.compact()
         this.#maintenanceError = undefined
