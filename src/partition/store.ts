@@ -21,6 +21,7 @@ import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
 import { FileLog } from '../log/file-log.js'
+import { BlockCache } from '../state/index.js'
 import type { Catalog, CatalogPartition } from './catalog.js'
 import { MemoryBudget } from './memory-budget.js'
 import { partitionNotFound, storeNotFound } from './not-found.js'
@@ -69,6 +70,9 @@ export interface StoreInfo {
   /** Unflushed memtable bytes of all open partitions, and their bound (half the memory budget). */
   memtableBytes: number
   memtableBytesMax: number
+  /** Bytes in the block cache all partitions share, and its capacity (the budget's other half). */
+  blockCacheBytes: number
+  blockCacheBytesMax: number
   memoryBytesMax: number
 }
 
@@ -94,6 +98,8 @@ export class Store {
   readonly #catalog: Catalog
   readonly #lock: StoreLock
   readonly #budget: MemoryBudget
+  /** One cache for the tables of every partition (LRU by bytes): the budget's other half. */
+  readonly #blockCache: BlockCache
   readonly #pool: PartitionPool<Partition>
   readonly #accounts = new Map<string, ReturnType<MemoryBudget['open']>>()
   /** Creations in flight, by id. */
@@ -113,6 +119,7 @@ export class Store {
     this.#catalog = catalog
     this.#lock = lock
     this.#budget = new MemoryBudget(limits.memtablesBytesMax)
+    this.#blockCache = new BlockCache(limits.blockCacheBytesMax)
     this.#pool = new PartitionPool<Partition>({ openMax: limits.openPartitionsMax, evict: (id, p) => this.#evict(id, p) })
   }
 
@@ -239,6 +246,8 @@ export class Store {
       openPartitionsMax: this.#limits.openPartitionsMax,
       memtableBytes: this.#budget.bytes,
       memtableBytesMax: this.#limits.memtablesBytesMax,
+      blockCacheBytes: this.#blockCache.bytes,
+      blockCacheBytesMax: this.#limits.blockCacheBytesMax,
       memoryBytesMax: this.#limits.memoryBytesMax,
     }
   }
@@ -287,7 +296,7 @@ export class Store {
       const options: PartitionOptions = {
         ...settings,
         memtableBytesMax: this.#limits.partitionMemtableBytesMax,
-        blockCacheBytesMax: this.#blockCacheBytesMax(),
+        blockCache: this.#blockCache,
         id,
         dir,
         fs: this.fs,
@@ -304,11 +313,6 @@ export class Store {
       account.close()
       throw e
     }
-  }
-
-  /** Until the state layer shares one cache across trees: each tree's share of the cache half. */
-  #blockCacheBytesMax(): number {
-    return Math.floor(this.#limits.blockCacheBytesMax / this.#limits.openPartitionsMax)
   }
 
   async #closePartition(id: string, partition: Partition, reason?: string): Promise<void> {
