@@ -93,8 +93,9 @@ export class PartitionPool<P extends PoolMember> {
       return entry.promise
     }
     const created: Entry<P> = { promise: undefined as unknown as Promise<P>, member: undefined }
-    created.promise = this.#open(id, created, open)
+    // In the map before the open starts: it counts against the bound from now on.
     this.#entries.set(id, created)
+    created.promise = this.#open(id, created, open)
     created.promise.then(
       (member) => {
         created.member = member
