@@ -166,7 +166,8 @@ export class MemoryBudget {
         account.flushing = false
         this.#flushes--
         this.#flushingBytes -= bytes
-        this.#flushLargest()
+        // After a failure the next write or apply retries, not this callback (no busy loop on a bad disk).
+        if (this.#lastError === undefined) this.#flushLargest()
         if (this.#bytes < this.bytesMax) this.#wake()
         else if (this.#flushes === 0 && this.#lastError !== undefined) this.#fail()
       })
