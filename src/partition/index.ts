@@ -14,6 +14,6 @@ export { decodeStateBatch, encodeStateBatch, type StateBatch, stateRecordType } 
 export { decodeEntry, type PartitionEntry } from './partition-entry.js'
 export { assertPartitionId, isPartitionId, partitionIdPattern } from './partition-id.js'
 export { Store, type StoreInfo, type StoreOptions } from './store.js'
-export { memoryBytesMaxDefault, memoryBytesMin, openPartitionsMaxDefault } from './store-limits.js'
+export { memoryBytesMaxDefault, memoryBytesMaxLimit, memoryBytesMin, openPartitionsMaxDefault, openPartitionsMaxLimit } from './store-limits.js'
 export { hasPartitionFigures, type StorePartitionInfo, type UnopenedPartitionInfo } from './store-partition-info.js'
 export { StoreReader, type StoreReaderOptions } from './store-reader.js'
