@@ -34,6 +34,11 @@ import { StoreLock } from './store-lock.js'
 import { lostAndFound, recoverStore } from './store-recovery.js'
 import { type StorePartitionInfo, summarizeDir } from './store-partition-info.js'
 
+/**
+ * In a store, `memtableBytesMax` is each partition's own cap within the memory budget (default
+ * 64 MiB or the budget's memtable half, whichever is smaller), and `blockCacheBytesMax`, when
+ * given, caps the one shared block cache further (store-limits.ts).
+ */
 export interface StoreOptions extends PartitionSettings {
   /** The file system (default: the real one). */
   fs?: FileSystem
