@@ -57,6 +57,9 @@ export interface StoreOptions extends PartitionSettings {
   openPartitionsMax?: number
 }
 
+/** Partitions `info()` looks at on disk at once. */
+const infoLooksMax = 8
+
 export interface StoreInfo {
   dir: string
   storeId: string
@@ -226,19 +229,31 @@ export class Store {
   async info(): Promise<StoreInfo> {
     this.#checkOpen()
     const data = this.#catalog.data
+    const ids = Object.keys(data.partitions).sort()
+    // Partitions neither open nor known yet are looked at on disk, a few at a time (a walk holds no descriptor between calls).
+    const unknown = ids.filter((id) => this.#pool.peek(id) === undefined && !this.#closedInfo.has(id))
+    const looked = new Map<string, StorePartitionInfo>()
+    let next = 0
+    await Promise.all(
+      Array.from({ length: Math.min(infoLooksMax, unknown.length) }, async () => {
+        while (next < unknown.length) {
+          const id = unknown[next++]!
+          looked.set(id, { id, logId: data.partitions[id]!.logId, open: false, ...(await summarizeDir(this.fs, this.#partitionDir(id))) })
+        }
+      }),
+    )
     const partitions: StorePartitionInfo[] = []
-    for (const id of Object.keys(data.partitions).sort()) {
+    for (const id of ids) {
       const open = this.#pool.peek(id)
       if (open !== undefined) {
         partitions.push({ ...open.info(), open: true })
         continue
       }
-      let known = this.#closedInfo.get(id)
-      if (known === undefined) {
-        known = { id, logId: data.partitions[id]!.logId, open: false, ...(await summarizeDir(this.fs, this.#partitionDir(id))) }
-        // A look that raced with an open of the partition is already stale: keep it only if still closed.
-        if (this.#pool.peek(id) === undefined) this.#closedInfo.set(id, known)
-      }
+      // Not looked at only when it was open when the looks began and is closing now.
+      const known =
+        this.#closedInfo.get(id) ?? looked.get(id) ?? { id, logId: data.partitions[id]!.logId, open: false, ...(await summarizeDir(this.fs, this.#partitionDir(id))) }
+      // Remembered: a closed partition does not change while the store holds its lock.
+      if (!this.#closedInfo.has(id)) this.#closedInfo.set(id, known)
       partitions.push(known)
     }
     return {
