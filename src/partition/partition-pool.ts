@@ -148,6 +148,26 @@ export class PartitionPool<P extends PoolMember> {
     return closing
   }
 
+  /**
+   * Takes `id`'s member out of the pool (waiting for its open, if one is running) and closes it
+   * with `closeMember`, busy or not: for a caller that replaces the partition (a restore). The
+   * next acquire opens anew, after this close. Resolves false when `id` was not in the pool.
+   */
+  async remove(id: string, closeMember: (member: P) => Promise<void>): Promise<boolean> {
+    const entry = this.#entries.get(id)
+    if (entry === undefined) {
+      await this.#closing.get(id)
+      return false
+    }
+    this.#entries.delete(id)
+    const closing = entry.promise.then(closeMember, () => undefined).finally(() => {
+      if (this.#closing.get(id) === closing) this.#closing.delete(id)
+    })
+    this.#closing.set(id, closing)
+    await closing
+    return true
+  }
+
   #scheduleTrim(): void {
     if (this.#trimScheduled) return
     this.#trimScheduled = true

@@ -107,6 +107,22 @@ describe('PartitionPool', () => {
     assert.ok(h.live.size <= 2)
   })
 
+  test('remove() closes a member even when busy, and the next acquire opens anew after that close', async () => {
+    const h = harness(4)
+    const a = await h.pool.acquire('a', h.open('a'))
+    a.busy++
+    const removing = h.pool.remove('a', async (m) => {
+      await new Promise((r) => setTimeout(r, 10))
+      m.closed = true
+      h.live.delete('a')
+    })
+    const again = h.pool.acquire('a', h.open('a'))
+    assert.equal(await removing, true)
+    assert.equal(a.closed, true)
+    assert.notEqual(await again, a)
+    assert.equal(await h.pool.remove('nope', async () => undefined), false)
+  })
+
   test('a failed open leaves nothing behind; close() closes every member and refuses new ones', async () => {
     const h = harness(2)
     await assert.rejects(h.pool.acquire('x', () => Promise.reject(new Error('disk'))), /disk/)
