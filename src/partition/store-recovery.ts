@@ -2,9 +2,10 @@
  * What a store does at open, under its lock, before it trusts anything on disk.
  *
  * Invariants:
- * - nothing is relied on before it is durable: the root, the catalog file, `partitions/` and
- *   each partition's directory are fsynced first (a rename whose directory fsync never ran, by
- *   a process that then died, is visible to us but could still vanish in a power loss);
+ * - nothing is relied on before it is durable: the root, the catalog file and `partitions/` are
+ *   fsynced first, and each partition's directory by the store before its first open (a rename
+ *   whose directory fsync never ran, by a process that then died, is visible to us but could
+ *   still vanish in a power loss);
  * - a missing catalog is never a fresh store while partition directories exist: that is
  *   CORRUPT_CATALOG, and nothing is created, moved or removed (not even `catalog.json.tmp`);
  * - nothing is deleted: a partition directory the catalog does not list (a crash mid-create, or
@@ -52,8 +53,9 @@ export async function recoverStore(fs: FileSystem, root: string, create: boolean
   const known = new Set(catalog.partitionIds())
   const orphans: string[] = []
   for (const name of await fs.list(partitionsDir)) {
-    if (known.has(name)) await syncDir(fs, posix.join(partitionsDir, name))
-    else orphans.push(name)
+    // A partition's own directory is synced by the store at its first open (before anything in
+    // it is trusted), not here: start-up must not cost one fsync per partition.
+    if (!known.has(name)) orphans.push(name)
   }
   if (orphans.length > 0) await moveToLostAndFound(fs, root, orphans)
   return catalog
