@@ -17,7 +17,7 @@
  */
 import { posix } from 'node:path'
 import { mkdirDurable } from '../io/atomic-write.js'
-import { CairnError, isCairnError } from '../io/errors.js'
+import { CairnError, IoError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
 import { FileLog } from '../log/file-log.js'
@@ -117,6 +117,8 @@ export class Store {
   /** Catalog entries of creations waiting for the next catalog write (one write for all of them). */
   #registrations: Array<{ id: string; entry: CatalogPartition; done: (e?: unknown) => void }> = []
   #registering = false
+  /** Partition directories fsynced since the store opened (each before its first open). */
+  readonly #dirsSynced = new Set<string>()
   #closed = false
 
   private constructor(dir: string, fs: FileSystem, options: StoreOptions, limits: StoreLimits, catalog: Catalog, lock: StoreLock) {
@@ -304,6 +306,13 @@ export class Store {
     const dir = this.#partitionDir(id)
     const account = this.#budget.open()
     try {
+      // Made durable before anything in it is trusted, once per process (store-recovery.ts leaves it to here).
+      if (logId !== undefined && !this.#dirsSynced.has(id)) {
+        await this.fs.syncDir(dir).catch((e: unknown) => {
+          throw new IoError('sync directory', dir, e)
+        })
+        this.#dirsSynced.add(id)
+      }
       const log = await FileLog.open({
         fs: this.fs,
         dir: posix.join(dir, 'log'),

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { CairnError, MemoryFileSystem } from '../../src/io/index.js'
+import { CairnError, FaultFileSystem, MemoryFileSystem } from '../../src/io/index.js'
 import { Store } from '../../src/partition/index.js'
 import { budgetFlushesMax, MemoryBudget } from '../../src/partition/memory-budget.js'
 
@@ -212,5 +212,28 @@ describe('Store memory budget and open partitions', () => {
     assert.deepEqual(again.partitions(), [...ids].sort())
     for (const id of ids) assert.equal(await (await again.partition(id)).getString('k'), id)
     await again.close()
+  })
+})
+
+describe('Store start-up cost does not grow with the partitions', () => {
+  test('opening a store syncs no partition directory; a partition directory is synced at its first open', async () => {
+    const mem = new MemoryFileSystem()
+    const setup = await Store.open('/data', { fs: mem })
+    for (let i = 0; i < 20; i++) await setup.createPartition(`p${i}`)
+    await setup.close()
+    const fs = new FaultFileSystem(mem)
+    const synced: string[] = []
+    fs.failWhen((op) => {
+      if (op.name === 'syncDir') synced.push(op.path)
+      return false
+    })
+    const store = await Store.open('/data', { fs })
+    const partitionDirs = () => synced.filter((p) => /^\/data\/partitions\/p\d+$/.test(p))
+    assert.deepEqual(partitionDirs(), [])
+    await store.info()
+    assert.deepEqual(partitionDirs(), [])
+    await store.partition('p3')
+    assert.ok(partitionDirs().includes('/data/partitions/p3'), JSON.stringify(synced))
+    await store.close()
   })
 })
