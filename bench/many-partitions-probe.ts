@@ -4,7 +4,8 @@
  * dir> create|measure <partitions>`. The root is the tree whose `src/partition/index.ts` it
  * imports (this one, or an older checkout to compare with). `create` makes a store of one-key
  * partitions; `measure` opens it and prints one JSON line: start-up (open, first answer, info),
- * then descriptors and RSS after info and at the peak of a write round over every partition.
+ * then descriptors and RSS after info and at the peak of a write round over every partition, and
+ * of four heavier rounds (64 KiB values).
  */
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -58,6 +59,23 @@ if (phase === 'create') {
     }
   })
   const roundMs = performance.now() - t2
+  // Heavy rounds: 4 x 64 KiB more per partition (256 MiB over 1,000), to see what the memtables hold.
+  const heavy = new Uint8Array(64 * 1024).fill(2)
+  let heavyRssPeakMb = 0
+  let heavyFdsPeak = 0
+  const t3 = performance.now()
+  for (let round = 0; round < 4; round++) {
+    await each(async (i) => {
+      await (await store.partition(`p${i}`)).put(`h${round}`, heavy)
+      if (i % 8 === 0) {
+        heavyFdsPeak = Math.max(heavyFdsPeak, fds() - fds0)
+        heavyRssPeakMb = Math.max(heavyRssPeakMb, rssMb())
+      }
+    })
+  }
+  const heavyMs = performance.now() - t3
   await store.close()
-  process.stdout.write(`${JSON.stringify({ openMs, firstAnswerMs, infoMs, fdsAfterInfo, rssAfterInfoMb, roundMs, fdsPeak, rssPeakMb })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ openMs, firstAnswerMs, infoMs, fdsAfterInfo, rssAfterInfoMb, roundMs, fdsPeak, rssPeakMb, heavyMs, heavyFdsPeak, heavyRssPeakMb })}\n`,
+  )
 }

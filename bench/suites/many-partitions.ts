@@ -1,7 +1,7 @@
 /**
  * A store of many one-key partitions (issue 7): start-up (open, first answer, `info`), and the
  * descriptors and RSS it holds after `info` and at the peak of a 16 KiB write round over every
- * partition. Each system runs in a child process of its own (bench/many-partitions-probe.ts) on
+ * partition (and of four 64 KiB rounds). Each system runs in a child process of its own (bench/many-partitions-probe.ts) on
  * a store it created itself. Set CAIRN_BENCH_BASE to another checkout (e.g. the commit before
  * the memory budget) to get its row beside this tree's; CAIRN_BENCH_PARTITIONS (default 1,000).
  * Lower is better for every figure here; opsPerSec is partitions per second of start-up to the
@@ -24,6 +24,9 @@ interface Probe {
   roundMs: number
   fdsPeak: number
   rssPeakMb: number
+  heavyMs: number
+  heavyFdsPeak: number
+  heavyRssPeakMb: number
 }
 
 function probe(root: string, dir: string, phase: 'create' | 'measure'): string {
@@ -52,6 +55,9 @@ function rowOf(system: string, kind: Row['kind'], p: Probe): Row {
       writeRoundMs: round(p.roundMs, 0),
       fdsPeakWriteRound: p.fdsPeak,
       rssPeakWriteRoundMb: round(p.rssPeakMb, 1),
+      heavyRoundsMs: round(p.heavyMs, 0),
+      fdsPeakHeavyRounds: p.heavyFdsPeak,
+      rssPeakHeavyRoundsMb: round(p.heavyRssPeakMb, 1),
     },
   }
 }
@@ -76,7 +82,7 @@ export const manyPartitionsSuite: Suite = {
     }
     const notes = [
       'openMs: Store.open; firstAnswerMs: open + the first get; infoMs: store.info() over every partition; fds and RSS measured in the probe process (descriptors over its count before the open)',
-      'write round: one 16 KiB put to every partition, 16 writers; its peak descriptors and RSS are sampled every 8 partitions',
+      'write round: one 16 KiB put to every partition, 16 writers; heavy rounds: four more of 64 KiB (256 MiB over 1,000 partitions); peak descriptors and RSS sampled every 8 partitions',
     ]
     return [finishCase({ suite: 'many-partitions', name: `${partitions} one-key partitions`, params: { partitions }, metric: 'opsPerSec', rows, notes })]
   },
