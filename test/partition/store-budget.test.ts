@@ -188,6 +188,33 @@ describe('Store memory budget and open partitions', () => {
     await store.close()
   })
 
+  test('a partition with a tail open is not closed until the tail ends', async () => {
+    const fs = new MemoryFileSystem()
+    const store = await Store.open('/data', { fs, openPartitionsMax: 1 })
+    const a = await store.ensurePartition('a')
+    await a.append(['one'])
+    const abort = new AbortController()
+    const seen: number[] = []
+    const tail = (async () => {
+      try {
+        for await (const e of a.tail(1, { signal: abort.signal })) seen.push(e.lsn)
+      } catch (e) {
+        if (!abort.signal.aborted) throw e
+      }
+    })()
+    while (seen.length === 0) await new Promise((r) => setTimeout(r, 1))
+    await store.ensurePartition('b')
+    await store.ensurePartition('c')
+    await new Promise((r) => setImmediate(r))
+    assert.equal(await a.append(['two']), 2, 'a partition with a tail open stays open')
+    abort.abort()
+    await tail
+    await store.ensurePartition('d')
+    await new Promise((r) => setImmediate(r))
+    await assert.rejects(a.append(['three']), isCode('CLOSED'))
+    await store.close()
+  })
+
   test('info() opens nothing and reports closed partitions as they were closed', async () => {
     const fs = new MemoryFileSystem()
     const store = await Store.open('/data', { fs, openPartitionsMax: 2 })
