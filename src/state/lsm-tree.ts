@@ -51,6 +51,8 @@ export class LsmTree {
   #closed = false
   #flushChain: Promise<void> = Promise.resolve()
   #bytesWrittenFlush = 0
+  /** Readers holding a view: open scans, read snapshots, retained versions and gets reading a table. */
+  #readers = 0
   #flushCount = 0
 
   private constructor(options: ResolvedStateOptions, cache: BlockCache, versions: VersionSet) {
@@ -183,7 +185,11 @@ export class LsmTree {
     // It reads a block: pin the version (and keep its tombstone set unchanged) until it is done.
     mem.shareTombstones()
     version.ref()
-    return result.finally(() => version.unref())
+    this.#readers++
+    return result.finally(() => {
+      version.unref()
+      this.#readers--
+    })
   }
 
   #view(): ViewParts {
@@ -202,7 +208,12 @@ export class LsmTree {
   scan(range: ScanRange = {}): AsyncIterableIterator<[Uint8Array, Uint8Array]> {
     this.#checkOpen()
     const view = this.#view()
-    return viewScan(view, range, () => view.version.unref(), this.#isOpen)
+    this.#readers++
+    const done = (): void => {
+      view.version.unref()
+      this.#readers--
+    }
+    return viewScan(view, range, done, this.#isOpen)
   }
 
   /**
@@ -216,11 +227,13 @@ export class LsmTree {
   readSnapshot(): ReadSnapshot {
     this.#checkOpen()
     const view = this.#view()
+    this.#readers++
     return new ReadSnapshot(
       this.#appliedLsn,
       view,
       async () => {
         view.version.unref()
+        this.#readers--
         await this.#versions.settleDeletes()
       },
       () => !this.#closed,
@@ -359,7 +372,25 @@ export class LsmTree {
    */
   retainVersion(): RetainedVersion {
     this.#checkOpen()
-    return this.#versions.retain()
+    const retained = this.#versions.retain()
+    this.#readers++
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      this.#readers--
+      retained.release()
+    }
+    return { ...retained, release }
+  }
+
+  /**
+   * Scans, read snapshots and retained versions not yet finished or released, and gets reading
+   * a table: while any is open, closing the tree would fail them (an owner that closes idle
+   * trees waits for 0).
+   */
+  get readerCount(): number {
+    return this.#readers
   }
 
   /**
