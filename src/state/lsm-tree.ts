@@ -51,6 +51,7 @@ export class LsmTree {
   #closed = false
   #flushChain: Promise<void> = Promise.resolve()
   #bytesWrittenFlush = 0
+  #flushFailed = false
   /** Readers holding a view: open scans, read snapshots, retained versions and gets reading a table. */
   #readers = 0
   #flushCount = 0
@@ -88,7 +89,7 @@ export class LsmTree {
     const resolved = resolveStateOptions(options)
     const { fs, dir } = resolved
     const cache = resolved.blockCache ?? new BlockCache(resolved.blockCacheBytesMax)
-    const state = resolved.readOnly ? await openReadOnly(fs, dir, cache) : await openOwned(fs, dir, cache)
+    const state = resolved.readOnly ? await openReadOnly(fs, dir, cache) : await openOwned(fs, dir, cache, resolved.trustedClean)
     // The version set calls back into the tree, which does not exist yet: route through a holder.
     const holder: { tree?: LsmTree } = {}
     let versions: VersionSet
@@ -121,6 +122,14 @@ export class LsmTree {
   /** True when opened with `readOnly`. */
   get readOnly(): boolean {
     return this.#options.readOnly
+  }
+
+  /**
+   * True once a flush or compaction of this tree failed (sticky): what it left on disk may not be
+   * durable, so its owner must not reopen it with `trustedClean`.
+   */
+  get faulted(): boolean {
+    return this.#flushFailed || this.#compactor.faulted
   }
 
   /** Error of the last background compaction, if it failed (the next one retries). */
@@ -299,7 +308,9 @@ export class LsmTree {
   async flushFrozen(lsnMax: number = Number.POSITIVE_INFINITY): Promise<void> {
     this.#checkWritable('flush')
     const run = this.#flushChain.then(() => this.#flushFrozen(lsnMax))
-    this.#flushChain = run.catch(() => undefined)
+    this.#flushChain = run.catch(() => {
+      this.#flushFailed = true
+    })
     await run
     if (this.#options.autoCompact && !this.#options.readOnly) this.#compactor.schedule()
   }
