@@ -26,6 +26,8 @@ export class PartitionMaintenance {
   readonly #memory: MemtableAccount | undefined
   #running: Promise<void> | undefined
   #error: unknown
+  /** True once a flush or compaction (or the log sync before it) failed; sticky, unlike `#error`. */
+  faulted = false
 
   constructor(id: string, log: Log, tree: LsmTree, memtableBytesMax: number, memory: MemtableAccount | undefined) {
     this.#id = id
@@ -92,6 +94,7 @@ export class PartitionMaintenance {
       })
       .catch((e) => {
         this.#error = e
+        this.faulted = true
         throw e
       })
       .finally(() => {

@@ -30,6 +30,7 @@ export async function openState(options: PartitionOptions): Promise<LsmTree> {
       ...(options.memtableBytesMax !== undefined && { memtableBytesMax: options.memtableBytesMax }),
       ...(options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: options.blockCacheBytesMax }),
       ...(options.blockCache !== undefined && { blockCache: options.blockCache }),
+      ...(options.trustedClean === true && { trustedClean: true }),
     })
     await replay(options.id, log, tree)
     return tree

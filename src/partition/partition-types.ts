@@ -78,4 +78,6 @@ export interface PartitionOptions extends PartitionSettings {
   memory?: MemtableAccount
   /** The block cache all of the store's partitions share (then `blockCacheBytesMax` is not used). */
   blockCache?: BlockCache
+  /** Open the state without its recovery fsyncs: the store closed it cleanly in this process (StateOptions.trustedClean). */
+  trustedClean?: boolean
 }

@@ -65,6 +65,9 @@ export class Partition {
   readonly #gate: WriteGate
   #closed = false
   #closedMessage = ''
+  /** Set once an append or trim failed: its log may hold what is not durable (see `closedCleanly`). */
+  #faulted = false
+  #closedCleanly = false
   /** Writes and appends in flight (from before their backpressure), log readers running, and `keepOpen` holders: see `idle`. */
   #users = 0
 
@@ -147,6 +150,9 @@ export class Partition {
       try {
         // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
         return await this.#log.append([record], { onDurable: this.#applier.applyOps.bind(this.#applier, ops) })
+      } catch (e) {
+        this.#faulted = true
+        throw e
       } finally {
         this.#gate.leave()
       }
@@ -175,6 +181,9 @@ export class Partition {
       this.#gate.enter()
       try {
         return await this.#log.append(records, { onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
+      } catch (e) {
+        this.#faulted = true
+        throw e
       } finally {
         this.#gate.leave()
       }
@@ -209,6 +218,9 @@ export class Partition {
       try {
         // The log checks the LSN again as it assigns it: nothing is written unless it is the next.
         return await this.#log.append(owned, { expectedLsn: firstLsn, onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
+      } catch (e) {
+        this.#faulted = true
+        throw e
       } finally {
         this.#gate.leave()
       }
@@ -332,6 +344,9 @@ export class Partition {
     const done = this.#trimHolds.trimming(floor)
     try {
       return await this.#log.trim(floor)
+    } catch (e) {
+      this.#faulted = true
+      throw e
     } finally {
       done()
     }
@@ -482,6 +497,15 @@ export class Partition {
     },
   }
 
+  /**
+   * @internal True once `close()` succeeded and nothing of this partition failed while it was
+   * open (no append, trim, flush or compaction): every file it wrote is durable, so the store may
+   * reopen it without the recovery fsyncs (`trustedClean`) until anything else touches it.
+   */
+  get closedCleanly(): boolean {
+    return this.#closedCleanly
+  }
+
   /** @internal `reason`: what a call on this partition is told from now on (CLOSED). */
   async close(reason?: string): Promise<void> {
     if (this.#closed) return
@@ -496,6 +520,8 @@ export class Partition {
       await this.#maintenance.settle()
       await this.#tree.close()
     }
+    // Only reached when both closes succeeded.
+    this.#closedCleanly = !this.#faulted && !this.#maintenance.faulted && !this.#tree.faulted && this.#log.syncedLsn >= this.#log.lastLsn
   }
 }
 

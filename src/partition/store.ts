@@ -123,6 +123,15 @@ export class Store {
   readonly #creating = new Map<string, Promise<Partition>>()
   /** Figures of partitions as they were closed, and of partitions looked at on disk, for `info()`. */
   readonly #closedInfo = new Map<string, StorePartitionInfo>()
+  /**
+   * Partitions this process closed cleanly (`Partition.closedCleanly`) and that nothing touched
+   * since (only this process can: it holds the lock): their next open skips the recovery fsyncs
+   * (`trustedClean`), which protect only against what a previous process left unsynced. An open
+   * takes the id out; a restore, or a failed roll, keeps it out.
+   */
+  readonly #cleanClosed = new Set<string>()
+  /** Partitions a failed roll touched: never reopened trusted while this store is open. */
+  readonly #suspect = new Set<string>()
   #closed = false
 
   private constructor(dir: string, fs: FileSystem, options: StoreOptions, limits: StoreLimits, catalog: Catalog, lock: StoreLock) {
@@ -227,6 +236,7 @@ export class Store {
       const reason = `partition ${id} was replaced by a restore: call store.partition(${JSON.stringify(id)}) again`
       await this.#pool.remove(id, (p) => this.#closePartition(id, p, reason))
       this.#closedInfo.delete(id)
+      this.#cleanClosed.delete(id)
       const { fs: _fs, create: _create, reducer: _reducer, reducers: _reducers, ...settings } = this.#options
       const entry = await restorePartitionFiles({ fs: this.fs, layout: this.#layout, catalog: this.#catalog, id, input, settings })
       return await this.#pool.acquire(id, () => this.#openPartition(id, entry, false))
@@ -247,6 +257,9 @@ export class Store {
       assert(chain !== undefined, 'an open partition has its chain')
       const { fs: _fs, create: _create, reducer: _reducer, reducers: _reducers, ...settings } = this.#options
       return await rollPartitionLog({ fs: this.fs, layout: this.#layout, catalog: this.#catalog, id, chain, settings })
+    } catch (e) {
+      this.#suspect.add(id)
+      throw e
     } finally {
       release()
     }
@@ -346,8 +359,10 @@ export class Store {
     const { fs: _fs, create: _create, reducer, reducers, memoryBytesMax: _m, openPartitionsMax: _o, ...settings } = this.#options
     const layout = this.#layout
     const account = this.#budget.open()
+    // Taken out here: whatever happens to this open, the files are no longer as the clean close left them.
+    const trustedClean = !create && this.#cleanClosed.delete(id)
     try {
-      const log = await openPartitionLog({ fs: this.fs, layout, catalog: this.#catalog, id, entry, settings, create })
+      const log = await openPartitionLog({ fs: this.fs, layout, catalog: this.#catalog, id, entry, settings, create, trustedClean })
       const options: PartitionOptions = {
         ...settings,
         memtableBytesMax: this.#limits.partitionMemtableBytesMax,
@@ -358,6 +373,7 @@ export class Store {
         log,
         reducer: reducers?.[id] ?? reducer,
         memory: account,
+        trustedClean,
       }
       const partition = await Partition.open(options)
       account.bind(() => partition.flush())
@@ -374,6 +390,7 @@ export class Store {
   async #closePartition(id: string, partition: Partition, reason?: string): Promise<void> {
     try {
       await partition.close(reason)
+      if (partition.closedCleanly && !this.#suspect.has(id)) this.#cleanClosed.add(id)
     } finally {
       const account = this.#accounts.get(id)
       this.#accounts.delete(id)
