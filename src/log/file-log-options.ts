@@ -42,6 +42,17 @@ export interface LogOptions {
   readOnly?: boolean
   /** Read-only tail: how often to look for new records (1 ms .. 60 s, default 100 ms). */
   pollIntervalMs?: number
+  /**
+   * Skip the recovery fsyncs (the directory's, and the last segment's with the rewrite of its
+   * unproven tail): only for a log that THIS process closed cleanly (its close fsynced its last
+   * segment and succeeded, no append, sync or trim of it failed) and that nothing touched since.
+   * Those fsyncs make durable what a previous process may have left unsynced (a rename whose
+   * directory fsync never ran, pages a killed writer left dirty or marked clean by a failed
+   * fsync); after a clean close in this process there is none: every segment creation fsynced
+   * its directory, and the close fsynced the active segment. A torn tail still gets the full
+   * recovery (a clean close leaves none). Default false.
+   */
+  trustedClean?: boolean
 }
 
 /** The options with every default filled in and every bound checked. */
@@ -56,6 +67,7 @@ export interface FileLogConfig {
   batchBytesMax: number
   readOnly: boolean
   pollIntervalMs: number
+  trustedClean: boolean
 }
 
 export function resolveLogOptions(options: LogOptions): FileLogConfig {
@@ -74,7 +86,7 @@ export function resolveLogOptions(options: LogOptions): FileLogConfig {
   if (durability !== 'sync' && durability !== 'none') {
     throw new CairnError('INVALID_CONFIG', `log ${dir}: durability must be 'sync' or 'none' (got ${String(durability)})`, { context: { dir } })
   }
-  return { fs: options.fs, dir, logId: options.logId, startLsn, durability, segmentBytesMax, recordBytesMax, batchBytesMax, readOnly: options.readOnly ?? false, pollIntervalMs }
+  return { fs: options.fs, dir, logId: options.logId, startLsn, durability, segmentBytesMax, recordBytesMax, batchBytesMax, readOnly: options.readOnly ?? false, pollIntervalMs, trustedClean: options.trustedClean === true }
 }
 
 function integerIn(dir: string, name: string, value: number, min: number, max: number): void {

@@ -8,7 +8,9 @@
  * - a torn tail of the last segment is cut (never acknowledged data); damage before it, a gap
  *   between segments, or a segment of another log is CORRUPT_LOG, never skipped;
  * - a read-only open writes nothing: it keeps whatever the writer has, and shows only what a
- *   frame proves fsynced.
+ *   frame proves fsynced;
+ * - a `trustedClean` open (a log this process closed cleanly) skips the fsyncs, which protect
+ *   only against what a previous process left unsynced (see `LogOptions.trustedClean`).
  */
 import { randomBytes } from 'node:crypto'
 import { posix } from 'node:path'
@@ -30,13 +32,15 @@ export interface RecoveredLog {
 /** Creates or recovers the log in `config.dir`; a `SyncFailure` means a failed fsync. */
 export async function recoverLog(config: FileLogConfig): Promise<RecoveredLog> {
   const { fs, dir, readOnly } = config
-  if (!readOnly) await mkdirDurable(fs, dir)
+  // Trusted only where this process closed the log (its directory exists, durably).
+  const trusted = config.trustedClean && !readOnly && (await fs.stat(dir))?.isDirectory === true
+  if (!readOnly && !trusted) await mkdirDurable(fs, dir)
   const names = await fs.list(dir)
   const temps = readOnly ? [] : names.filter((n) => n.endsWith(tempSuffix))
   for (const name of temps) await fs.unlink(posix.join(dir, name))
   // A killed writer may have left renames and removals whose directory fsync never ran:
   // they are visible now and may vanish on power loss. Make them durable before trusting.
-  if (!readOnly) await fs.syncDir(dir)
+  if (!readOnly && (!trusted || temps.length > 0)) await fs.syncDir(dir)
   const firsts = names.map(parseSegmentFileName).filter((n): n is number => n !== undefined)
   firsts.sort((a, b) => a - b)
   let logId = config.logId
@@ -50,7 +54,7 @@ export async function recoverLog(config: FileLogConfig): Promise<RecoveredLog> {
   }
   const segments: Segment[] = []
   for (const [i, firstLsn] of firsts.entries()) {
-    const recovered = await recoverSegment(fs, dir, firstLsn, logId, i === firsts.length - 1, readOnly)
+    const recovered = await recoverSegment(fs, dir, firstLsn, logId, i === firsts.length - 1, readOnly, trusted)
     logId ??= recovered.logId
     const previous = segments[segments.length - 1]
     if (previous !== undefined && previous.lastLsn + 1 !== firstLsn) {

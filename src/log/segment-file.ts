@@ -78,6 +78,7 @@ export async function recoverSegment(
   expectedLogId: string | undefined,
   isLast: boolean,
   readOnly: boolean,
+  trustedClean = false,
 ): Promise<{ segment: Segment; logId: string }> {
   const path = posix.join(dir, segmentFileName(firstLsn))
   const handle = await fs.open(path, isLast && !readOnly ? 'readWrite' : 'read')
@@ -105,7 +106,8 @@ export async function recoverSegment(
       )
     }
     const scan = await scanSegment(handle, path, firstLsn, header.frameSalt, isLast, { live: readOnly })
-    if (isLast && !readOnly) {
+    // A clean close in this process left the segment exactly its frames, fsynced (no torn tail).
+    if (isLast && !readOnly && !(trustedClean && scan.tornAt === undefined)) {
       if (scan.tornAt !== undefined) await handle.truncate(scan.tornAt)
       await rewriteUnproven(handle, scan)
       // The last segment may hold groups whose sync never finished (the writer was killed with

@@ -42,3 +42,5 @@ export {
 } from '../state/index.js'
 export type { RestorePartitionInput } from './store-restore.js'
 export { StoreLayout } from './store-layout.js'
+export { memoryBytesMaxDefault, memoryBytesMaxLimit, memoryBytesMin, openPartitionsMaxDefault, openPartitionsMaxLimit } from './store-limits.js'
+export { hasPartitionFigures, type StorePartitionInfo, type UnopenedPartitionInfo } from './store-partition-info.js'

@@ -48,6 +48,12 @@ export interface OpenPartitionLogOptions {
   settings: PartitionLogSettings
   /** The entry is not in the catalog yet: create its log (default false: it must exist). */
   create?: boolean
+  /**
+   * The store closed this partition cleanly in this process and nothing touched its files since:
+   * skip the partition's recovery (its directory fsyncs and leftover removal) and the active
+   * log's recovery fsyncs (`LogOptions.trustedClean`). Default false.
+   */
+  trustedClean?: boolean
 }
 
 /**
@@ -60,11 +66,12 @@ export async function openPartitionLog(options: OpenPartitionLogOptions): Promis
   const { fs, layout, catalog, id, entry, settings } = options
   const active = entry.logs[entry.logs.length - 1]!
   const activeDir = layout.logDir(id, active.logId)
+  const trusted = options.trustedClean === true && options.create !== true
   if (options.create !== true) {
-    await recoverPartitionFiles(fs, layout, id, entry)
+    if (!trusted) await recoverPartitionFiles(fs, layout, id, entry)
     if ((await fs.stat(activeDir)) === undefined) throw logMissing(id, activeDir)
   }
-  const log = await openFileLog(fs, activeDir, active.logId, active.firstLsn, settings)
+  const log = await openFileLog(fs, activeDir, active.logId, active.firstLsn, settings, false, trusted)
   return await LogChain.open({
     links: entry.logs,
     active: log,
@@ -74,13 +81,22 @@ export async function openPartitionLog(options: OpenPartitionLogOptions): Promis
   })
 }
 
-export function openFileLog(fs: FileSystem, dir: string, logId: string, startLsn: number, settings: PartitionLogSettings, readOnly = false): Promise<FileLog> {
+export function openFileLog(
+  fs: FileSystem,
+  dir: string,
+  logId: string,
+  startLsn: number,
+  settings: PartitionLogSettings,
+  readOnly = false,
+  trustedClean = false,
+): Promise<FileLog> {
   return FileLog.open({
     fs,
     dir,
     logId,
     startLsn,
     readOnly,
+    ...(trustedClean && { trustedClean }),
     ...(settings.durability !== undefined && { durability: settings.durability }),
     ...(settings.segmentBytesMax !== undefined && { segmentBytesMax: settings.segmentBytesMax }),
     ...(settings.recordBytesMax !== undefined && { recordBytesMax: settings.recordBytesMax }),

@@ -5,9 +5,10 @@
  * Invariant: readers see only what the log acknowledged, in LSN order (the log's promise); the
  * decoding adds fields to each fresh entry in place and copies nothing.
  *
- * Each reader takes the partition's `checkOpen` and runs it on the first `next()`, as a method
- * that is itself a generator would: the partition hands the generator out directly, since a
- * `yield*` around it would cost a hop per entry.
+ * Each reader takes the partition's `ReaderUse`: `enter()` on the first `next()` checks the
+ * partition is open (as a method that is itself a generator would: the partition hands the
+ * generator out directly, since a `yield*` around it would cost a hop per entry) and counts the
+ * reader as a user (the store closes only an idle partition), `leave()` when it ends.
  */
 import type { Log } from '../log/log.js'
 import type { ScanRange } from '../state/index.js'
@@ -15,37 +16,55 @@ import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import type { BytesScanRange } from './partition-types.js'
 import { toBytes } from './reducer.js'
 
+/** How a reader tells its partition it runs: `enter` checks the partition is open and counts it, `leave` uncounts it. */
+export interface ReaderUse {
+  enter(): void
+  leave(): void
+}
+
 /** Entries from `fromLsn` (default: the log's first), at most `limit` of them. */
-export async function* readEntries(checkOpen: () => void, log: Log, fromLsn: number | undefined, limit: number | undefined): AsyncGenerator<PartitionEntry> {
-  checkOpen()
-  let left = limit ?? Number.POSITIVE_INFINITY
-  if (left <= 0) return
-  for await (const batch of log.readBatches(fromLsn ?? log.firstLsn)) {
-    for (const entry of batch) {
-      yield decodeEntry(entry)
-      if (--left <= 0) return
+export async function* readEntries(use: ReaderUse, log: Log, fromLsn: number | undefined, limit: number | undefined): AsyncGenerator<PartitionEntry> {
+  use.enter()
+  try {
+    let left = limit ?? Number.POSITIVE_INFINITY
+    if (left <= 0) return
+    for await (const batch of log.readBatches(fromLsn ?? log.firstLsn)) {
+      for (const entry of batch) {
+        yield decodeEntry(entry)
+        if (--left <= 0) return
+      }
     }
+  } finally {
+    use.leave()
   }
 }
 
 /** Entries from `fromLsn` (default: the log's first) through `toLsn`, in the log's batches. */
 export async function* readEntryBatches(
-  checkOpen: () => void,
+  use: ReaderUse,
   log: Log,
   fromLsn: number | undefined,
   toLsn: number | undefined,
 ): AsyncGenerator<PartitionEntry[]> {
-  checkOpen()
-  for await (const batch of log.readBatches(fromLsn ?? log.firstLsn, toLsn)) {
-    for (const entry of batch) decodeEntry(entry)
-    yield batch as PartitionEntry[]
+  use.enter()
+  try {
+    for await (const batch of log.readBatches(fromLsn ?? log.firstLsn, toLsn)) {
+      for (const entry of batch) decodeEntry(entry)
+      yield batch as PartitionEntry[]
+    }
+  } finally {
+    use.leave()
   }
 }
 
 /** Entries from `fromLsn`, then new ones as they are acknowledged, until the log closes or `signal` aborts. */
-export async function* tailEntries(checkOpen: () => void, log: Log, fromLsn: number, options: { signal?: AbortSignal }): AsyncGenerator<PartitionEntry> {
-  checkOpen()
-  for await (const entry of log.tail(fromLsn, options)) yield decodeEntry(entry)
+export async function* tailEntries(use: ReaderUse, log: Log, fromLsn: number, options: { signal?: AbortSignal }): AsyncGenerator<PartitionEntry> {
+  use.enter()
+  try {
+    for await (const entry of log.tail(fromLsn, options)) yield decodeEntry(entry)
+  } finally {
+    use.leave()
+  }
 }
 
 export function toScanRange(range: BytesScanRange): ScanRange {

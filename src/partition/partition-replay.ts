@@ -29,6 +29,8 @@ export async function openState(options: PartitionOptions): Promise<LsmTree> {
       dir: posix.join(dir, 'state'),
       ...(options.memtableBytesMax !== undefined && { memtableBytesMax: options.memtableBytesMax }),
       ...(options.blockCacheBytesMax !== undefined && { blockCacheBytesMax: options.blockCacheBytesMax }),
+      ...(options.blockCache !== undefined && { blockCache: options.blockCache }),
+      ...(options.trustedClean === true && { trustedClean: true }),
     })
     await replay(options.id, log, tree)
     return tree

@@ -4,6 +4,8 @@
  */
 import type { FileSystem } from '../io/file-system.js'
 import type { Durability, Log } from '../log/log.js'
+import type { BlockCache } from '../state/index.js'
+import type { MemtableAccount } from './memory-budget.js'
 import type { Bytes, Reducer } from './reducer.js'
 import type { TrimHoldInfo } from './trim-holds.js'
 
@@ -72,4 +74,10 @@ export interface PartitionOptions extends PartitionSettings {
   /** The partition's log, opened by the store; the partition owns it from here (closes it). */
   log: Log
   reducer?: Reducer
+  /** The store's memory budget: told of memtable growth, asked before each write (backpressure). */
+  memory?: MemtableAccount
+  /** The block cache all of the store's partitions share (then `blockCacheBytesMax` is not used). */
+  blockCache?: BlockCache
+  /** Open the state without its recovery fsyncs: the store closed it cleanly in this process (StateOptions.trustedClean). */
+  trustedClean?: boolean
 }

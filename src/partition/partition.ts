@@ -17,7 +17,10 @@
  *   (trim-holds.ts);
  * - state is never durable past the log (the freeze-sync-flush rule, partition-maintenance.ts);
  * - every write (local or replicated) passes the write gate in the step that appends it, so a
- *   pause sees a stable applied LSN once the writes in flight settled (write-gate.ts).
+ *   pause sees a stable applied LSN once the writes in flight settled (write-gate.ts);
+ * - `idle` is true only when closing the partition would fail nobody: no write in flight or
+ *   waiting, no reader, tail, scan, snapshot or retained state open, no trim hold, no pause, no
+ *   flush or compaction running (the store closes only idle partitions to bound how many are open).
  */
 import { posix } from 'node:path'
 import { CairnError } from '../io/errors.js'
@@ -27,7 +30,7 @@ import { type LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type StateSta
 import { appliedBehindLog, StateApplier } from './partition-apply.js'
 import type { PartitionEntry } from './partition-entry.js'
 import { PartitionMaintenance } from './partition-maintenance.js'
-import { readEntries, readEntryBatches, tailEntries, toScanRange } from './partition-read.js'
+import { type ReaderUse, readEntries, readEntryBatches, tailEntries, toScanRange } from './partition-read.js'
 import { openState } from './partition-replay.js'
 import type { BytesScanRange, Payload, PartitionInfo, PartitionOptions, WriteBatch } from './partition-types.js'
 import { checkReplicatedStart, encodeAppend, encodeReplicated, encodeWrite, type ReplicatedRecord, toStateOp } from './partition-write.js'
@@ -59,6 +62,12 @@ export class Partition {
   readonly #trimHolds = new TrimHolds()
   readonly #gate: WriteGate
   #closed = false
+  #closedMessage = ''
+  /** Set once an append or trim failed: its log may hold what is not durable (see `closedCleanly`). */
+  #faulted = false
+  #closedCleanly = false
+  /** Writes and appends in flight (from before their backpressure), log readers running, and `keepOpen` holders: see `idle`. */
+  #users = 0
 
   private constructor(options: PartitionOptions, log: Log, tree: LsmTree, gate: WriteGate) {
     this.id = options.id
@@ -66,7 +75,7 @@ export class Partition {
     this.#log = log
     this.#tree = tree
     this.#reducer = options.reducer
-    this.#maintenance = new PartitionMaintenance(options.id, log, tree, options.memtableBytesMax ?? memtableBytesMaxDefault)
+    this.#maintenance = new PartitionMaintenance(options.id, log, tree, options.memtableBytesMax ?? memtableBytesMaxDefault, options.memory)
     this.#applier = new StateApplier(options.id, tree, this.#maintenance)
     this.#gate = gate
   }
@@ -126,17 +135,26 @@ export class Partition {
     // and the log frames a payload-only record later, when its group is written.
     const ops = (batch.ops ?? []).map(toStateOp)
     const payloads = (batch.payloads ?? []).map(ownPayload)
-    await this.#maintenance.admit()
-    while (this.#gate.paused) await this.#gate.wait()
-    // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns,
-    // and no pause begins between the gate and the log.
-    const record: LogRecord = encodeWrite(ops, payloads, this.#reducer, this.#log.nextLsn, this.#log.recordBytesMax)
-    this.#gate.enter()
+    // Counted until it settles: the store closes only an idle partition (see `idle`).
+    this.#users++
     try {
-      // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
-      return await this.#log.append([record], { onDurable: this.#applier.applyOps.bind(this.#applier, ops) })
+      await this.#maintenance.admit()
+      while (this.#gate.paused) await this.#gate.wait()
+      // From here to `append` nothing awaits: the LSN the reducer sees is the one the log assigns,
+      // and no pause begins between the gate and the log.
+      const record: LogRecord = encodeWrite(ops, payloads, this.#reducer, this.#log.nextLsn, this.#log.recordBytesMax)
+      this.#gate.enter()
+      try {
+        // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
+        return await this.#log.append([record], { onDurable: this.#applier.applyOps.bind(this.#applier, ops) })
+      } catch (e) {
+        this.#faulted = true
+        throw e
+      } finally {
+        this.#gate.leave()
+      }
     } finally {
-      this.#gate.leave()
+      this.#users--
     }
   }
 
@@ -151,15 +169,23 @@ export class Partition {
     this.#checkOpen()
     // Copies before any await (see write).
     const owned = payloads.map(ownPayload)
-    await this.#maintenance.admit()
-    while (this.#gate.paused) await this.#gate.wait()
-    // From here to `append` nothing awaits (see write).
-    const { records, opsByRecord } = encodeAppend(owned, this.#reducer, this.#log.nextLsn, this.#log.recordBytesMax)
-    this.#gate.enter()
+    this.#users++
     try {
-      return await this.#log.append(records, { onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
+      await this.#maintenance.admit()
+      while (this.#gate.paused) await this.#gate.wait()
+      // From here to `append` nothing awaits (see write).
+      const { records, opsByRecord } = encodeAppend(owned, this.#reducer, this.#log.nextLsn, this.#log.recordBytesMax)
+      this.#gate.enter()
+      try {
+        return await this.#log.append(records, { onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
+      } catch (e) {
+        this.#faulted = true
+        throw e
+      } finally {
+        this.#gate.leave()
+      }
     } finally {
-      this.#gate.leave()
+      this.#users--
     }
   }
 
@@ -180,15 +206,23 @@ export class Partition {
     const { records: owned, opsByRecord } = encodeReplicated(records)
     const firstLsn = records[0]!.lsn
     checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
-    await this.#maintenance.admit()
-    while (this.#gate.paused) await this.#gate.wait()
-    checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
-    this.#gate.enter()
+    this.#users++
     try {
-      // The log checks the LSN again as it assigns it: nothing is written unless it is the next.
-      return await this.#log.append(owned, { expectedLsn: firstLsn, onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
+      await this.#maintenance.admit()
+      while (this.#gate.paused) await this.#gate.wait()
+      checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
+      this.#gate.enter()
+      try {
+        // The log checks the LSN again as it assigns it: nothing is written unless it is the next.
+        return await this.#log.append(owned, { expectedLsn: firstLsn, onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
+      } catch (e) {
+        this.#faulted = true
+        throw e
+      } finally {
+        this.#gate.leave()
+      }
     } finally {
-      this.#gate.leave()
+      this.#users--
     }
   }
 
@@ -212,7 +246,7 @@ export class Partition {
   /** The value of `key`, or undefined. */
   get(key: Bytes): Promise<Uint8Array | undefined> {
     // Not async: a cached read answers with the tree's already-resolved promise, no extra hop.
-    if (this.#closed) return Promise.reject(new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`))
+    if (this.#closed) return Promise.reject(this.#closedError())
     try {
       return this.#tree.get(toBytes(key))
     } catch (e) {
@@ -277,7 +311,7 @@ export class Partition {
    * for await (const { lsn, payload } of partition.read({ fromLsn: 1, limit: 10 })) { ... }
    */
   read(options: { fromLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
-    return readEntries(this.#checkOpenBound, this.#log, options.fromLsn, options.limit)
+    return readEntries(this.#readerUse, this.#log, options.fromLsn, options.limit)
   }
 
   /**
@@ -287,12 +321,12 @@ export class Partition {
    * for await (const batch of partition.readBatches({ fromLsn: 1 })) for (const e of batch) { ... }
    */
   readBatches(options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
-    return readEntryBatches(this.#checkOpenBound, this.#log, options.fromLsn, options.toLsn)
+    return readEntryBatches(this.#readerUse, this.#log, options.fromLsn, options.toLsn)
   }
 
   /** Reads from `fromLsn`, then waits for new entries until the store closes or `signal` aborts. */
   tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
-    return tailEntries(this.#checkOpenBound, this.#log, fromLsn, options)
+    return tailEntries(this.#readerUse, this.#log, fromLsn, options)
   }
 
   /**
@@ -303,9 +337,13 @@ export class Partition {
     this.#checkOpen()
     if (!Number.isSafeInteger(belowLsn)) throw new CairnError('INVALID_ARGUMENT', `trim needs an integer LSN (got ${belowLsn})`, { context: { belowLsn } })
     const floor = Math.min(belowLsn, this.trimFloor)
+    // A running trim counts as a trim hold does (`idle`).
     const done = this.#trimHolds.trimming(floor)
     try {
       return await this.#log.trim(floor)
+    } catch (e) {
+      this.#faulted = true
+      throw e
     } finally {
       done()
     }
@@ -394,23 +432,83 @@ export class Partition {
     }
   }
 
+  /**
+   * @internal True when nothing uses the partition, so the store may close it to bound its open
+   * partitions (see the header): the hooks count too, so a trim hold, a pause, a retained state
+   * or a tail keeps it open.
+   */
+  get idle(): boolean {
+    return (
+      this.#users === 0 &&
+      !this.#closed &&
+      !this.#maintenance.running &&
+      this.#tree.readerCount === 0 &&
+      !this.#trimHolds.busy &&
+      !this.#gate.paused &&
+      this.#gate.inFlight === 0 &&
+      this.#gate.waiting === 0
+    )
+  }
+
+  /**
+   * @internal Counts the caller as a user until the returned release is called (once; again does
+   * nothing): the store keeps the partition open meanwhile (a roll of its log). CLOSED when closed.
+   */
+  keepOpen(): () => void {
+    this.#checkOpen()
+    this.#users++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#users--
+    }
+  }
+
+  /** @internal Bytes of the memtables not yet in table files (what the store's memory budget counts). */
+  get memtableBytes(): number {
+    return this.#tree.memtableBytes
+  }
+
   /** Stats of the state engine (levels, amplification, cache) for benchmarks and metrics. */
   stateStats(): StateStats {
     return this.#tree.stats()
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`)
+    if (this.#closed) throw this.#closedError()
   }
 
-  /** `#checkOpen` for the readers, which run it on their first step. */
-  readonly #checkOpenBound = (): void => this.#checkOpen()
+  #closedError(): CairnError {
+    return new CairnError('CLOSED', this.#closedMessage || `partition ${this.id} is closed: open the store again`, { context: { partition: this.id } })
+  }
 
-  /** @internal */
-  async close(): Promise<void> {
+  /** What the readers tell the partition (partition-read.ts): checked open and counted while they run. */
+  readonly #readerUse: ReaderUse = {
+    enter: () => {
+      this.#checkOpen()
+      this.#users++
+    },
+    leave: () => {
+      this.#users--
+    },
+  }
+
+  /**
+   * @internal True once `close()` succeeded and nothing of this partition failed while it was
+   * open (no append, trim, flush or compaction): every file it wrote is durable, so the store may
+   * reopen it without the recovery fsyncs (`trustedClean`) until anything else touches it.
+   */
+  get closedCleanly(): boolean {
+    return this.#closedCleanly
+  }
+
+  /** @internal `reason`: what a call on this partition is told from now on (CLOSED). */
+  async close(reason?: string): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#gate.close(new CairnError('CLOSED', `partition ${this.id} is closed: open the store again`))
+    if (reason !== undefined) this.#closedMessage = reason
+    this.#gate.close(this.#closedError())
     try {
       await this.#log.close()
     } finally {
@@ -419,6 +517,8 @@ export class Partition {
       await this.#maintenance.settle()
       await this.#tree.close()
     }
+    // Only reached when both closes succeeded.
+    this.#closedCleanly = !this.#faulted && !this.#maintenance.faulted && !this.#tree.faulted && this.#log.syncedLsn >= this.#log.lastLsn
   }
 }
 

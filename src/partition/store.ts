@@ -6,8 +6,14 @@
  * - a partition exists iff the catalog lists it; its directory is made durable before the
  *   catalog entry; directories the catalog does not list (a crash mid-create) are moved to
  *   `lost+found/` at open, and a missing catalog over partition directories is CORRUPT_CATALOG;
- * - at open, everything the store relies on is fsynced before it is trusted (store-recovery.ts);
- * - partition ids are validated before any path is built from them.
+ * - at open, everything the store relies on is fsynced before it is trusted (store-recovery.ts),
+ *   each partition's own directories at its first open (open-partition-log.ts);
+ * - partition ids are validated before any path is built from them;
+ * - memory and descriptors do not grow with the number of partitions: opening the store and
+ *   `info()` open no partition; at most `openPartitionsMax` are open (partition-pool.ts: idle
+ *   ones are closed, least recently used first); all memtables share one budget
+ *   (memory-budget.ts) and all tables one block cache;
+ * - one open partition object per id: a restore closes it through the pool and reopens through it.
  *
  * Layout: store-layout.ts.
  */
@@ -18,17 +24,28 @@ import { CairnError, isCairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
 import type { LogChain, LogChainLink } from '../log/log-chain.js'
+import { BlockCache } from '../state/index.js'
 import { type Catalog, type CatalogPartition, newCatalogPartition } from './catalog.js'
+import { CatalogRegistrations } from './catalog-registrations.js'
+import { MemoryBudget } from './memory-budget.js'
 import { newStoreFileId, openPartitionLog, rollPartitionLog } from './open-partition-log.js'
 import { partitionNotFound, storeNotFound } from './not-found.js'
-import { Partition, type PartitionInfo, type PartitionOptions, type PartitionSettings } from './partition.js'
+import { Partition, type PartitionOptions, type PartitionSettings } from './partition.js'
 import { assertPartitionId } from './partition-id.js'
+import { PartitionPool } from './partition-pool.js'
 import type { Reducer } from './reducer.js'
 import { StoreLayout } from './store-layout.js'
+import { evictFlushBytesMin, resolveStoreLimits, type StoreLimits } from './store-limits.js'
 import { StoreLock } from './store-lock.js'
+import { lookAtPartitions, type StorePartitionInfo } from './store-partition-info.js'
 import { type RestorePartitionInput, restorePartitionFiles } from './store-restore.js'
 import { lostAndFound, recoverStore } from './store-recovery.js'
 
+/**
+ * In a store, `memtableBytesMax` is each partition's own cap within the memory budget (default
+ * 64 MiB or the budget's memtable half, whichever is smaller), and `blockCacheBytesMax`, when
+ * given, caps the one shared block cache further (store-limits.ts).
+ */
 export interface StoreOptions extends PartitionSettings {
   /** The file system (default: the real one). */
   fs?: FileSystem
@@ -38,18 +55,48 @@ export interface StoreOptions extends PartitionSettings {
   reducer?: Reducer
   /** Reducers by partition id. */
   reducers?: Record<string, Reducer>
+  /**
+   * The store's memory for state, in bytes (default 256 MiB): half bounds the sum of all
+   * partitions' unflushed memtables, half is the one block cache they share (store-limits.ts).
+   */
+  memoryBytesMax?: number
+  /** Partitions open at once (default 256); idle ones are closed, least recently used first. */
+  openPartitionsMax?: number
 }
 
 export interface StoreInfo {
   dir: string
   storeId: string
   createdAtMs: number
-  partitions: PartitionInfo[]
+  /**
+   * Every partition, without opening any: live figures for open ones, the figures at its close
+   * for one closed since the store opened, and for the others what the catalog and one walk of
+   * its directory tell (see `StorePartitionInfo`).
+   */
+  partitions: StorePartitionInfo[]
   /** Directories moved aside into `<dir>/lost+found/` (orphans found at open): for a human to check. */
   lostAndFound: string[]
+  /** Partitions open now, and the bound. */
+  openPartitions: number
+  openPartitionsMax: number
+  /** Unflushed memtable bytes of all open partitions, and their bound (half the memory budget). */
+  memtableBytes: number
+  memtableBytesMax: number
+  /** Bytes in the block cache all partitions share, and its capacity (the budget's other half). */
+  blockCacheBytes: number
+  blockCacheBytesMax: number
+  memoryBytesMax: number
 }
 
 /**
+ * A `Partition` from `partition()`, `createPartition()` or `ensurePartition()` is the live
+ * partition while it stays open; to stay within `openPartitionsMax` the store closes idle
+ * partitions (no write in flight, no read, tail, scan, snapshot, retained state, trim hold or
+ * pause open), least recently used first. A call on a partition closed that way fails with
+ * `CLOSED`, saying to call `store.partition(id)` again, which reopens it. Ask the store for a
+ * partition when you need it (a lookup while it is open) rather than holding one across idle
+ * periods.
+ *
  * @example
  * const store = await Store.open('./cairn-data')
  * const orders = await store.ensurePartition('orders')
@@ -60,23 +107,49 @@ export class Store {
   readonly dir: string
   readonly fs: FileSystem
   readonly #options: StoreOptions
+  readonly #limits: StoreLimits
+  readonly #layout: StoreLayout
   readonly #catalog: Catalog
+  readonly #registrations: CatalogRegistrations
   readonly #lock: StoreLock
-  readonly #open = new Map<string, Promise<Partition>>()
+  readonly #budget: MemoryBudget
+  /** One cache for the tables of every partition (LRU by bytes): the budget's other half. */
+  readonly #blockCache: BlockCache
+  readonly #pool: PartitionPool<Partition>
+  readonly #accounts = new Map<string, ReturnType<MemoryBudget['open']>>()
   /** The log chain each open partition writes through (for rollovers). */
   readonly #chains = new WeakMap<Partition, LogChain>()
-  #creating: Promise<unknown> = Promise.resolve()
+  /** Creations and restores in flight, by id: `partition(id)` answers with them meanwhile. */
+  readonly #creating = new Map<string, Promise<Partition>>()
+  /** Figures of partitions as they were closed, and of partitions looked at on disk, for `info()`. */
+  readonly #closedInfo = new Map<string, StorePartitionInfo>()
+  /**
+   * Partitions this process closed cleanly (`Partition.closedCleanly`) and that nothing touched
+   * since (only this process can: it holds the lock): their next open skips the recovery fsyncs
+   * (`trustedClean`), which protect only against what a previous process left unsynced. An open
+   * takes the id out; a restore, or a failed roll, keeps it out.
+   */
+  readonly #cleanClosed = new Set<string>()
+  /** Partitions a failed roll touched: never reopened trusted while this store is open. */
+  readonly #suspect = new Set<string>()
   #closed = false
 
-  private constructor(dir: string, fs: FileSystem, options: StoreOptions, catalog: Catalog, lock: StoreLock) {
+  private constructor(dir: string, fs: FileSystem, options: StoreOptions, limits: StoreLimits, catalog: Catalog, lock: StoreLock) {
     this.dir = dir
     this.fs = fs
     this.#options = options
+    this.#limits = limits
+    this.#layout = new StoreLayout(dir)
     this.#catalog = catalog
+    this.#registrations = new CatalogRegistrations(catalog)
     this.#lock = lock
+    this.#budget = new MemoryBudget(limits.memtablesBytesMax)
+    this.#blockCache = new BlockCache(limits.blockCacheBytesMax)
+    this.#pool = new PartitionPool<Partition>({ openMax: limits.openPartitionsMax, evict: (id, p) => this.#evict(id, p) })
   }
 
   static async open(dir: string, options: StoreOptions = {}): Promise<Store> {
+    const limits = resolveStoreLimits(options)
     const fs = options.fs ?? new NodeFileSystem()
     const root = posix.resolve(dir)
     if ((await fs.stat(root)) === undefined) {
@@ -86,7 +159,7 @@ export class Store {
     const lock = await StoreLock.acquire(fs, root)
     try {
       const catalog = await recoverStore(fs, root, options.create !== false)
-      return new Store(root, fs, options, catalog, lock)
+      return new Store(root, fs, options, limits, catalog, lock)
     } catch (e) {
       await lock.release()
       throw e
@@ -112,52 +185,44 @@ export class Store {
     return this.#catalog.partition(id) !== undefined
   }
 
-  /** Opens an existing partition; `PARTITION_NOT_FOUND` if there is none. */
+  /** Opens an existing partition (or hands out the open one); `PARTITION_NOT_FOUND` if there is none. */
   partition(id: string): Promise<Partition> {
     this.#checkOpen()
     assertPartitionId(id)
-    const opened = this.#open.get(id)
-    if (opened !== undefined) return opened
-    const entry = this.#catalog.partition(id)
-    if (entry === undefined) {
-      return Promise.reject(partitionNotFound(id))
-    }
-    const opening = this.#openPartition(id, entry, false)
-    this.#open.set(id, opening)
-    opening.catch(() => this.#open.delete(id))
-    return opening
+    const creating = this.#creating.get(id)
+    if (creating !== undefined) return creating
+    // The catalog is asked only when the partition is not open (its entry is a copy).
+    if (this.#pool.peek(id) === undefined && this.#catalog.partition(id) === undefined) return Promise.reject(partitionNotFound(id))
+    return this.#pool.acquire(id, () => this.#openPartition(id, this.#catalog.partition(id)!, false))
   }
 
-  /** Creates a partition; `PARTITION_EXISTS` if it exists. */
+  /** Creates a partition; `PARTITION_EXISTS` if it exists. Concurrent creations share catalog writes. */
   createPartition(id: string): Promise<Partition> {
     this.#checkOpen()
     assertPartitionId(id)
-    const run = this.#creating.then(async () => {
-      if (this.#catalog.partition(id) !== undefined) {
-        throw new CairnError('PARTITION_EXISTS', `partition ${id} already exists`, { context: { partition: id } })
-      }
-      const entry = newCatalogPartition(newStoreFileId())
+    if (this.#creating.has(id) || this.#catalog.partition(id) !== undefined) {
+      return Promise.reject(new CairnError('PARTITION_EXISTS', `partition ${id} already exists`, { context: { partition: id } }))
+    }
+    const entry = newCatalogPartition(newStoreFileId())
+    const run = this.#pool.acquire(id, async () => {
       const partition = await this.#openPartition(id, entry, true)
       try {
-        await this.#catalog.update((c) => {
-          c.partitions[id] = entry
-        })
+        await this.#registrations.add(id, entry)
       } catch (e) {
-        await partition.close().catch(() => undefined)
+        await this.#closePartition(id, partition).catch(() => undefined)
         throw e
       }
-      this.#open.set(id, Promise.resolve(partition))
       return partition
     })
-    this.#creating = run.catch(() => undefined)
-    return run
+    return this.#track(id, run)
   }
 
   /**
    * Restores partition `id` from a state: its state bulk-loaded from `entries` (sorted by key,
    * each once) at LSN `lsn`, its log a new one starting at `lsn + 1`. A new partition, or the
    * replacement of an existing one, switched atomically (store-restore.ts): an open partition is
-   * closed first (its in-flight writes drain; the object callers hold answers CLOSED after).
+   * closed first, through the pool (its in-flight writes drain; the object callers hold answers
+   * CLOSED after), and the restored one is opened through it.
    *
    * @example
    * const orders = await store.restorePartition('orders', { lsn: 42, entries: [[key, value]] })
@@ -165,41 +230,46 @@ export class Store {
   restorePartition(id: string, input: RestorePartitionInput): Promise<Partition> {
     this.#checkOpen()
     assertPartitionId(id)
-    const run = this.#creating.then(async () => {
-      const previous = this.#open.get(id)
-      const restoring = (async () => {
-        if (previous !== undefined) await (await previous.catch(() => undefined))?.close()
-        const { fs: _fs, create: _create, reducer: _reducer, reducers: _reducers, ...settings } = this.#options
-        const entry = await restorePartitionFiles({ fs: this.fs, layout: new StoreLayout(this.dir), catalog: this.#catalog, id, input, settings })
-        return await this.#openPartition(id, entry, false)
-      })()
-      this.#open.set(id, restoring)
-      restoring.catch(() => {
-        if (this.#open.get(id) === restoring) this.#open.delete(id)
-      })
-      return await restoring
-    })
-    this.#creating = run.catch(() => undefined)
-    return run
+    const previous = this.#creating.get(id)
+    const run = (async () => {
+      await previous?.catch(() => undefined)
+      const reason = `partition ${id} was replaced by a restore: call store.partition(${JSON.stringify(id)}) again`
+      await this.#pool.remove(id, (p) => this.#closePartition(id, p, reason))
+      this.#closedInfo.delete(id)
+      this.#cleanClosed.delete(id)
+      const { fs: _fs, create: _create, reducer: _reducer, reducers: _reducers, ...settings } = this.#options
+      const entry = await restorePartitionFiles({ fs: this.fs, layout: this.#layout, catalog: this.#catalog, id, input, settings })
+      return await this.#pool.acquire(id, () => this.#openPartition(id, entry, false))
+    })()
+    return this.#track(id, run)
   }
 
   /**
    * @internal Rolls the partition's log over to a new one at its last LSN + 1 (crash-safe; see
-   * open-partition-log.ts). For operations that start a new log, and tests.
+   * open-partition-log.ts). For operations that start a new log, and tests. The partition comes
+   * from the pool and is kept open (not evicted) until the roll is done.
    */
   async rollPartitionLog(id: string): Promise<LogChainLink> {
     const partition = await this.partition(id)
-    const chain = this.#chains.get(partition)
-    assert(chain !== undefined, 'an open partition has its chain')
-    const { fs: _fs, create: _create, reducer: _reducer, reducers: _reducers, ...settings } = this.#options
-    return await rollPartitionLog({ fs: this.fs, layout: new StoreLayout(this.dir), catalog: this.#catalog, id, chain, settings })
+    const release = partition.keepOpen()
+    try {
+      const chain = this.#chains.get(partition)
+      assert(chain !== undefined, 'an open partition has its chain')
+      const { fs: _fs, create: _create, reducer: _reducer, reducers: _reducers, ...settings } = this.#options
+      return await rollPartitionLog({ fs: this.fs, layout: this.#layout, catalog: this.#catalog, id, chain, settings })
+    } catch (e) {
+      this.#suspect.add(id)
+      throw e
+    } finally {
+      release()
+    }
   }
 
   /** Opens the partition, creating it if missing. */
   async ensurePartition(id: string): Promise<Partition> {
     assertPartitionId(id)
-    await this.#creating
-    if (this.#catalog.partition(id) !== undefined) return await this.partition(id)
+    await this.#creating.get(id)?.catch(() => undefined)
+    if (this.#pool.peek(id) !== undefined || this.#catalog.partition(id) !== undefined) return await this.partition(id)
     try {
       return await this.createPartition(id)
     } catch (e) {
@@ -208,28 +278,65 @@ export class Store {
     }
   }
 
+  /**
+   * The store and every partition, opening none: start-up, `cairn info` and the server's
+   * status cost the same whatever the number of partitions (a partition never open since the
+   * store opened is looked at on disk once, a few at a time, then remembered).
+   */
   async info(): Promise<StoreInfo> {
     this.#checkOpen()
     const data = this.#catalog.data
-    const partitions: PartitionInfo[] = []
-    for (const id of this.partitions()) partitions.push((await this.partition(id)).info())
-    return { dir: this.dir, storeId: data.storeId, createdAtMs: data.createdAtMs, partitions, lostAndFound: await lostAndFound(this.fs, this.dir) }
+    const ids = Object.keys(data.partitions).sort()
+    const unknown = ids.filter((id) => this.#pool.peek(id) === undefined && !this.#closedInfo.has(id))
+    const looked = await lookAtPartitions(this.fs, unknown, (id) => ({ logId: data.partitions[id]!.activeLogId, dir: this.#layout.partitionDir(id) }))
+    const partitions: StorePartitionInfo[] = []
+    for (const id of ids) {
+      const open = this.#pool.peek(id)
+      if (open !== undefined) {
+        partitions.push({ ...open.info(), open: true })
+        continue
+      }
+      // Not looked at only when it was open when the looks began and is closing now.
+      const known =
+        this.#closedInfo.get(id) ??
+        looked.get(id) ??
+        (await lookAtPartitions(this.fs, [id], () => ({ logId: data.partitions[id]!.activeLogId, dir: this.#layout.partitionDir(id) }))).get(id)!
+      // Remembered: a closed partition does not change while the store holds its lock.
+      if (!this.#closedInfo.has(id)) this.#closedInfo.set(id, known)
+      partitions.push(known)
+    }
+    return {
+      dir: this.dir,
+      storeId: data.storeId,
+      createdAtMs: data.createdAtMs,
+      partitions,
+      lostAndFound: await lostAndFound(this.fs, this.dir),
+      openPartitions: this.#pool.size,
+      openPartitionsMax: this.#limits.openPartitionsMax,
+      memtableBytes: this.#budget.bytes,
+      memtableBytesMax: this.#limits.memtablesBytesMax,
+      blockCacheBytes: this.#blockCache.bytes,
+      blockCacheBytesMax: this.#limits.blockCacheBytesMax,
+      memoryBytesMax: this.#limits.memoryBytesMax,
+    }
   }
 
-  /** Finishes in-flight appends, closes every partition and releases the lock. Idempotent. */
+  /** @internal What the memory budget counts now (for tests and metrics). */
+  get memtableBytes(): number {
+    return this.#budget.bytes
+  }
+
+  /** @internal Partitions open or opening now. */
+  get openPartitionCount(): number {
+    return this.#pool.size
+  }
+
+  /** Finishes in-flight appends, creations and restores, closes every partition and releases the lock. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    await this.#creating
-    const errors: unknown[] = []
-    for (const opening of this.#open.values()) {
-      try {
-        await (await opening).close()
-      } catch (e) {
-        errors.push(e)
-      }
-    }
-    this.#open.clear()
+    await Promise.all([...this.#creating.values()].map((run) => run.catch(() => undefined)))
+    const errors = await this.#pool.close((id, p) => this.#closePartition(id, p))
     await this.#lock.release()
     if (errors.length > 0) throw errors[0]
   }
@@ -238,15 +345,64 @@ export class Store {
     if (this.#closed) throw new CairnError('CLOSED', `store ${this.dir} is closed: open it again`)
   }
 
+  /** `run` answers `partition(id)` until it settles. */
+  #track(id: string, run: Promise<Partition>): Promise<Partition> {
+    this.#creating.set(id, run)
+    const settled = (): void => {
+      if (this.#creating.get(id) === run) this.#creating.delete(id)
+    }
+    run.then(settled, settled)
+    return run
+  }
+
   async #openPartition(id: string, entry: CatalogPartition, create: boolean): Promise<Partition> {
-    const { fs: _fs, create: _create, reducer, reducers, ...settings } = this.#options
-    const layout = new StoreLayout(this.dir)
-    const dir = layout.stateHome(id, entry.stateId)
-    const log = await openPartitionLog({ fs: this.fs, layout, catalog: this.#catalog, id, entry, settings, create })
-    const options: PartitionOptions = { ...settings, id, dir, fs: this.fs, log, reducer: reducers?.[id] ?? reducer }
-    const partition = await Partition.open(options)
-    this.#chains.set(partition, log)
-    return partition
+    const { fs: _fs, create: _create, reducer, reducers, memoryBytesMax: _m, openPartitionsMax: _o, ...settings } = this.#options
+    const layout = this.#layout
+    const account = this.#budget.open()
+    // Taken out here: whatever happens to this open, the files are no longer as the clean close left them.
+    const trustedClean = !create && this.#cleanClosed.delete(id)
+    try {
+      const log = await openPartitionLog({ fs: this.fs, layout, catalog: this.#catalog, id, entry, settings, create, trustedClean })
+      const options: PartitionOptions = {
+        ...settings,
+        memtableBytesMax: this.#limits.partitionMemtableBytesMax,
+        blockCache: this.#blockCache,
+        id,
+        dir: layout.stateHome(id, entry.stateId),
+        fs: this.fs,
+        log,
+        reducer: reducers?.[id] ?? reducer,
+        memory: account,
+        trustedClean,
+      }
+      const partition = await Partition.open(options)
+      account.bind(() => partition.flush())
+      this.#accounts.set(id, account)
+      this.#chains.set(partition, log)
+      this.#closedInfo.delete(id)
+      return partition
+    } catch (e) {
+      account.close()
+      throw e
+    }
+  }
+
+  async #closePartition(id: string, partition: Partition, reason?: string): Promise<void> {
+    try {
+      await partition.close(reason)
+      if (partition.closedCleanly && !this.#suspect.has(id)) this.#cleanClosed.add(id)
+    } finally {
+      const account = this.#accounts.get(id)
+      this.#accounts.delete(id)
+      account?.close()
+    }
+  }
+
+  /** Closes an idle partition to make room (the pool chose it); flushes a large memtable first. */
+  async #evict(id: string, partition: Partition): Promise<void> {
+    if (partition.memtableBytes >= evictFlushBytesMin) await partition.flush().catch(() => undefined)
+    const reason = `partition ${id} was closed to keep the store within ${this.#limits.openPartitionsMax} open partitions: call store.partition(${JSON.stringify(id)}) again`
+    await this.#closePartition(id, partition, reason)
+    this.#closedInfo.set(id, { ...partition.info(), memtableBytes: 0, open: false })
   }
 }
-

@@ -61,6 +61,11 @@ export class TrimHolds {
     }
   }
 
+  /** True while a hold is taken or a trim runs (the store does not close the partition then). */
+  get busy(): boolean {
+    return this.#holds.size > 0 || this.#trims.length > 0
+  }
+
   /** The lowest held LSN (Infinity when nothing is held). */
   floor(): number {
     let floor = Number.POSITIVE_INFINITY

@@ -15,7 +15,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { CairnError } from '../io/errors.js'
-import { recordBytesMaxDefault, type Store } from '../partition/index.js'
+import { hasPartitionFigures, recordBytesMaxDefault, type Store } from '../partition/index.js'
 import { ApiError } from '../wire/index.js'
 import { tokenChecker } from './check-token.js'
 import type { Context, Reply, ResolvedServerOptions } from './context.js'
@@ -140,7 +140,8 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
   }
   const metrics = createMetrics(
     () => store.partitions().length,
-    async () => (await store.info()).partitions,
+    // Per-partition gauges for partitions with figures (open, or closed since start-up): none is opened to scrape.
+    async () => (await store.info()).partitions.filter(hasPartitionFigures),
   )
   const router = new Router<Handler>()
     .add('GET', '/v1/status', getStatus)

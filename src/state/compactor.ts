@@ -32,6 +32,8 @@ export class Compactor {
   #reclaim: TombstoneReclaim = { dueLsn: 0 }
   /** Error of the last background compaction, if it failed (the next one retries). */
   backgroundError: unknown
+  /** True once a compaction failed (sticky; see LsmTree.faulted). */
+  faulted = false
   bytesWritten = 0
   count = 0
 
@@ -55,6 +57,7 @@ export class Compactor {
       },
       (e) => {
         this.backgroundError = e
+        this.faulted = true
       },
     )
   }
@@ -62,7 +65,9 @@ export class Compactor {
   /** Runs compactions until none is due; with `full`, first merges everything into one sorted run. */
   compact(full: boolean): Promise<void> {
     const run = this.#chain.then(() => this.#untilDone(full))
-    this.#chain = run.catch(() => undefined)
+    this.#chain = run.catch(() => {
+      this.faulted = true
+    })
     return run
   }
 

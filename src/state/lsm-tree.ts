@@ -51,6 +51,9 @@ export class LsmTree {
   #closed = false
   #flushChain: Promise<void> = Promise.resolve()
   #bytesWrittenFlush = 0
+  #flushFailed = false
+  /** Readers holding a view: open scans, read snapshots, retained versions and gets reading a table. */
+  #readers = 0
   #flushCount = 0
 
   private constructor(options: ResolvedStateOptions, cache: BlockCache, versions: VersionSet) {
@@ -86,7 +89,7 @@ export class LsmTree {
     const resolved = resolveStateOptions(options)
     const { fs, dir } = resolved
     const cache = resolved.blockCache ?? new BlockCache(resolved.blockCacheBytesMax)
-    const state = resolved.readOnly ? await openReadOnly(fs, dir, cache) : await openOwned(fs, dir, cache)
+    const state = resolved.readOnly ? await openReadOnly(fs, dir, cache) : await openOwned(fs, dir, cache, resolved.trustedClean)
     // The version set calls back into the tree, which does not exist yet: route through a holder.
     const holder: { tree?: LsmTree } = {}
     let versions: VersionSet
@@ -119,6 +122,14 @@ export class LsmTree {
   /** True when opened with `readOnly`. */
   get readOnly(): boolean {
     return this.#options.readOnly
+  }
+
+  /**
+   * True once a flush or compaction of this tree failed (sticky): what it left on disk may not be
+   * durable, so its owner must not reopen it with `trustedClean`.
+   */
+  get faulted(): boolean {
+    return this.#flushFailed || this.#compactor.faulted
   }
 
   /** Error of the last background compaction, if it failed (the next one retries). */
@@ -183,7 +194,11 @@ export class LsmTree {
     // It reads a block: pin the version (and keep its tombstone set unchanged) until it is done.
     mem.shareTombstones()
     version.ref()
-    return result.finally(() => version.unref())
+    this.#readers++
+    return result.finally(() => {
+      version.unref()
+      this.#readers--
+    })
   }
 
   #view(): ViewParts {
@@ -202,7 +217,12 @@ export class LsmTree {
   scan(range: ScanRange = {}): AsyncIterableIterator<[Uint8Array, Uint8Array]> {
     this.#checkOpen()
     const view = this.#view()
-    return viewScan(view, range, () => view.version.unref(), this.#isOpen)
+    this.#readers++
+    const done = (): void => {
+      view.version.unref()
+      this.#readers--
+    }
+    return viewScan(view, range, done, this.#isOpen)
   }
 
   /**
@@ -216,11 +236,13 @@ export class LsmTree {
   readSnapshot(): ReadSnapshot {
     this.#checkOpen()
     const view = this.#view()
+    this.#readers++
     return new ReadSnapshot(
       this.#appliedLsn,
       view,
       async () => {
         view.version.unref()
+        this.#readers--
         await this.#versions.settleDeletes()
       },
       () => !this.#closed,
@@ -286,7 +308,9 @@ export class LsmTree {
   async flushFrozen(lsnMax: number = Number.POSITIVE_INFINITY): Promise<void> {
     this.#checkWritable('flush')
     const run = this.#flushChain.then(() => this.#flushFrozen(lsnMax))
-    this.#flushChain = run.catch(() => undefined)
+    this.#flushChain = run.catch(() => {
+      this.#flushFailed = true
+    })
     await run
     if (this.#options.autoCompact && !this.#options.readOnly) this.#compactor.schedule()
   }
@@ -359,7 +383,25 @@ export class LsmTree {
    */
   retainVersion(): RetainedVersion {
     this.#checkOpen()
-    return this.#versions.retain()
+    const retained = this.#versions.retain()
+    this.#readers++
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      this.#readers--
+      retained.release()
+    }
+    return { ...retained, release }
+  }
+
+  /**
+   * Scans, read snapshots and retained versions not yet finished or released, and gets reading
+   * a table: while any is open, closing the tree would fail them (an owner that closes idle
+   * trees waits for 0).
+   */
+  get readerCount(): number {
+    return this.#readers
   }
 
   /**

@@ -77,6 +77,15 @@ export interface StateOptions {
    * `needsFlush()` stays false. Default false.
    */
   readOnly?: boolean
+  /**
+   * Skip the recovery fsyncs of the open (the manifest's, the directory's and its parent's): only
+   * for a tree THIS process closed cleanly (no flush or compaction of it failed) and nothing
+   * touched since. Those fsyncs make durable a manifest a previous process renamed into place and
+   * died before fsyncing; in this process every manifest was written temp, fsync, rename, fsync
+   * dir before it became current, and a failure of any of those marks the tree `faulted`, so an
+   * owner that trusts only unfaulted closes never skips a needed fsync. Default false.
+   */
+  trustedClean?: boolean
 }
 
 /** Every option with its default filled in, checked. */
@@ -95,6 +104,7 @@ export interface ResolvedStateOptions {
   rangeTombstoneCountTrigger: number
   autoCompact: boolean
   readOnly: boolean
+  trustedClean: boolean
 }
 
 type NumericOption = keyof typeof stateOptionBounds
@@ -118,7 +128,7 @@ function numberOption(options: StateOptions, name: NumericOption, fallback: numb
   return given
 }
 
-function booleanOption(options: StateOptions, name: 'autoCompact' | 'readOnly', fallback: boolean): boolean {
+function booleanOption(options: StateOptions, name: 'autoCompact' | 'readOnly' | 'trustedClean', fallback: boolean): boolean {
   const given = options[name]
   if (given === undefined) return fallback
   if (typeof given !== 'boolean') throw invalid(`state option ${name} is ${String(given)}: give true or false`, { option: name, value: String(given) })
@@ -152,6 +162,7 @@ export function resolveStateOptions(options: StateOptions): ResolvedStateOptions
     rangeTombstoneCountTrigger: numberOption(options, 'rangeTombstoneCountTrigger', rangeTombstoneCountTriggerDefault, true),
     autoCompact: booleanOption(options, 'autoCompact', true),
     readOnly: booleanOption(options, 'readOnly', false),
+    trustedClean: booleanOption(options, 'trustedClean', false),
   }
   // Half the key span: a table overshoots its target by up to one entry (a value is up to 16 MiB).
   const blocksPerTable = Math.max(resolved.memtableBytesMax, resolved.tableBytesTarget) / resolved.blockBytes

@@ -38,12 +38,16 @@ export interface OpenedState {
 const emptyManifest = (): ManifestData => ({ durableLsn: 0, nextTableId: 1, tables: [], tombstones: [] })
 
 /** Opens the state in `dir` as its owner (creating it if missing). See the header. */
-export async function openOwned(fs: FileSystem, dir: string, cache: BlockCache): Promise<OpenedState> {
-  await mkdirDurable(fs, dir)
+export async function openOwned(fs: FileSystem, dir: string, cache: BlockCache, trustedClean = false): Promise<OpenedState> {
+  // Trusted (StateOptions.trustedClean): this process made the directory and manifest durable.
+  const trusted = trustedClean && (await fs.stat(dir))?.isDirectory === true
+  if (!trusted) await mkdirDurable(fs, dir)
   const names = await fs.list(dir)
   const manifestPath = posix.join(dir, manifestFileName)
   let data: ManifestData
-  if (names.includes(manifestFileName)) {
+  if (trusted && names.includes(manifestFileName)) {
+    data = decodeManifest(await fs.readFile(manifestPath), manifestPath)
+  } else if (names.includes(manifestFileName)) {
     // A process that died after renaming the manifest into place but before fsyncing the
     // directory left it in the page cache only: make it durable (contents, entry, and the
     // directory's own entry) before trusting it, deleting what it does not list, or letting

@@ -76,20 +76,20 @@ describe('cli: init, info, log append, log read', () => {
     assert.equal(r.stdout, '2\ttwo\n3\tthree\n')
   })
 
-  test('info --json lists partitions with their LSN range', async () => {
+  test('info --json lists partitions without opening them (their files, not their LSNs)', async () => {
     const r = await cairn(['info', '--json', '--data', data])
     assert.equal(r.code, 0, r.stderr)
     const info = JSON.parse(r.stdout)
     assert.match(info.storeId, /^[0-9a-f]+$/)
     const byId = Object.fromEntries(info.partitions.map((p: { id: string }) => [p.id, p]))
     assert.deepEqual(Object.keys(byId).sort(), ['many', 'orders'])
-    assert.equal(byId.orders.firstLsn, 1)
-    assert.equal(byId.orders.lastLsn, 7)
-    assert.ok(byId.orders.logBytes > 0)
-    assert.equal(byId.orders.segmentCount, 1)
+    assert.equal(byId.orders.open, false)
+    assert.equal(byId.orders.lastLsn, undefined)
+    assert.ok(byId.orders.diskBytes > 0 && byId.orders.fileCount > 0)
+    assert.equal(info.openPartitions, 0)
     const plain = await cairn(['info', '--data', data])
     assert.equal(plain.code, 0)
-    assert.match(plain.stdout, /orders .*lastLsn=7/)
+    assert.match(plain.stdout, /orders .*open=false .*diskBytes=\d+/)
   })
 
   test('usage errors exit 2: bad numbers, unknown options/commands, missing arguments, bad partition ids', async () => {

@@ -21,14 +21,26 @@ describe('Store', () => {
     await assert.rejects(store.partition('nope'), isCode('PARTITION_NOT_FOUND'))
     await store.close()
     const again = await Store.open('/data', { fs })
+    // info() opens nothing: unopened partitions show the catalog's entry and their files.
     const info = await again.info()
     assert.deepEqual(
-      info.partitions.map((x) => [x.id, x.lastLsn]),
+      info.partitions.map((x) => [x.id, x.open, 'lastLsn' in x]),
       [
-        ['orders', 2],
-        ['users', 0],
+        ['orders', false, false],
+        ['users', false, false],
       ],
     )
+    assert.equal(again.openPartitionCount, 0)
+    for (const x of info.partitions) assert.ok(!x.open && 'diskBytes' in x && x.diskBytes > 0 && x.fileCount > 0)
+    assert.equal((await again.partition('orders')).lastLsn, 2)
+    assert.deepEqual(
+      (await again.info()).partitions.map((x) => [x.id, x.open, 'lastLsn' in x ? x.lastLsn : undefined]),
+      [
+        ['orders', true, 2],
+        ['users', false, undefined],
+      ],
+    )
+    assert.equal((await again.partition('users')).lastLsn, 0)
     await again.close()
   })
 

@@ -5,7 +5,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander'
 import { CairnError } from '../../io/errors.js'
-import { Store } from '../../partition/index.js'
+import { memoryBytesMaxDefault, memoryBytesMaxLimit, memoryBytesMin, openPartitionsMaxDefault, openPartitionsMaxLimit, Store } from '../../partition/index.js'
 // The server's defaults, from a module with no imports: registering the command does not load the server.
 import {
   bodyBytesMaxDefault,
@@ -30,6 +30,8 @@ interface ServeOptions extends DataOptions {
   corsOrigin: string[]
   allowedHost: string[]
   shutdownMs: number
+  memoryBytesMax: number
+  openPartitionsMax: number
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
@@ -61,6 +63,13 @@ export function registerServe(program: Command): void {
     .option('--request-items-max <n>', 'records or ops in one request (413 BATCH_TOO_LARGE past it)', intParser('request-items-max', 1), requestItemsMaxDefault)
     .option('--cors-origin <origin>', 'an origin allowed to call cross-origin (repeatable; * for any)', originParser, [])
     .option('--allowed-host <name>', 'a name accepted in the Host header besides the bound address (repeatable)', collect, [])
+    .option(
+      '--memory-bytes-max <bytes>',
+      "the store's memory for state: half bounds all partitions' memtables, half is their shared block cache",
+      intParser('memory-bytes-max', memoryBytesMin, memoryBytesMaxLimit),
+      memoryBytesMaxDefault,
+    )
+    .option('--open-partitions-max <n>', 'partitions open at once (idle ones are closed, least recently used first)', intParser('open-partitions-max', 1, openPartitionsMaxLimit), openPartitionsMaxDefault)
     .option('--shutdown-ms <ms>', 'on SIGTERM, how long in-flight requests get before they are answered 503 and cut', intParser('shutdown-ms', 0), shutdownMsDefault)
     .action(async (options: ServeOptions) => {
       const envToken = process.env.CAIRN_TOKEN
@@ -72,7 +81,7 @@ export function registerServe(program: Command): void {
       const [{ pino }, { createServer, isLoopbackBind }] = await Promise.all([import('pino'), import('../../server/index.js')])
       // Logs go to stderr: stdout stays free for whatever wraps the server.
       const logger = pino({ name: 'cairn' }, pino.destination({ fd: 2, sync: true }))
-      const store = await Store.open(options.data, { create: true })
+      const store = await Store.open(options.data, { create: true, memoryBytesMax: options.memoryBytesMax, openPartitionsMax: options.openPartitionsMax })
       const server = createServer(store, {
         token,
         autoCreate: options.autoCreate,
@@ -99,7 +108,7 @@ export function registerServe(program: Command): void {
           'WARNING: listening on a non-loopback address WITHOUT a token: anyone who can reach this address can read, write and delete every partition; set --token or CAIRN_TOKEN',
         )
       }
-      logger.info({ url: address.url, data: store.dir, storeId: store.storeId, auth: token !== undefined, maxPartitions: options.maxPartitions }, 'listening')
+      logger.info({ url: address.url, data: store.dir, storeId: store.storeId, auth: token !== undefined, maxPartitions: options.maxPartitions, memoryBytesMax: options.memoryBytesMax, openPartitionsMax: options.openPartitionsMax }, 'listening')
       await new Promise<void>((resolve, reject) => {
         let stopping = false
         const onSignal = (signal: NodeJS.Signals) => {

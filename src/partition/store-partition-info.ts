@@ -1,0 +1,85 @@
+/**
+ * What `store.info()` reports of a partition without opening it.
+ *
+ * Invariants: a partition's figures are live when it is open; when it was closed since the
+ * store opened they are exact as of that close (a closed partition does not change while the
+ * store holds its lock); otherwise only what the catalog and one walk of its directory tell,
+ * with no figure that would need its files opened (the walk lists and stats, one directory at a
+ * time, and holds no descriptor).
+ */
+import { posix } from 'node:path'
+import type { FileSystem } from '../io/file-system.js'
+import type { PartitionInfo } from './partition.js'
+
+/** A partition not opened since the store opened: the catalog's entry and a look at its files. */
+export interface UnopenedPartitionInfo {
+  id: string
+  /** The active log of its chain. */
+  logId: string
+  open: false
+  /** Files under the partition's directory (log segments, tables, manifests). */
+  fileCount: number
+  /** Their bytes. */
+  diskBytes: number
+}
+
+/** `open`: whether the partition is open now (its figures then are live). */
+export type StorePartitionInfo = (PartitionInfo & { open: boolean }) | UnopenedPartitionInfo
+
+/** True for the figures of a partition that was open at some point (live or as closed). */
+export function hasPartitionFigures(info: StorePartitionInfo): info is PartitionInfo & { open: boolean } {
+  return 'lastLsn' in info
+}
+
+/** Partitions `lookAtPartitions` looks at on disk at once. */
+export const infoLooksMax = 8
+
+/**
+ * What the catalog (`entryOf`: the active log's id and the partition's directory) and a walk of
+ * each directory tell of the partitions `ids`, `infoLooksMax` at a time.
+ */
+export async function lookAtPartitions(
+  fs: FileSystem,
+  ids: readonly string[],
+  entryOf: (id: string) => { logId: string; dir: string },
+): Promise<Map<string, UnopenedPartitionInfo>> {
+  const looked = new Map<string, UnopenedPartitionInfo>()
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(infoLooksMax, ids.length) }, async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!
+        const { logId, dir } = entryOf(id)
+        looked.set(id, { id, logId, open: false, ...(await summarizeDir(fs, dir)) })
+      }
+    }),
+  )
+  return looked
+}
+
+/** Files and bytes under `dir`, walked one directory at a time; a directory that vanished counts nothing. */
+export async function summarizeDir(fs: FileSystem, dir: string): Promise<{ fileCount: number; diskBytes: number }> {
+  let fileCount = 0
+  let diskBytes = 0
+  const pending = [dir]
+  while (pending.length > 0) {
+    const current = pending.pop()!
+    let names: string[]
+    try {
+      names = await fs.list(current)
+    } catch {
+      continue
+    }
+    for (const name of names) {
+      const path = posix.join(current, name)
+      const stat = await fs.stat(path)
+      if (stat === undefined) continue
+      if (stat.isDirectory) pending.push(path)
+      else {
+        fileCount++
+        diskBytes += stat.size
+      }
+    }
+  }
+  return { fileCount, diskBytes }
+}
