@@ -1,10 +1,10 @@
-/** Compaction behaviour: leveled shape, event-loop friendliness, closing mid-compaction. */
+/**
+ * Compaction behaviour: leveled shape, closing mid-compaction. (How long compaction may block the
+ * event loop is a measurement, not a test: bench/state-stall-probe.ts.)
+ */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
-import { isCairnError, MemoryFileSystem, NodeFileSystem } from '../../src/io/index.js'
+import { isCairnError, MemoryFileSystem } from '../../src/io/index.js'
 import { LsmTree } from '../../src/state/index.js'
 import { collect } from '../helpers/state-helpers.js'
 
@@ -25,33 +25,6 @@ async function load(tree: LsmTree, count: number, valueBytes: number, start = 0)
     if (tree.needsFlush()) await tree.flush()
   }
 }
-
-// On the real disk: MemoryFileSystem copies whole files when they grow or sync, which stalls by itself.
-test('state compaction: a flush and a full compaction of 40 MB never block the event loop for long', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'cairn-state-stall-'))
-  t.after(() => rm(dir, { recursive: true, force: true }))
-  const tree = await LsmTree.open({ fs: new NodeFileSystem(), dir, memtableBytesMax: 16 * 1024 * 1024, autoCompact: false })
-  await load(tree, 100_000, 400)
-  let last = performance.now()
-  let maxGapMs = 0
-  const timer = setInterval(() => {
-    const now = performance.now()
-    maxGapMs = Math.max(maxGapMs, now - last)
-    last = now
-  }, 1)
-  try {
-    last = performance.now()
-    await tree.flush()
-    await tree.compact({ full: true })
-  } finally {
-    clearInterval(timer)
-  }
-  console.log(`longest event-loop stall during flush + full compaction: ${maxGapMs.toFixed(1)} ms`)
-  // Slices are 4 ms; the bound leaves room for GC pauses and a busy CI machine (alone: ~12-15 ms).
-  assert.ok(maxGapMs < 100, `event loop blocked for ${maxGapMs} ms`)
-  assert.equal(tree.stats().tableCount > 0, true)
-  await tree.close()
-})
 
 test('state compaction: levels stay within their targets and reads stay correct', async () => {
   const tree = await LsmTree.open({
