@@ -16,9 +16,11 @@
  * - during a roll appends wait, in order, with their LSNs assigned at the call as always.
  */
 import { assert } from '../io/assert.js'
-import { CairnError, CorruptionError } from '../io/errors.js'
+import { CairnError } from '../io/errors.js'
+import { checkLogChain, type SealedLog } from './check-log-chain.js'
 import type { LogEntry, LogRecord } from './frame.js'
 import type { AppendOptions, Durability, Log, LogCut } from './log.js'
+import { type LogChainTailSource, tailLogChain } from './tail-log-chain.js'
 
 /** One log of a chain, as its owner records it. */
 export interface LogChainLink {
@@ -50,17 +52,6 @@ export interface LogChainRollOptions {
   commit: (link: LogChainLink) => Promise<void>
 }
 
-interface SealedLog {
-  logId: string
-  /** The first LSN it still holds (above its link's when it was trimmed while active). */
-  firstLsn: number
-  lastLsn: number
-  link: LogChainLink
-  cut: LogCut
-  bytes: number
-  segmentCount: number
-}
-
 /**
  * @example
  * const chain = await LogChain.open({ links, active, openSealed: (link) => openReadOnly(link) })
@@ -81,6 +72,8 @@ export class LogChain implements Log {
   /** Rolls and trims, one at a time. */
   #maintenance: Promise<unknown> = Promise.resolve()
   #closed = false
+  /** The chain as its tails see it (made once: a tail's per-entry path reads none of it). */
+  readonly #tailSource: LogChainTailSource
 
   private constructor(options: LogChainOptions, sealed: SealedLog[]) {
     this.name = options.name ?? 'log chain'
@@ -89,6 +82,22 @@ export class LogChain implements Log {
     this.#sealedLogs = sealed
     this.#active = options.active
     this.#activeLink = options.links[options.links.length - 1]!
+    const chain = this
+    this.#tailSource = {
+      get closed() {
+        return chain.#closed
+      },
+      get rolling() {
+        return chain.#rolling
+      },
+      get active() {
+        return chain.#active
+      },
+      get activeFirstLsn() {
+        return chain.#activeLink.firstLsn
+      },
+      readBatches: (fromLsn, toLsn) => this.readBatches(fromLsn, toLsn),
+    }
   }
 
   /**
@@ -96,35 +105,10 @@ export class LogChain implements Log {
    * `options.active` when it throws.
    */
   static async open(options: LogChainOptions): Promise<LogChain> {
-    const { links, active } = options
-    const name = options.name ?? 'log chain'
     try {
-      assert(links.length > 0, 'a chain has at least its active log')
-      const activeLink = links[links.length - 1]!
-      assert(active.logId === activeLink.logId, 'the active log is the last link')
-      const sealed: SealedLog[] = []
-      for (const [i, link] of links.slice(0, -1).entries()) {
-        const log = await options.openSealed(link)
-        try {
-          const next = links[i + 1]!
-          if (i > 0 && log.firstLsn !== link.firstLsn) throw broken(name, `log ${link.logId} starts at LSN ${log.firstLsn}, not ${link.firstLsn}`)
-          if (log.lastLsn !== next.firstLsn - 1) {
-            throw broken(name, `log ${link.logId} ends at LSN ${log.lastLsn} but the next log (${next.logId}) starts at ${next.firstLsn}`)
-          }
-          sealed.push({ logId: link.logId, firstLsn: log.firstLsn, lastLsn: log.lastLsn, link, cut: log.cut(), bytes: log.bytes, segmentCount: log.segmentCount })
-        } finally {
-          await log.close()
-        }
-      }
-      if (sealed.length > 0 && active.firstLsn !== activeLink.firstLsn) {
-        throw broken(name, `the active log ${activeLink.logId} starts at LSN ${active.firstLsn}, not ${activeLink.firstLsn}`)
-      }
-      if (active.lastLsn < activeLink.firstLsn - 1) {
-        throw broken(name, `the active log ${activeLink.logId} ends at LSN ${active.lastLsn}, before its start ${activeLink.firstLsn}`)
-      }
-      return new LogChain(options, sealed)
+      return new LogChain(options, await checkLogChain(options, options.name ?? 'log chain'))
     } catch (e) {
-      await active.close().catch(() => undefined)
+      await options.active.close().catch(() => undefined)
       throw e
     }
   }
@@ -242,81 +226,9 @@ export class LogChain implements Log {
     for await (const batch of this.readBatches(fromLsn, toLsn)) yield* batch
   }
 
-  /**
-   * Reads from `fromLsn` across the sealed logs, then follows the active one (and the next, after
-   * a roll). Hand-written rather than an async generator: on the common path each entry is the
-   * active log's own tail result passed through one `then`, not a second generator (which cost
-   * a third of a per-entry tail's throughput). Like any for-await consumer, call `next` after
-   * the previous one settled.
-   */
+  /** Reads from `fromLsn` across the sealed logs, then follows the active one (tail-log-chain.ts). */
   tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<LogEntry> {
-    const { signal } = options
-    const finish: IteratorReturnResult<undefined> = { done: true, value: undefined }
-    let next = fromLsn
-    let finished = false
-    /** Where entries come from now: a sealed range, or the tail of `sourceLog` (the active log). */
-    let source: AsyncGenerator<LogEntry> | undefined
-    let sourceLog: Log | undefined
-    const failed = (e: unknown): never => {
-      finished = true
-      throw e
-    }
-    const pull = (): Promise<IteratorResult<LogEntry>> => {
-      if (source === undefined) return advance().catch(failed)
-      return source.next().then((r) => {
-        if (r.done !== true) {
-          next = r.value.lsn + 1
-          return r
-        }
-        source = undefined
-        return advance()
-      }, failed)
-    }
-    const advance = async (): Promise<IteratorResult<LogEntry>> => {
-      for (;;) {
-        const ended = sourceLog
-        sourceLog = undefined
-        if (finished || this.#closed || signal?.aborted === true) {
-          finished = true
-          return finish
-        }
-        if (this.#rolling !== undefined) {
-          await this.#rolling.catch(() => undefined)
-          continue
-        }
-        // The active log's tail ended and no roll replaced it: it was sealed, or is closing.
-        if (ended !== undefined && ended === this.#active) {
-          finished = true
-          return finish
-        }
-        if (next < this.#activeLink.firstLsn) {
-          source = entriesOf(this.readBatches(next, this.#activeLink.firstLsn - 1))
-        } else {
-          sourceLog = this.#active
-          source = this.#active.tail(next, options)
-        }
-        return await pull()
-      }
-    }
-    const stop = async (): Promise<void> => {
-      finished = true
-      const current = source
-      source = undefined
-      await current?.return(undefined)
-    }
-    const iterator: AsyncGenerator<LogEntry> = {
-      next: () => (finished ? Promise.resolve(finish) : pull()),
-      return: async () => {
-        await stop()
-        return finish
-      },
-      throw: async (e: unknown) => {
-        await stop()
-        throw e
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    }
-    return iterator
+    return tailLogChain(this.#tailSource, fromLsn, options)
   }
 
   async trim(belowLsn: number): Promise<number> {
@@ -429,16 +341,4 @@ export class LogChain implements Log {
       context: { lsn, firstLsn: this.firstLsn },
     })
   }
-}
-
-async function* entriesOf(batches: AsyncGenerator<LogEntry[]>): AsyncGenerator<LogEntry> {
-  for await (const batch of batches) yield* batch
-}
-
-function broken(name: string, what: string): CorruptionError {
-  return new CorruptionError(
-    'CORRUPT_LOG',
-    `${name}: the chain of logs has a gap (${what}): LSNs would not be dense; restore the partition from a backup or a snapshot (Store.restorePartition)`,
-    { context: { chain: name } },
-  )
 }

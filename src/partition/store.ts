@@ -34,12 +34,15 @@ import { Partition, type PartitionOptions, type PartitionSettings } from './part
 import { assertPartitionId } from './partition-id.js'
 import { PartitionPool } from './partition-pool.js'
 import type { Reducer } from './reducer.js'
+import { type StoreInfo, storeInfo } from './store-info.js'
 import { StoreLayout } from './store-layout.js'
 import { evictFlushBytesMin, resolveStoreLimits, type StoreLimits } from './store-limits.js'
 import { StoreLock } from './store-lock.js'
-import { lookAtPartitions, type StorePartitionInfo } from './store-partition-info.js'
+import type { StorePartitionInfo } from './store-partition-info.js'
 import { type RestorePartitionInput, restorePartitionFiles } from './store-restore.js'
-import { lostAndFound, recoverStore } from './store-recovery.js'
+import { recoverStore } from './store-recovery.js'
+
+export type { StoreInfo }
 
 /**
  * In a store, `memtableBytesMax` is each partition's own cap within the memory budget (default
@@ -62,30 +65,6 @@ export interface StoreOptions extends PartitionSettings {
   memoryBytesMax?: number
   /** Partitions open at once (default 256); idle ones are closed, least recently used first. */
   openPartitionsMax?: number
-}
-
-export interface StoreInfo {
-  dir: string
-  storeId: string
-  createdAtMs: number
-  /**
-   * Every partition, without opening any: live figures for open ones, the figures at its close
-   * for one closed since the store opened, and for the others what the catalog and one walk of
-   * its directory tell (see `StorePartitionInfo`).
-   */
-  partitions: StorePartitionInfo[]
-  /** Directories moved aside into `<dir>/lost+found/` (orphans found at open): for a human to check. */
-  lostAndFound: string[]
-  /** Partitions open now, and the bound. */
-  openPartitions: number
-  openPartitionsMax: number
-  /** Unflushed memtable bytes of all open partitions, and their bound (half the memory budget). */
-  memtableBytes: number
-  memtableBytesMax: number
-  /** Bytes in the block cache all partitions share, and its capacity (the budget's other half). */
-  blockCacheBytes: number
-  blockCacheBytesMax: number
-  memoryBytesMax: number
 }
 
 /**
@@ -285,40 +264,8 @@ export class Store {
    */
   async info(): Promise<StoreInfo> {
     this.#checkOpen()
-    const data = this.#catalog.data
-    const ids = Object.keys(data.partitions).sort()
-    const unknown = ids.filter((id) => this.#pool.peek(id) === undefined && !this.#closedInfo.has(id))
-    const looked = await lookAtPartitions(this.fs, unknown, (id) => ({ logId: data.partitions[id]!.activeLogId, dir: this.#layout.partitionDir(id) }))
-    const partitions: StorePartitionInfo[] = []
-    for (const id of ids) {
-      const open = this.#pool.peek(id)
-      if (open !== undefined) {
-        partitions.push({ ...open.info(), open: true })
-        continue
-      }
-      // Not looked at only when it was open when the looks began and is closing now.
-      const known =
-        this.#closedInfo.get(id) ??
-        looked.get(id) ??
-        (await lookAtPartitions(this.fs, [id], () => ({ logId: data.partitions[id]!.activeLogId, dir: this.#layout.partitionDir(id) }))).get(id)!
-      // Remembered: a closed partition does not change while the store holds its lock.
-      if (!this.#closedInfo.has(id)) this.#closedInfo.set(id, known)
-      partitions.push(known)
-    }
-    return {
-      dir: this.dir,
-      storeId: data.storeId,
-      createdAtMs: data.createdAtMs,
-      partitions,
-      lostAndFound: await lostAndFound(this.fs, this.dir),
-      openPartitions: this.#pool.size,
-      openPartitionsMax: this.#limits.openPartitionsMax,
-      memtableBytes: this.#budget.bytes,
-      memtableBytesMax: this.#limits.memtablesBytesMax,
-      blockCacheBytes: this.#blockCache.bytes,
-      blockCacheBytesMax: this.#limits.blockCacheBytesMax,
-      memoryBytesMax: this.#limits.memoryBytesMax,
-    }
+    const { dir, fs } = this
+    return await storeInfo({ dir, fs, catalog: this.#catalog, layout: this.#layout, pool: this.#pool, closedInfo: this.#closedInfo, limits: this.#limits, budget: this.#budget, blockCache: this.#blockCache })
   }
 
   /** @internal What the memory budget counts now (for tests and metrics). */

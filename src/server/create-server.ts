@@ -14,11 +14,9 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { CairnError } from '../io/errors.js'
-import { hasPartitionFigures, recordBytesMaxDefault, type Store } from '../partition/index.js'
+import { hasPartitionFigures, type Store } from '../partition/index.js'
 import { ApiError } from '../wire/index.js'
-import { tokenChecker } from './check-token.js'
-import type { Context, Reply, ResolvedServerOptions } from './context.js'
+import type { Context, Reply } from './context.js'
 import { sendJson, toErrorResponse } from './error-response.js'
 import { deleteKey, getKey, getScan, postBatch, putKey } from './handlers/kv.js'
 import { getRecords, postRecords } from './handlers/records.js'
@@ -31,65 +29,13 @@ import { PartitionLimiter } from './partition-limiter.js'
 import { rawErrorAnswer } from './raw-error-answer.js'
 import { checkOrigin, checkTransferEncoding, hostChecker, preflightHeaders } from './request-guard.js'
 import { Router } from './router.js'
-import {
-  bodyBytesMaxDefault,
-  headersTimeoutMsDefault,
-  inflightBytesMaxDefault,
-  lingerBytesMax,
-  lingerIdleMsMax,
-  lingerMsMax,
-  maxPartitionsDefault,
-  pageBuildBytesMaxDefault,
-  pageBytesDefault,
-  pageBytesMax,
-  readLimitDefault,
-  readLimitMax,
-  requestItemsMaxDefault,
-  requestTimeoutMsFor,
-  shutdownMsDefault,
-} from './server-limits.js'
+import { bodyBytesMaxDefault, lingerBytesMax, lingerIdleMsMax, lingerMsMax, readLimitDefault, readLimitMax, shutdownMsDefault } from './server-limits.js'
+import { resolveServerOptions, type ServerOptions } from './server-options.js'
 
-export { bodyBytesMaxDefault, readLimitDefault, readLimitMax, shutdownMsDefault }
+export { bodyBytesMaxDefault, readLimitDefault, readLimitMax, type ServerOptions, shutdownMsDefault }
 
 /** After the shutdown deadline answered slow requests 503, how long their sockets get to flush. */
 const shutdownFlushMsMax = 1000
-
-export interface ServerOptions {
-  /** Bearer token required on every request (metrics included) when set; `''` is refused. */
-  token?: string | undefined
-  /** Create a partition on its first write (default true); off: 404 PARTITION_NOT_FOUND. */
-  autoCreate?: boolean
-  /** Partitions the store may reach by auto-create (default 1000); past it 409 PARTITION_LIMIT. */
-  maxPartitions?: number
-  /** Largest request body accepted (default 16 MiB); larger is 413 BODY_TOO_LARGE. */
-  bodyBytesMax?: number
-  /** Bytes of request bodies held at once by the server (default 64 MiB); past it 503 SERVER_BUSY. */
-  inflightBytesMax?: number
-  /** Bytes of read pages being built at once by the server (default 256 MiB); past it 503 SERVER_BUSY. */
-  pageBuildBytesMax?: number
-  /** Records or ops per request (default 10,000); more is 413 BATCH_TOO_LARGE, before parsing. */
-  requestItemsMax?: number
-  /** Largest record accepted (default the log's 16 MiB); larger is 413 RECORD_TOO_LARGE. */
-  recordBytesMax?: number
-  /** Records or entries per read when `limit` is absent (default 1000). */
-  readLimitDefault?: number
-  /** Largest `limit` accepted (default 10000). */
-  readLimitMax?: number
-  /** Bytes per page of a read when `maxBytes` is absent (default 4 MiB), and the largest `maxBytes` (64 MiB). */
-  pageBytesDefault?: number
-  pageBytesMax?: number
-  /** Origins allowed to call cross-origin (CORS); `*` allows any. Default: none. */
-  corsOrigins?: string[]
-  /** Names accepted in `Host` besides the bound address and the machine's names. */
-  allowedHosts?: string[]
-  /** Time to receive headers (default 10 s), and the whole request (default: that plus the body limit at 1 MiB/s). */
-  headersTimeoutMs?: number
-  requestTimeoutMs?: number
-  /** After this long, `close()` answers requests still waiting for their body 503 and cuts what is left (default 10 s). */
-  shutdownMs?: number
-  /** Called with each unexpected (5xx) error; default: ignore. */
-  onError?: (error: unknown, req: IncomingMessage) => void
-}
 
 export interface CairnServer {
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -116,24 +62,10 @@ type Handler = (ctx: Context) => Promise<Reply>
  * process.on('SIGTERM', () => void server.close())
  */
 export function createServer(store: Store, options: ServerOptions = {}): CairnServer {
-  if (options.token === '') {
-    throw new CairnError('INVALID_CONFIG', 'the token is empty (an unset variable?): set a non-empty token, or none to serve without auth')
-  }
-  const resolved: ResolvedServerOptions = {
-    bodyBytesMax: options.bodyBytesMax ?? bodyBytesMaxDefault,
-    recordBytesMax: options.recordBytesMax ?? recordBytesMaxDefault,
-    readLimitDefault: options.readLimitDefault ?? readLimitDefault,
-    readLimitMax: options.readLimitMax ?? readLimitMax,
-    autoCreate: options.autoCreate ?? true,
-    requestItemsMax: options.requestItemsMax ?? requestItemsMaxDefault,
-    pageBytesDefault: options.pageBytesDefault ?? pageBytesDefault,
-    pageBytesMax: options.pageBytesMax ?? pageBytesMax,
-  }
-  const checkToken = options.token !== undefined ? tokenChecker(options.token) : undefined
-  const corsOrigins = options.corsOrigins ?? []
-  const budget = new InflightBudget(options.inflightBytesMax ?? inflightBytesMaxDefault)
-  const pageBudget = new InflightBudget(options.pageBuildBytesMax ?? pageBuildBytesMaxDefault, 'read pages')
-  const partitions = new PartitionLimiter(store, options.maxPartitions ?? maxPartitionsDefault)
+  const { resolved, checkToken, corsOrigins, headersTimeoutMs, requestTimeoutMs, ...settings } = resolveServerOptions(options)
+  const budget = new InflightBudget(settings.inflightBytesMax)
+  const pageBudget = new InflightBudget(settings.pageBuildBytesMax, 'read pages')
+  const partitions = new PartitionLimiter(store, settings.maxPartitions)
   const shutdownSignal = new AbortController()
   let checkHost: (host: string | undefined) => void = () => {
     throw new ApiError('INTERNAL', 'the server is not listening yet')
@@ -267,8 +199,6 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     }
   }
 
-  const headersTimeoutMs = options.headersTimeoutMs ?? headersTimeoutMsDefault
-  const requestTimeoutMs = options.requestTimeoutMs ?? requestTimeoutMsFor(resolved.bodyBytesMax, headersTimeoutMs)
   const http = createHttpServer(
     {
       headersTimeout: headersTimeoutMs,

@@ -5,7 +5,6 @@ export {
   createServer,
   readLimitDefault,
   readLimitMax,
-  type ServerOptions,
 } from './create-server.js'
 export { cairnErrorStatus, toErrorResponse } from './error-response.js'
 export { isLoopbackBind } from './request-guard.js'
@@ -25,3 +24,4 @@ export {
   requestTimeoutMsFor,
   shutdownMsDefault,
 } from './server-limits.js'
+export type { ServerOptions } from './server-options.js'
