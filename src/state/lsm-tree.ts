@@ -24,18 +24,16 @@
 import { assert } from '../io/assert.js'
 import { CairnError, CorruptionError } from '../io/errors.js'
 import { bulkLoadTables } from './bulk-load.js'
-import { flushMemtable } from './flush.js'
+import { Flusher } from './flush.js'
 import type { CompactionOptions } from './compaction.js'
 import { Compactor } from './compactor.js'
 import { validateStateOps } from './limits.js'
-import type { Memtable } from './memtable.js'
 import { MemtableSet } from './memtable-set.js'
 import { type ResolvedStateOptions, resolveStateOptions, type StateOptions } from './options.js'
 import { ReadSnapshot } from './read-snapshot.js'
 import { type ViewParts, viewGet, viewScan } from './read-view.js'
 import { type StateStats, stateStats } from './stats.js'
 import { BlockCache } from './table/index.js'
-import { TableOutput } from './table-output.js'
 import { closeAll, openOwned, openReadOnly } from './tree-open.js'
 import { resultCopy, type ScanRange, type StateOp } from './types.js'
 import { type RetainedVersion, VersionSet } from './version-set.js'
@@ -49,12 +47,9 @@ export class LsmTree {
   readonly #mem: MemtableSet
   #appliedLsn: number
   #closed = false
-  #flushChain: Promise<void> = Promise.resolve()
-  #bytesWrittenFlush = 0
-  #flushFailed = false
+  readonly #flusher: Flusher
   /** Readers holding a view: open scans, read snapshots, retained versions and gets reading a table. */
   #readers = 0
-  #flushCount = 0
 
   private constructor(options: ResolvedStateOptions, cache: BlockCache, versions: VersionSet) {
     this.#options = options
@@ -72,6 +67,7 @@ export class LsmTree {
     this.#compactor = new Compactor({ fs: options.fs, dir: options.dir, options: this.#compaction, versions, isClosed: this.#isClosed })
     this.#appliedLsn = versions.current.durableLsn
     this.#mem = new MemtableSet(this.#appliedLsn)
+    this.#flusher = new Flusher({ options, versions, mem: this.#mem, isClosed: this.#isClosed })
   }
 
   /**
@@ -129,7 +125,7 @@ export class LsmTree {
    * durable, so its owner must not reopen it with `trustedClean`.
    */
   get faulted(): boolean {
-    return this.#flushFailed || this.#compactor.faulted
+    return this.#flusher.faulted || this.#compactor.faulted
   }
 
   /** Error of the last background compaction, if it failed (the next one retries). */
@@ -307,39 +303,8 @@ export class LsmTree {
    */
   async flushFrozen(lsnMax: number = Number.POSITIVE_INFINITY): Promise<void> {
     this.#checkWritable('flush')
-    const run = this.#flushChain.then(() => this.#flushFrozen(lsnMax))
-    this.#flushChain = run.catch(() => {
-      this.#flushFailed = true
-    })
-    await run
+    await this.#flusher.run(lsnMax)
     if (this.#options.autoCompact && !this.#options.readOnly) this.#compactor.schedule()
-  }
-
-  async #flushFrozen(lsnMax: number): Promise<void> {
-    for (;;) {
-      const oldest = this.#mem.oldestFrozen
-      if (oldest === undefined || oldest.lsn > lsnMax || this.#closed) return
-      await this.#flushOne(oldest)
-    }
-  }
-
-  async #flushOne(m: Memtable): Promise<void> {
-    const output = this.#output(Number.POSITIVE_INFINITY, m.lsn)
-    this.#bytesWrittenFlush += await flushMemtable(m, output, this.#versions, () => this.#mem.removeFlushed(m))
-    this.#flushCount++
-  }
-
-  /** The table-writing loop (table-output.ts) with this tree's settings. */
-  #output(tableBytesTarget: number, tombstoneLsn: number): TableOutput {
-    return new TableOutput({
-      fs: this.#options.fs,
-      dir: this.#options.dir,
-      blockBytes: this.#options.blockBytes,
-      tableBytesTarget,
-      sliceMs: this.#options.compactionSliceMs,
-      allocateTableId: () => this.#versions.allocateTableId(),
-      tombstoneLsn,
-    })
   }
 
   /**
@@ -368,7 +333,7 @@ export class LsmTree {
     if (this.#versions.current.tableCount > 0 || !this.#mem.isEmpty || this.#appliedLsn > 0) {
       throw new CairnError('INVALID_ARGUMENT', 'bulkLoad needs an empty state tree')
     }
-    this.#bytesWrittenFlush += await bulkLoadTables(entries, lsn, this.#output(this.#options.tableBytesTarget, lsn), this.#versions)
+    this.#flusher.bytesWritten += await bulkLoadTables(entries, lsn, this.#flusher.output(this.#options.tableBytesTarget, lsn), this.#versions)
     this.#appliedLsn = Math.max(this.#appliedLsn, lsn)
     this.#mem.reset(this.#appliedLsn)
   }
@@ -417,9 +382,9 @@ export class LsmTree {
       cache: this.#cache,
       counters: {
         bytesApplied: this.#mem.bytesApplied,
-        bytesWrittenFlush: this.#bytesWrittenFlush,
+        bytesWrittenFlush: this.#flusher.bytesWritten,
         bytesWrittenCompaction: this.#compactor.bytesWritten,
-        flushCount: this.#flushCount,
+        flushCount: this.#flusher.count,
         compactionCount: this.#compactor.count,
       },
       appliedLsn: this.#appliedLsn,
@@ -433,7 +398,7 @@ export class LsmTree {
 
   /** Resolves when background work (flushes, compactions, file deletions) has settled. For tests and shutdown. */
   async idle(): Promise<void> {
-    await this.#flushChain
+    await this.#flusher.idle()
     await this.#compactor.idle()
     await this.#versions.idle()
   }
@@ -450,7 +415,7 @@ export class LsmTree {
     // Let running work finish first (it stops early once closed is set below).
     this.#closed = true
     this.#versions.markClosed()
-    await this.#flushChain
+    await this.#flusher.idle()
     await this.#compactor.idle()
     await this.#versions.close()
   }
