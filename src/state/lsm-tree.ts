@@ -3,10 +3,11 @@
  * flushed, and a current version of immutable table files (version-set.ts), described durably
  * by the manifest. The partition's log is the write-ahead log: `apply` only touches memory, and
  * after a crash the owner replays the log from `durableLsn + 1`. This file is the facade: the
- * write path, reads, and the scheduling of flushes; the memtables are in memtable-set.ts,
- * recovery in tree-open.ts, versions and file lifetimes in version-set.ts, the one
- * table-writing loop in table-output.ts (used by flush.ts, compactor.ts and bulk-load.ts),
- * options and their bounds in options.ts, counters in stats.ts.
+ * write path, reads and reader counting; the memtables are in memtable-set.ts, recovery in
+ * tree-open.ts (made into a version set by `openVersionSet`), versions and file lifetimes in
+ * version-set.ts, flush scheduling in flush.ts (`Flusher`), the one table-writing loop in
+ * table-output.ts (used by flush.ts, compactor.ts and bulk-load.ts), options and their bounds
+ * in options.ts, counters in stats.ts.
  *
  * Invariants:
  * - appliedLsn >= durableLsn; `apply(lsn)` requires lsn > appliedLsn (asserted): LSNs applied
@@ -22,21 +23,20 @@
  * compaction runs in the background when one is due; `compact()` runs them to completion.
  */
 import { assert } from '../io/assert.js'
-import { CairnError, CorruptionError } from '../io/errors.js'
+import { CairnError } from '../io/errors.js'
 import { bulkLoadTables } from './bulk-load.js'
 import { Flusher } from './flush.js'
 import type { CompactionOptions } from './compaction.js'
 import { Compactor } from './compactor.js'
 import { validateStateOps } from './limits.js'
 import { MemtableSet } from './memtable-set.js'
-import { type ResolvedStateOptions, resolveStateOptions, type StateOptions } from './options.js'
+import { compactionOptionsOf, type ResolvedStateOptions, resolveStateOptions, type StateOptions } from './options.js'
 import { ReadSnapshot } from './read-snapshot.js'
 import { type ViewParts, viewGet, viewScan } from './read-view.js'
 import { type StateStats, stateStats } from './stats.js'
 import { BlockCache } from './table/index.js'
-import { closeAll, openOwned, openReadOnly } from './tree-open.js'
 import { resultCopy, type ScanRange, type StateOp } from './types.js'
-import { type RetainedVersion, VersionSet } from './version-set.js'
+import { openVersionSet, type RetainedVersion, type VersionSet } from './version-set.js'
 
 export class LsmTree {
   readonly #options: ResolvedStateOptions
@@ -53,15 +53,7 @@ export class LsmTree {
 
   private constructor(options: ResolvedStateOptions, cache: BlockCache, versions: VersionSet) {
     this.#options = options
-    this.#compaction = {
-      level0TableCountTrigger: options.level0TableCountTrigger,
-      level1BytesMax: options.level1BytesMax,
-      levelBytesMultiplier: options.levelBytesMultiplier,
-      tableBytesTarget: options.tableBytesTarget,
-      blockBytes: options.blockBytes,
-      compactionSliceMs: options.compactionSliceMs,
-      rangeTombstoneCountTrigger: options.rangeTombstoneCountTrigger,
-    }
+    this.#compaction = compactionOptionsOf(options)
     this.#cache = cache
     this.#versions = versions
     this.#compactor = new Compactor({ fs: options.fs, dir: options.dir, options: this.#compaction, versions, isClosed: this.#isClosed })
@@ -83,23 +75,12 @@ export class LsmTree {
    */
   static async open(options: StateOptions): Promise<LsmTree> {
     const resolved = resolveStateOptions(options)
-    const { fs, dir } = resolved
     const cache = resolved.blockCache ?? new BlockCache(resolved.blockCacheBytesMax)
-    const state = resolved.readOnly ? await openReadOnly(fs, dir, cache) : await openOwned(fs, dir, cache, resolved.trustedClean)
     // The version set calls back into the tree, which does not exist yet: route through a holder.
     const holder: { tree?: LsmTree } = {}
-    let versions: VersionSet
-    try {
-      versions = new VersionSet(fs, dir, cache, resolved.readOnly, state, () => {
-        if (holder.tree !== undefined) holder.tree.#mem.invalidateTombstones()
-      })
-    } catch (e) {
-      await closeAll(state.opened)
-      throw new CorruptionError('CORRUPT_MANIFEST', `state manifest ${state.manifestPath} describes overlapping tables`, {
-        context: { file: state.manifestPath },
-        cause: e,
-      })
-    }
+    const versions = await openVersionSet(resolved, cache, () => {
+      if (holder.tree !== undefined) holder.tree.#mem.invalidateTombstones()
+    })
     const tree = new LsmTree(resolved, cache, versions)
     holder.tree = tree
     return tree
