@@ -3,10 +3,11 @@
  * flushed, and a current version of immutable table files (version-set.ts), described durably
  * by the manifest. The partition's log is the write-ahead log: `apply` only touches memory, and
  * after a crash the owner replays the log from `durableLsn + 1`. This file is the facade: the
- * write path, reads, and the scheduling of flushes; the memtables are in memtable-set.ts,
- * recovery in tree-open.ts, versions and file lifetimes in version-set.ts, the one
- * table-writing loop in table-output.ts (used by flush.ts, compactor.ts and bulk-load.ts),
- * options and their bounds in options.ts, counters in stats.ts.
+ * write path, reads and reader counting; the memtables are in memtable-set.ts, recovery in
+ * tree-open.ts (made into a version set by `openVersionSet`), versions and file lifetimes in
+ * version-set.ts, flush scheduling in flush.ts (`Flusher`), the one table-writing loop in
+ * table-output.ts (used by flush.ts, compactor.ts and bulk-load.ts), options and their bounds
+ * in options.ts, counters in stats.ts.
  *
  * Invariants:
  * - appliedLsn >= durableLsn; `apply(lsn)` requires lsn > appliedLsn (asserted): LSNs applied
@@ -22,23 +23,20 @@
  * compaction runs in the background when one is due; `compact()` runs them to completion.
  */
 import { assert } from '../io/assert.js'
-import { CairnError, CorruptionError } from '../io/errors.js'
+import { CairnError } from '../io/errors.js'
 import { bulkLoadTables } from './bulk-load.js'
-import { flushMemtable } from './flush.js'
+import { Flusher } from './flush.js'
 import type { CompactionOptions } from './compaction.js'
 import { Compactor } from './compactor.js'
 import { validateStateOps } from './limits.js'
-import type { Memtable } from './memtable.js'
 import { MemtableSet } from './memtable-set.js'
-import { type ResolvedStateOptions, resolveStateOptions, type StateOptions } from './options.js'
+import { compactionOptionsOf, type ResolvedStateOptions, resolveStateOptions, type StateOptions } from './options.js'
 import { ReadSnapshot } from './read-snapshot.js'
 import { type ViewParts, viewGet, viewScan } from './read-view.js'
 import { type StateStats, stateStats } from './stats.js'
 import { BlockCache } from './table/index.js'
-import { TableOutput } from './table-output.js'
-import { closeAll, openOwned, openReadOnly } from './tree-open.js'
 import { resultCopy, type ScanRange, type StateOp } from './types.js'
-import { type RetainedVersion, VersionSet } from './version-set.js'
+import { openVersionSet, type RetainedVersion, type VersionSet } from './version-set.js'
 
 export class LsmTree {
   readonly #options: ResolvedStateOptions
@@ -49,29 +47,19 @@ export class LsmTree {
   readonly #mem: MemtableSet
   #appliedLsn: number
   #closed = false
-  #flushChain: Promise<void> = Promise.resolve()
-  #bytesWrittenFlush = 0
-  #flushFailed = false
+  readonly #flusher: Flusher
   /** Readers holding a view: open scans, read snapshots, retained versions and gets reading a table. */
   #readers = 0
-  #flushCount = 0
 
   private constructor(options: ResolvedStateOptions, cache: BlockCache, versions: VersionSet) {
     this.#options = options
-    this.#compaction = {
-      level0TableCountTrigger: options.level0TableCountTrigger,
-      level1BytesMax: options.level1BytesMax,
-      levelBytesMultiplier: options.levelBytesMultiplier,
-      tableBytesTarget: options.tableBytesTarget,
-      blockBytes: options.blockBytes,
-      compactionSliceMs: options.compactionSliceMs,
-      rangeTombstoneCountTrigger: options.rangeTombstoneCountTrigger,
-    }
+    this.#compaction = compactionOptionsOf(options)
     this.#cache = cache
     this.#versions = versions
     this.#compactor = new Compactor({ fs: options.fs, dir: options.dir, options: this.#compaction, versions, isClosed: this.#isClosed })
     this.#appliedLsn = versions.current.durableLsn
     this.#mem = new MemtableSet(this.#appliedLsn)
+    this.#flusher = new Flusher({ options, versions, mem: this.#mem, isClosed: this.#isClosed })
   }
 
   /**
@@ -87,23 +75,12 @@ export class LsmTree {
    */
   static async open(options: StateOptions): Promise<LsmTree> {
     const resolved = resolveStateOptions(options)
-    const { fs, dir } = resolved
     const cache = resolved.blockCache ?? new BlockCache(resolved.blockCacheBytesMax)
-    const state = resolved.readOnly ? await openReadOnly(fs, dir, cache) : await openOwned(fs, dir, cache, resolved.trustedClean)
     // The version set calls back into the tree, which does not exist yet: route through a holder.
     const holder: { tree?: LsmTree } = {}
-    let versions: VersionSet
-    try {
-      versions = new VersionSet(fs, dir, cache, resolved.readOnly, state, () => {
-        if (holder.tree !== undefined) holder.tree.#mem.invalidateTombstones()
-      })
-    } catch (e) {
-      await closeAll(state.opened)
-      throw new CorruptionError('CORRUPT_MANIFEST', `state manifest ${state.manifestPath} describes overlapping tables`, {
-        context: { file: state.manifestPath },
-        cause: e,
-      })
-    }
+    const versions = await openVersionSet(resolved, cache, () => {
+      if (holder.tree !== undefined) holder.tree.#mem.invalidateTombstones()
+    })
     const tree = new LsmTree(resolved, cache, versions)
     holder.tree = tree
     return tree
@@ -129,7 +106,7 @@ export class LsmTree {
    * durable, so its owner must not reopen it with `trustedClean`.
    */
   get faulted(): boolean {
-    return this.#flushFailed || this.#compactor.faulted
+    return this.#flusher.faulted || this.#compactor.faulted
   }
 
   /** Error of the last background compaction, if it failed (the next one retries). */
@@ -307,39 +284,8 @@ export class LsmTree {
    */
   async flushFrozen(lsnMax: number = Number.POSITIVE_INFINITY): Promise<void> {
     this.#checkWritable('flush')
-    const run = this.#flushChain.then(() => this.#flushFrozen(lsnMax))
-    this.#flushChain = run.catch(() => {
-      this.#flushFailed = true
-    })
-    await run
+    await this.#flusher.run(lsnMax)
     if (this.#options.autoCompact && !this.#options.readOnly) this.#compactor.schedule()
-  }
-
-  async #flushFrozen(lsnMax: number): Promise<void> {
-    for (;;) {
-      const oldest = this.#mem.oldestFrozen
-      if (oldest === undefined || oldest.lsn > lsnMax || this.#closed) return
-      await this.#flushOne(oldest)
-    }
-  }
-
-  async #flushOne(m: Memtable): Promise<void> {
-    const output = this.#output(Number.POSITIVE_INFINITY, m.lsn)
-    this.#bytesWrittenFlush += await flushMemtable(m, output, this.#versions, () => this.#mem.removeFlushed(m))
-    this.#flushCount++
-  }
-
-  /** The table-writing loop (table-output.ts) with this tree's settings. */
-  #output(tableBytesTarget: number, tombstoneLsn: number): TableOutput {
-    return new TableOutput({
-      fs: this.#options.fs,
-      dir: this.#options.dir,
-      blockBytes: this.#options.blockBytes,
-      tableBytesTarget,
-      sliceMs: this.#options.compactionSliceMs,
-      allocateTableId: () => this.#versions.allocateTableId(),
-      tombstoneLsn,
-    })
   }
 
   /**
@@ -368,7 +314,7 @@ export class LsmTree {
     if (this.#versions.current.tableCount > 0 || !this.#mem.isEmpty || this.#appliedLsn > 0) {
       throw new CairnError('INVALID_ARGUMENT', 'bulkLoad needs an empty state tree')
     }
-    this.#bytesWrittenFlush += await bulkLoadTables(entries, lsn, this.#output(this.#options.tableBytesTarget, lsn), this.#versions)
+    this.#flusher.bytesWritten += await bulkLoadTables(entries, lsn, this.#flusher.output(this.#options.tableBytesTarget, lsn), this.#versions)
     this.#appliedLsn = Math.max(this.#appliedLsn, lsn)
     this.#mem.reset(this.#appliedLsn)
   }
@@ -417,9 +363,9 @@ export class LsmTree {
       cache: this.#cache,
       counters: {
         bytesApplied: this.#mem.bytesApplied,
-        bytesWrittenFlush: this.#bytesWrittenFlush,
+        bytesWrittenFlush: this.#flusher.bytesWritten,
         bytesWrittenCompaction: this.#compactor.bytesWritten,
-        flushCount: this.#flushCount,
+        flushCount: this.#flusher.count,
         compactionCount: this.#compactor.count,
       },
       appliedLsn: this.#appliedLsn,
@@ -433,7 +379,7 @@ export class LsmTree {
 
   /** Resolves when background work (flushes, compactions, file deletions) has settled. For tests and shutdown. */
   async idle(): Promise<void> {
-    await this.#flushChain
+    await this.#flusher.idle()
     await this.#compactor.idle()
     await this.#versions.idle()
   }
@@ -450,7 +396,7 @@ export class LsmTree {
     // Let running work finish first (it stops early once closed is set below).
     this.#closed = true
     this.#versions.markClosed()
-    await this.#flushChain
+    await this.#flusher.idle()
     await this.#compactor.idle()
     await this.#versions.close()
   }

@@ -10,7 +10,7 @@
  */
 import { CairnError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
-import { rangeTombstoneCountTriggerDefault } from './compaction.js'
+import { type CompactionOptions, rangeTombstoneCountTriggerDefault } from './compaction.js'
 import { BlockCache, tableBlockCountMax } from './table/index.js'
 
 export const memtableBytesMaxDefault = 64 * 1024 * 1024
@@ -173,4 +173,17 @@ export function resolveStateOptions(options: StateOptions): ResolvedStateOptions
     )
   }
   return resolved
+}
+
+/** The compaction policy's share of the options (compaction.ts). */
+export function compactionOptionsOf(options: ResolvedStateOptions): CompactionOptions {
+  return {
+    level0TableCountTrigger: options.level0TableCountTrigger,
+    level1BytesMax: options.level1BytesMax,
+    levelBytesMultiplier: options.levelBytesMultiplier,
+    tableBytesTarget: options.tableBytesTarget,
+    blockBytes: options.blockBytes,
+    compactionSliceMs: options.compactionSliceMs,
+    rangeTombstoneCountTrigger: options.rangeTombstoneCountTrigger,
+  }
 }

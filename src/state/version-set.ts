@@ -3,6 +3,7 @@
  * the life of table files. An edit is installed by writing the manifest of the resulting
  * version durably, then swapping it in; a table file is deleted once no version holds it (the
  * current one, a read snapshot's, an in-flight read's or scan's, or one retained by `retain()`).
+ * A tree gets its set from `openVersionSet`: recovery (tree-open.ts), then the set built on it.
  *
  * Invariants:
  * - installs are serialized, and each one's manifest is durable before the version it
@@ -17,13 +18,13 @@
 import { posix } from 'node:path'
 import { assert } from '../io/assert.js'
 import { atomicWriteFile } from '../io/atomic-write.js'
-import { CairnError } from '../io/errors.js'
+import { CairnError, CorruptionError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { encodeManifest, type ManifestData, type ManifestTable, manifestFileName } from './manifest.js'
 import { fragmentTombstones, liveTombstones } from './range-tombstones.js'
 import type { BlockCache, TableInfo } from './table/index.js'
 import { Table, tableFileName } from './table/index.js'
-import { type OpenedState, sortLevels } from './tree-open.js'
+import { closeAll, type OpenedState, openOwned, openReadOnly, sortLevels } from './tree-open.js'
 import type { RangeTombstone } from './types.js'
 import { Version } from './version.js'
 
@@ -256,4 +257,27 @@ function manifestOf(levels: readonly (readonly Table[])[], tombstones: RangeTomb
     for (const t of tablesOfLevel) tables.push({ level, ...t.info })
   })
   return { durableLsn, nextTableId, tables, tombstones }
+}
+
+/**
+ * Recovers the tree in `dir` (tree-open.ts: owned, trusted-clean or read-only) and makes its
+ * version set. A manifest whose tables overlap within a level is `CORRUPT_MANIFEST`, with every
+ * table it opened closed again.
+ */
+export async function openVersionSet(
+  options: { fs: FileSystem; dir: string; readOnly: boolean; trustedClean: boolean },
+  cache: BlockCache,
+  onTombstonesChanged: () => void,
+): Promise<VersionSet> {
+  const { fs, dir, readOnly } = options
+  const state = readOnly ? await openReadOnly(fs, dir, cache) : await openOwned(fs, dir, cache, options.trustedClean)
+  try {
+    return new VersionSet(fs, dir, cache, readOnly, state, onTombstonesChanged)
+  } catch (e) {
+    await closeAll(state.opened)
+    throw new CorruptionError('CORRUPT_MANIFEST', `state manifest ${state.manifestPath} describes overlapping tables`, {
+      context: { file: state.manifestPath },
+      cause: e,
+    })
+  }
 }
