@@ -18,6 +18,7 @@
  */
 import type { Log } from '../log/log.js'
 import type { LsmTree } from '../state/index.js'
+import type { StateApplier } from './partition-apply.js'
 import type { PartitionMaintenance } from './partition-maintenance.js'
 import { openState } from './partition-replay.js'
 import type { PartitionInfo, PartitionOptions } from './partition-types.js'
@@ -33,6 +34,7 @@ export interface PartitionParts {
   readonly maintenance: PartitionMaintenance
   readonly trimHolds: TrimHolds
   readonly usage: PartitionUsage
+  readonly applier: StateApplier
 }
 
 /** Opens the state (replaying the log into it) once the gate's settings are checked. */
@@ -53,6 +55,7 @@ export async function closePartitionParts(p: PartitionParts): Promise<boolean> {
   try {
     await p.log.close()
   } finally {
+    // Even when the log fails to close (see the header).
     await p.maintenance.settle()
     await p.tree.close()
   }

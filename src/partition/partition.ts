@@ -1,10 +1,11 @@
 /**
  * A partition: an independent log and the ordered key-value state materialized from it. This
- * file is the facade; the write path's encoding is in partition-write.ts, the apply step in
- * partition-apply.ts, recovery at open in partition-replay.ts, flush and compaction scheduling
- * in partition-maintenance.ts, reading in partition-read.ts, the hooks' parts in
- * trim-holds.ts, write-gate.ts, retained-state.ts and partition-hooks.ts, the counts of users
- * and faults in partition-usage.ts, and the open, close, idleness and info in partition-parts.ts.
+ * file is the facade; the write path's encoding is in partition-write.ts, appending replicated
+ * records in append-replicated.ts, the apply step in partition-apply.ts, recovery at open in
+ * partition-replay.ts, flush and compaction scheduling in partition-maintenance.ts, reading in
+ * partition-read.ts, the hooks' parts in trim-holds.ts, write-gate.ts, retained-state.ts and
+ * partition-hooks.ts, the counts of users and faults in partition-usage.ts, and the open, close,
+ * idleness and info in partition-parts.ts.
  *
  * Invariants:
  * - every change goes through the log first: a batch is applied to state (synchronously, in LSN
@@ -25,6 +26,7 @@ import { posix } from 'node:path'
 import type { LogRecord } from '../log/frame.js'
 import type { Log, LogCut } from '../log/log.js'
 import { type LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type StateStats } from '../state/index.js'
+import { appendReplicated } from './append-replicated.js'
 import { StateApplier } from './partition-apply.js'
 import type { PartitionEntry } from './partition-entry.js'
 import { pauseAtApplied, trimBelow } from './partition-hooks.js'
@@ -33,7 +35,7 @@ import { closePartitionParts, describePartition, openPartitionParts, type Partit
 import { readEntries, readEntryBatches, tailEntries, toScanRange } from './partition-read.js'
 import type { BytesScanRange, PartitionInfo, PartitionOptions, Payload, WriteBatch } from './partition-types.js'
 import { PartitionUsage } from './partition-usage.js'
-import { checkReplicatedStart, encodeAppend, encodeReplicated, encodeWrite, type ReplicatedRecord, toStateOp } from './partition-write.js'
+import { encodeAppend, encodeWrite, type ReplicatedRecord, toStateOp } from './partition-write.js'
 import { type Bytes, ownPayload, type Reducer, toBytes } from './reducer.js'
 import { describeRetained, type RetainedState } from './retained-state.js'
 import { TrimHolds } from './trim-holds.js'
@@ -77,7 +79,7 @@ export class Partition {
     this.#applier = new StateApplier(options.id, tree, this.#maintenance)
     this.#gate = gate
     this.#use = new PartitionUsage(options.id)
-    this.#parts = { id: options.id, log, tree, gate, maintenance: this.#maintenance, trimHolds: this.#trimHolds, usage: this.#use }
+    this.#parts = { id: options.id, log, tree, gate, maintenance: this.#maintenance, trimHolds: this.#trimHolds, usage: this.#use, applier: this.#applier }
   }
 
   /** @internal Partitions are opened by their store. */
@@ -193,30 +195,9 @@ export class Partition {
    * @example
    * for await (const batch of source.readBatches({ fromLsn: replica.lastLsn + 1 })) await replica.appendReplicated(batch)
    */
-  async appendReplicated(records: readonly ReplicatedRecord[], options: { sourceLogId?: string } = {}): Promise<number> {
-    this.#checkOpen()
-    // Copies and checks before any await (see write).
-    const { records: owned, opsByRecord } = encodeReplicated(records)
-    const firstLsn = records[0]!.lsn
-    checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
-    this.#use.users++
-    try {
-      await this.#maintenance.admit()
-      while (this.#gate.paused) await this.#gate.wait()
-      checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
-      this.#gate.enter()
-      try {
-        // The log checks the LSN again as it assigns it: nothing is written unless it is the next.
-        return await this.#log.append(owned, { expectedLsn: firstLsn, onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
-      } catch (e) {
-        this.#use.faulted = true
-        throw e
-      } finally {
-        this.#gate.leave()
-      }
-    } finally {
-      this.#use.users--
-    }
+  appendReplicated(records: readonly ReplicatedRecord[], options: { sourceLogId?: string } = {}): Promise<number> {
+    // Not async: the body (append-replicated.ts) is, so every failure is a rejection as before.
+    return appendReplicated(this.#parts, records, options.sourceLogId)
   }
 
   /** Puts `value` as JSON text. */
