@@ -1,9 +1,11 @@
 /**
  * A partition: an independent log and the ordered key-value state materialized from it. This
- * file is the facade; the write path's encoding is in partition-write.ts, the apply step in
- * partition-apply.ts, recovery at open in partition-replay.ts, flush and compaction scheduling
- * in partition-maintenance.ts, reading in partition-read.ts, and the hooks' parts in
- * trim-holds.ts, write-gate.ts and retained-state.ts.
+ * file is the facade; the write path's encoding is in partition-write.ts, appending replicated
+ * records in append-replicated.ts, the apply step in partition-apply.ts, recovery at open in
+ * partition-replay.ts, flush and compaction scheduling in partition-maintenance.ts, reading in
+ * partition-read.ts, the hooks' parts in trim-holds.ts, write-gate.ts, retained-state.ts and
+ * partition-hooks.ts, the counts of users and faults in partition-usage.ts, and the open, close,
+ * idleness and info in partition-parts.ts.
  *
  * Invariants:
  * - every change goes through the log first: a batch is applied to state (synchronously, in LSN
@@ -18,26 +20,26 @@
  * - state is never durable past the log (the freeze-sync-flush rule, partition-maintenance.ts);
  * - every write (local or replicated) passes the write gate in the step that appends it, so a
  *   pause sees a stable applied LSN once the writes in flight settled (write-gate.ts);
- * - `idle` is true only when closing the partition would fail nobody: no write in flight or
- *   waiting, no reader, tail, scan, snapshot or retained state open, no trim hold, no pause, no
- *   flush or compaction running (the store closes only idle partitions to bound how many are open).
+ * - `idle` is true only when closing the partition would fail nobody (partition-parts.ts).
  */
 import { posix } from 'node:path'
-import { CairnError } from '../io/errors.js'
 import type { LogRecord } from '../log/frame.js'
 import type { Log, LogCut } from '../log/log.js'
 import { type LsmTree, memtableBytesMaxDefault, type ReadSnapshot, type StateStats } from '../state/index.js'
-import { appliedBehindLog, StateApplier } from './partition-apply.js'
+import { appendReplicated } from './append-replicated.js'
+import { StateApplier } from './partition-apply.js'
 import type { PartitionEntry } from './partition-entry.js'
+import { pauseAtApplied, trimBelow } from './partition-hooks.js'
 import { PartitionMaintenance } from './partition-maintenance.js'
-import { type ReaderUse, readEntries, readEntryBatches, tailEntries, toScanRange } from './partition-read.js'
-import { openState } from './partition-replay.js'
-import type { BytesScanRange, Payload, PartitionInfo, PartitionOptions, WriteBatch } from './partition-types.js'
-import { checkReplicatedStart, encodeAppend, encodeReplicated, encodeWrite, type ReplicatedRecord, toStateOp } from './partition-write.js'
+import { closePartitionParts, describePartition, openPartitionParts, type PartitionParts, partitionIdle, trimFloorOf } from './partition-parts.js'
+import { readEntries, readEntryBatches, tailEntries, toScanRange } from './partition-read.js'
+import type { BytesScanRange, PartitionInfo, PartitionOptions, Payload, WriteBatch } from './partition-types.js'
+import { PartitionUsage } from './partition-usage.js'
+import { encodeAppend, encodeWrite, type ReplicatedRecord, toStateOp } from './partition-write.js'
 import { type Bytes, ownPayload, type Reducer, toBytes } from './reducer.js'
 import { describeRetained, type RetainedState } from './retained-state.js'
 import { TrimHolds } from './trim-holds.js'
-import { WriteGate } from './write-gate.js'
+import type { WriteGate } from './write-gate.js'
 
 export type { BytesScanRange, PartitionInfo, PartitionOptions, PartitionSettings, Payload, StateOpInput, WriteBatch } from './partition-types.js'
 export { payloadRecordType, type ReplicatedRecord } from './partition-write.js'
@@ -61,13 +63,11 @@ export class Partition {
   readonly #applier: StateApplier
   readonly #trimHolds = new TrimHolds()
   readonly #gate: WriteGate
-  #closed = false
-  #closedMessage = ''
-  /** Set once an append or trim failed: its log may hold what is not durable (see `closedCleanly`). */
-  #faulted = false
+  /** Users, closed and faulted (partition-usage.ts): plain fields, touched per write. */
+  readonly #use: PartitionUsage
+  /** The parts as one object, for the cold paths that live in partition-parts.ts and partition-hooks.ts. */
+  readonly #parts: PartitionParts
   #closedCleanly = false
-  /** Writes and appends in flight (from before their backpressure), log readers running, and `keepOpen` holders: see `idle`. */
-  #users = 0
 
   private constructor(options: PartitionOptions, log: Log, tree: LsmTree, gate: WriteGate) {
     this.id = options.id
@@ -78,19 +78,14 @@ export class Partition {
     this.#maintenance = new PartitionMaintenance(options.id, log, tree, options.memtableBytesMax ?? memtableBytesMaxDefault, options.memory)
     this.#applier = new StateApplier(options.id, tree, this.#maintenance)
     this.#gate = gate
+    this.#use = new PartitionUsage(options.id)
+    this.#parts = { id: options.id, log, tree, gate, maintenance: this.#maintenance, trimHolds: this.#trimHolds, usage: this.#use, applier: this.#applier }
   }
 
   /** @internal Partitions are opened by their store. */
   static async open(options: PartitionOptions): Promise<Partition> {
-    let gate: WriteGate
-    try {
-      // The gate checks its settings first, before the state is opened.
-      gate = new WriteGate(options.id, options.pausedWritesMax, options.pauseWaitMsMax)
-    } catch (e) {
-      await options.log.close().catch(() => undefined)
-      throw e
-    }
-    return new Partition(options, options.log, await openState(options), gate)
+    const { tree, gate } = await openPartitionParts(options)
+    return new Partition(options, options.log, tree, gate)
   }
 
   /** The id of the log the partition writes to now. */
@@ -118,7 +113,7 @@ export class Partition {
 
   /** The log may be trimmed below this LSN and no further: min(state durable + 1, every trim hold). */
   get trimFloor(): number {
-    return Math.min(this.#tree.durableLsn + 1, this.#trimHolds.floor())
+    return trimFloorOf(this.#parts)
   }
 
   /**
@@ -136,7 +131,7 @@ export class Partition {
     const ops = (batch.ops ?? []).map(toStateOp)
     const payloads = (batch.payloads ?? []).map(ownPayload)
     // Counted until it settles: the store closes only an idle partition (see `idle`).
-    this.#users++
+    this.#use.users++
     try {
       await this.#maintenance.admit()
       while (this.#gate.paused) await this.#gate.wait()
@@ -148,13 +143,13 @@ export class Partition {
         // A bound method rather than an arrow: cheaper to create per write (and not wrapped by tsx's keepNames).
         return await this.#log.append([record], { onDurable: this.#applier.applyOps.bind(this.#applier, ops) })
       } catch (e) {
-        this.#faulted = true
+        this.#use.faulted = true
         throw e
       } finally {
         this.#gate.leave()
       }
     } finally {
-      this.#users--
+      this.#use.users--
     }
   }
 
@@ -169,7 +164,7 @@ export class Partition {
     this.#checkOpen()
     // Copies before any await (see write).
     const owned = payloads.map(ownPayload)
-    this.#users++
+    this.#use.users++
     try {
       await this.#maintenance.admit()
       while (this.#gate.paused) await this.#gate.wait()
@@ -179,13 +174,13 @@ export class Partition {
       try {
         return await this.#log.append(records, { onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
       } catch (e) {
-        this.#faulted = true
+        this.#use.faulted = true
         throw e
       } finally {
         this.#gate.leave()
       }
     } finally {
-      this.#users--
+      this.#use.users--
     }
   }
 
@@ -200,30 +195,9 @@ export class Partition {
    * @example
    * for await (const batch of source.readBatches({ fromLsn: replica.lastLsn + 1 })) await replica.appendReplicated(batch)
    */
-  async appendReplicated(records: readonly ReplicatedRecord[], options: { sourceLogId?: string } = {}): Promise<number> {
-    this.#checkOpen()
-    // Copies and checks before any await (see write).
-    const { records: owned, opsByRecord } = encodeReplicated(records)
-    const firstLsn = records[0]!.lsn
-    checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
-    this.#users++
-    try {
-      await this.#maintenance.admit()
-      while (this.#gate.paused) await this.#gate.wait()
-      checkReplicatedStart(this.id, firstLsn, this.#log.nextLsn, options.sourceLogId)
-      this.#gate.enter()
-      try {
-        // The log checks the LSN again as it assigns it: nothing is written unless it is the next.
-        return await this.#log.append(owned, { expectedLsn: firstLsn, onDurable: this.#applier.applyRecords.bind(this.#applier, opsByRecord) })
-      } catch (e) {
-        this.#faulted = true
-        throw e
-      } finally {
-        this.#gate.leave()
-      }
-    } finally {
-      this.#users--
-    }
+  appendReplicated(records: readonly ReplicatedRecord[], options: { sourceLogId?: string } = {}): Promise<number> {
+    // Not async: the body (append-replicated.ts) is, so every failure is a rejection as before.
+    return appendReplicated(this.#parts, records, options.sourceLogId)
   }
 
   /** Puts `value` as JSON text. */
@@ -246,7 +220,7 @@ export class Partition {
   /** The value of `key`, or undefined. */
   get(key: Bytes): Promise<Uint8Array | undefined> {
     // Not async: a cached read answers with the tree's already-resolved promise, no extra hop.
-    if (this.#closed) return Promise.reject(this.#closedError())
+    if (this.#use.closed) return Promise.reject(this.#use.closedError())
     try {
       return this.#tree.get(toBytes(key))
     } catch (e) {
@@ -311,7 +285,7 @@ export class Partition {
    * for await (const { lsn, payload } of partition.read({ fromLsn: 1, limit: 10 })) { ... }
    */
   read(options: { fromLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
-    return readEntries(this.#readerUse, this.#log, options.fromLsn, options.limit)
+    return readEntries(this.#use, this.#log, options.fromLsn, options.limit)
   }
 
   /**
@@ -321,12 +295,12 @@ export class Partition {
    * for await (const batch of partition.readBatches({ fromLsn: 1 })) for (const e of batch) { ... }
    */
   readBatches(options: { fromLsn?: number; toLsn?: number } = {}): AsyncGenerator<PartitionEntry[]> {
-    return readEntryBatches(this.#readerUse, this.#log, options.fromLsn, options.toLsn)
+    return readEntryBatches(this.#use, this.#log, options.fromLsn, options.toLsn)
   }
 
   /** Reads from `fromLsn`, then waits for new entries until the store closes or `signal` aborts. */
   tail(fromLsn: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<PartitionEntry> {
-    return tailEntries(this.#readerUse, this.#log, fromLsn, options)
+    return tailEntries(this.#use, this.#log, fromLsn, options)
   }
 
   /**
@@ -335,18 +309,7 @@ export class Partition {
    */
   async trim(belowLsn: number): Promise<number> {
     this.#checkOpen()
-    if (!Number.isSafeInteger(belowLsn)) throw new CairnError('INVALID_ARGUMENT', `trim needs an integer LSN (got ${belowLsn})`, { context: { belowLsn } })
-    const floor = Math.min(belowLsn, this.trimFloor)
-    // A running trim counts as a trim hold does (`idle`).
-    const done = this.#trimHolds.trimming(floor)
-    try {
-      return await this.#log.trim(floor)
-    } catch (e) {
-      this.#faulted = true
-      throw e
-    } finally {
-      done()
-    }
+    return trimBelow(this.#parts, belowLsn)
   }
 
   /**
@@ -404,32 +367,11 @@ export class Partition {
    */
   async pauseWrites(): Promise<() => void> {
     this.#checkOpen()
-    const resume = await this.#gate.pause()
-    if (this.#tree.appliedLsn !== this.#log.lastLsn) {
-      resume()
-      throw appliedBehindLog(this.id, this.#log.lastLsn, this.#tree.appliedLsn)
-    }
-    return resume
+    return pauseAtApplied(this.#parts)
   }
 
   info(): PartitionInfo {
-    const stats = this.#tree.stats()
-    return {
-      id: this.id,
-      logId: this.#log.logId,
-      firstLsn: this.#log.firstLsn,
-      lastLsn: this.#log.lastLsn,
-      appliedLsn: this.#tree.appliedLsn,
-      durableLsn: this.#tree.durableLsn,
-      logBytes: this.#log.bytes,
-      segmentCount: this.#log.segmentCount,
-      tableCount: stats.tableCount,
-      tableBytes: stats.tableBytes,
-      memtableBytes: stats.memtableBytes,
-      trimFloor: this.trimFloor,
-      trimHolds: this.#trimHolds.list(),
-      writesPaused: this.#gate.paused,
-    }
+    return describePartition(this.#parts)
   }
 
   /**
@@ -438,16 +380,7 @@ export class Partition {
    * or a tail keeps it open.
    */
   get idle(): boolean {
-    return (
-      this.#users === 0 &&
-      !this.#closed &&
-      !this.#maintenance.running &&
-      this.#tree.readerCount === 0 &&
-      !this.#trimHolds.busy &&
-      !this.#gate.paused &&
-      this.#gate.inFlight === 0 &&
-      this.#gate.waiting === 0
-    )
+    return partitionIdle(this.#parts)
   }
 
   /**
@@ -455,14 +388,7 @@ export class Partition {
    * nothing): the store keeps the partition open meanwhile (a roll of its log). CLOSED when closed.
    */
   keepOpen(): () => void {
-    this.#checkOpen()
-    this.#users++
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      this.#users--
-    }
+    return this.#use.keepOpen()
   }
 
   /** @internal Bytes of the memtables not yet in table files (what the store's memory budget counts). */
@@ -476,22 +402,7 @@ export class Partition {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw this.#closedError()
-  }
-
-  #closedError(): CairnError {
-    return new CairnError('CLOSED', this.#closedMessage || `partition ${this.id} is closed: open the store again`, { context: { partition: this.id } })
-  }
-
-  /** What the readers tell the partition (partition-read.ts): checked open and counted while they run. */
-  readonly #readerUse: ReaderUse = {
-    enter: () => {
-      this.#checkOpen()
-      this.#users++
-    },
-    leave: () => {
-      this.#users--
-    },
+    if (this.#use.closed) throw this.#use.closedError()
   }
 
   /**
@@ -505,20 +416,9 @@ export class Partition {
 
   /** @internal `reason`: what a call on this partition is told from now on (CLOSED). */
   async close(reason?: string): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    if (reason !== undefined) this.#closedMessage = reason
-    this.#gate.close(this.#closedError())
-    try {
-      await this.#log.close()
-    } finally {
-      // Even when the log fails to close: the store releases its lock after this, and a flush or
-      // compaction still running would then write into a store someone else may own.
-      await this.#maintenance.settle()
-      await this.#tree.close()
-    }
-    // Only reached when both closes succeeded.
-    this.#closedCleanly = !this.#faulted && !this.#maintenance.faulted && !this.#tree.faulted && this.#log.syncedLsn >= this.#log.lastLsn
+    if (this.#use.closed) return
+    this.#use.close(reason)
+    // Only set when both the log's and the state's closes succeeded (partition-parts.ts).
+    this.#closedCleanly = await closePartitionParts(this.#parts)
   }
 }
-
