@@ -27,6 +27,7 @@ import type { AppendOptions } from './log.js'
 import type { LogState } from './log-state.js'
 import { createSegment, type Segment, SyncFailure } from './segment-file.js'
 import { indexIntervalBytes } from './segment-scan.js'
+import { lsnMismatch } from './log-errors.js'
 
 /** One group commit writes at most this much (more only for a single larger batch). */
 export const groupBytesMax = 4 * 1024 * 1024
@@ -88,9 +89,7 @@ export class GroupCommit {
   append(records: readonly LogRecord[], bytes: number, options: AppendOptions): Promise<number> {
     if (options.expectedLsn !== undefined && options.expectedLsn !== this.nextLsn) {
       const { dir } = this.#state
-      throw new CairnError('LSN_MISMATCH', `log ${dir}: the batch was meant for LSN ${options.expectedLsn} but the next LSN is ${this.nextLsn}: read the log's end and retry from there`, {
-        context: { dir, expectedLsn: options.expectedLsn, nextLsn: this.nextLsn },
-      })
+      throw lsnMismatch(`log ${dir}`, options.expectedLsn, this.nextLsn, { dir })
     }
     const firstLsn = this.nextLsn
     this.nextLsn += records.length

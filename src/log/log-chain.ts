@@ -21,6 +21,7 @@ import { checkLogChain, type SealedLog } from './check-log-chain.js'
 import type { LogEntry, LogRecord } from './frame.js'
 import type { AppendOptions, Durability, Log, LogCut } from './log.js'
 import { type LogChainTailSource, tailLogChain } from './tail-log-chain.js'
+import { lsnMismatch, lsnTrimmed } from './log-errors.js'
 
 /** One log of a chain, as its owner records it. */
 export interface LogChainLink {
@@ -157,9 +158,7 @@ export class LogChain implements Log {
     // A roll is under way: the records wait their turn, with the LSNs they would get now.
     const expectedLsn = this.nextLsn
     if (options.expectedLsn !== undefined && options.expectedLsn !== expectedLsn) {
-      throw new CairnError('LSN_MISMATCH', `${this.name}: the batch was meant for LSN ${options.expectedLsn} but the next LSN is ${expectedLsn}: read the log's end and retry from there`, {
-        context: { expectedLsn: options.expectedLsn, nextLsn: expectedLsn },
-      })
+      throw lsnMismatch(this.name, options.expectedLsn, expectedLsn)
     }
     const count = records.length
     this.#queuedRecords += count
@@ -337,8 +336,6 @@ export class LogChain implements Log {
   }
 
   #trimmed(lsn: number): CairnError {
-    return new CairnError('LSN_TRIMMED', `LSN ${lsn} was trimmed from ${this.name} (it now starts at ${this.firstLsn}): read from ${this.firstLsn} or restore from a snapshot`, {
-      context: { lsn, firstLsn: this.firstLsn },
-    })
+    return lsnTrimmed(this.name, lsn, this.firstLsn)
   }
 }

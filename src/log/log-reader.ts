@@ -15,6 +15,7 @@ import { ChunkReader } from './chunk-reader.js'
 import { decodeFrameHeader, decodeFrameRecords, frameHeaderBytes, frameIsValid, type LogEntry } from './frame.js'
 import type { LogState } from './log-state.js'
 import { segmentHeaderBytes } from './segment-header.js'
+import { lsnTrimmed } from './log-errors.js'
 
 /** Entries handed out per batch by `readBatches`. */
 export const readBatchEntriesMax = 4096
@@ -34,7 +35,7 @@ export async function* readLogBatches(state: LogState, fromLsn: number, toLsn?: 
   let next = fromLsn
   while (next <= last) {
     const firstLsn = state.segments[0]!.firstLsn
-    if (next < firstLsn) throw trimmed(state.dir, next, firstLsn)
+    if (next < firstLsn) throw lsnTrimmed(`log ${state.dir}`, next, firstLsn, { dir: state.dir })
     const segment = state.segments[segmentIndexFor(state, next)]!
     const end = segment.size
     let position = segmentHeaderBytes
@@ -46,7 +47,7 @@ export async function* readLogBatches(state: LogState, fromLsn: number, toLsn?: 
     try {
       handle = await state.fs.open(segment.path, 'read')
     } catch (e) {
-      if (isNotFound(e)) throw trimmed(state.dir, next, state.segments[0]!.firstLsn)
+      if (isNotFound(e)) throw lsnTrimmed(`log ${state.dir}`, next, state.segments[0]!.firstLsn, { dir: state.dir })
       throw new IoError('open', segment.path, e)
     }
     const before = next
@@ -95,12 +96,4 @@ function segmentIndexFor(state: LogState, lsn: number): number {
     else hi = mid - 1
   }
   return lo
-}
-
-function trimmed(dir: string, lsn: number, firstLsn: number): CairnError {
-  return new CairnError(
-    'LSN_TRIMMED',
-    `LSN ${lsn} was trimmed from log ${dir} (it now starts at ${firstLsn}): read from ${firstLsn} or restore from a snapshot`,
-    { context: { dir, lsn, firstLsn } },
-  )
 }

@@ -14,6 +14,7 @@ import { CairnError, IoError } from '../io/errors.js'
 import { bodyBytesOf, frameHeaderBytes, type LogEntry, type LogRecord } from './frame.js'
 import type { AppendOptions, Durability, Log, LogCut } from './log.js'
 import { checkRecordBytes, recordBytesMaxDefault } from './record-limits.js'
+import { lsnMismatch, lsnTrimmed } from './log-errors.js'
 
 /** Records per trim unit by default (the file log's unit is a segment). */
 export const trimUnitRecordsDefault = 64
@@ -129,9 +130,7 @@ export class MemoryLog implements Log {
       throw new CairnError('BATCH_TOO_LARGE', `a batch is at most ${this.batchBytesMax} bytes (this one is ${bytes}): split it`)
     }
     if (options.expectedLsn !== undefined && options.expectedLsn !== this.#nextLsn) {
-      throw new CairnError('LSN_MISMATCH', `memory log: the batch was meant for LSN ${options.expectedLsn} but the next LSN is ${this.#nextLsn}`, {
-        context: { expectedLsn: options.expectedLsn, nextLsn: this.#nextLsn },
-      })
+      throw lsnMismatch('memory log', options.expectedLsn, this.#nextLsn)
     }
     const first = this.#nextLsn
     this.#nextLsn += records.length
@@ -188,7 +187,7 @@ export class MemoryLog implements Log {
     let next = fromLsn
     while (next <= last) {
       if (next < this.#firstLsn) {
-        throw new CairnError('LSN_TRIMMED', `LSN ${next} was trimmed from memory log (it now starts at ${this.#firstLsn})`, { context: { lsn: next, firstLsn: this.#firstLsn } })
+        throw lsnTrimmed('memory log', next, this.#firstLsn)
       }
       const from = next - this.#firstLsn
       const batch = this.#entries.slice(from, from + Math.min(readBatchEntries, last - next + 1))
