@@ -107,6 +107,20 @@ export class IoError extends CairnError {
   }
 }
 
+/**
+ * Runs one file-system step, reporting its failure as an `IoError` naming the operation and path.
+ *
+ * @example
+ * await withIoError('sync directory', dir, () => fs.syncDir(dir))
+ */
+export async function withIoError<T>(operation: string, path: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (e) {
+    throw new IoError(operation, path, e)
+  }
+}
+
 /** The system error code (`EIO`, `EMFILE` ...) of an error or of the first error it wraps that has one. */
 function errnoIn(e: unknown): string | undefined {
   for (let depth = 0; depth < 8 && e !== undefined && e !== null; depth++) {

@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { assert } from '../io/assert.js'
-import { CorruptionError, IoError } from '../io/errors.js'
+import { CorruptionError, withIoError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { FileLog } from '../log/file-log.js'
 import type { Durability } from '../log/log.js'
@@ -160,28 +160,16 @@ function logMissing(id: string, dir: string): CorruptionError {
   })
 }
 
-async function syncDir(fs: FileSystem, path: string): Promise<void> {
-  try {
-    await fs.syncDir(path)
-  } catch (e) {
-    throw new IoError('sync directory', path, e)
-  }
+function syncDir(fs: FileSystem, path: string): Promise<void> {
+  return withIoError('sync directory', path, () => fs.syncDir(path))
 }
 
-async function list(fs: FileSystem, path: string): Promise<string[]> {
-  try {
-    return await fs.list(path)
-  } catch (e) {
-    throw new IoError('list', path, e)
-  }
+function list(fs: FileSystem, path: string): Promise<string[]> {
+  return withIoError('list', path, () => fs.list(path))
 }
 
-async function removeTree(fs: FileSystem, path: string): Promise<void> {
-  try {
-    await fs.removeTree(path)
-  } catch (e) {
-    throw new IoError('remove', path, e)
-  }
+function removeTree(fs: FileSystem, path: string): Promise<void> {
+  return withIoError('remove', path, () => fs.removeTree(path))
 }
 
 export interface RollPartitionLogOptions {

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirDurable, tempSuffix } from '../io/atomic-write.js'
-import { IoError, isNotFound } from '../io/errors.js'
+import { IoError, isNotFound, withIoError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { Catalog, catalogVersion } from './catalog.js'
 import { catalogMissing, storeNotFound } from './not-found.js'
@@ -42,13 +42,13 @@ export async function recoverStore(fs: FileSystem, root: string, create: boolean
     if (found.length > 0) throw catalogMissing(root, found)
     if (!create) throw storeNotFound(root)
     await removeIfPresent(fs, catalogPath + tempSuffix, root)
-    await io('create', partitionsDir, () => mkdirDurable(fs, partitionsDir))
+    await withIoError('create', partitionsDir, () => mkdirDurable(fs, partitionsDir))
     return await Catalog.create(fs, root, randomBytes(8).toString('hex'))
   }
   // A crash mid-update leaves the temp file; the catalog it did not replace is the truth.
   await removeIfPresent(fs, catalogPath + tempSuffix, root)
   if ((await fs.stat(partitionsDir)) === undefined) {
-    await io('create', partitionsDir, () => mkdirDurable(fs, partitionsDir))
+    await withIoError('create', partitionsDir, () => mkdirDurable(fs, partitionsDir))
     return catalog
   }
   await syncDir(fs, partitionsDir)
@@ -76,12 +76,12 @@ async function moveToLostAndFound(fs: FileSystem, root: string, names: string[])
   const layout = new StoreLayout(root)
   const partitionsDir = layout.partitionsDir
   const target = layout.lostAndFoundDir
-  await io('create', target, () => mkdirDurable(fs, target))
+  await withIoError('create', target, () => mkdirDurable(fs, target))
   for (const name of names) {
     // A unique name: an id can be orphaned again later (created anew, then a crash mid-create).
     const from = layout.partitionsEntry(name)
     const to = layout.lostAndFoundEntry(`${name}-${Date.now()}-${randomBytes(3).toString('hex')}`)
-    await io('move orphan', from, () => fs.rename(from, to))
+    await withIoError('move orphan', from, () => fs.rename(from, to))
   }
   // The new entries first: a power loss between the two fsyncs must not lose the directory.
   await syncDir(fs, target)
@@ -99,7 +99,7 @@ async function removeIfPresent(fs: FileSystem, path: string, dir: string): Promi
 }
 
 async function syncFile(fs: FileSystem, path: string): Promise<void> {
-  await io('sync', path, async () => {
+  await withIoError('sync', path, async () => {
     const handle = await fs.open(path, 'read')
     try {
       await handle.sync()
@@ -110,13 +110,5 @@ async function syncFile(fs: FileSystem, path: string): Promise<void> {
 }
 
 function syncDir(fs: FileSystem, path: string): Promise<void> {
-  return io('sync directory', path, () => fs.syncDir(path))
-}
-
-async function io(what: string, path: string, run: () => Promise<void>): Promise<void> {
-  try {
-    await run()
-  } catch (e) {
-    throw new IoError(what, path, e)
-  }
+  return withIoError('sync directory', path, () => fs.syncDir(path))
 }

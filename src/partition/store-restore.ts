@@ -17,7 +17,7 @@
  */
 import { mkdirDurable } from '../io/atomic-write.js'
 import { assert } from '../io/assert.js'
-import { CairnError, IoError } from '../io/errors.js'
+import { CairnError, withIoError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { validateKey, validateValue } from '../state/limits.js'
 import { LsmTree } from '../state/lsm-tree.js'
@@ -62,7 +62,7 @@ export async function restorePartitionFiles(options: RestorePartitionOptions): P
   const partitionDir = layout.partitionDir(id)
   const createdDir = (await fs.stat(partitionDir)) === undefined
   try {
-    await io('create', layout.statesDir(id), () => mkdirDurable(fs, layout.statesDir(id)))
+    await withIoError('create', layout.statesDir(id), () => mkdirDurable(fs, layout.statesDir(id)))
     const tree = await LsmTree.open({ fs, dir: layout.stateDir(id, stateId) })
     try {
       await tree.bulkLoad(checkedEntries(id, input.entries), lsn)
@@ -90,12 +90,12 @@ export async function restorePartitionFiles(options: RestorePartitionOptions): P
   })
   if (previous !== undefined) {
     // Unreachable now; a crash here leaves them to the partition's next open.
-    for (const link of previous.logs) await io('remove', layout.logDir(id, link.logId), () => fs.removeTree(layout.logDir(id, link.logId)))
-    await io('sync directory', layout.logsDir(id), () => fs.syncDir(layout.logsDir(id)))
+    for (const link of previous.logs) await withIoError('remove', layout.logDir(id, link.logId), () => fs.removeTree(layout.logDir(id, link.logId)))
+    await withIoError('sync directory', layout.logsDir(id), () => fs.syncDir(layout.logsDir(id)))
     const oldState = previous.stateId === undefined ? layout.stateDir(id, undefined) : layout.stateHome(id, previous.stateId)
-    await io('remove', oldState, () => fs.removeTree(oldState))
+    await withIoError('remove', oldState, () => fs.removeTree(oldState))
     const parent = previous.stateId === undefined ? partitionDir : layout.statesDir(id)
-    await io('sync directory', parent, () => fs.syncDir(parent))
+    await withIoError('sync directory', parent, () => fs.syncDir(parent))
   }
   return entry
 }
@@ -121,13 +121,5 @@ async function* checkedEntries(id: string, entries: RestorePartitionInput['entri
     previous = key.slice()
     index += 1
     yield [key, value]
-  }
-}
-
-async function io(what: string, path: string, run: () => Promise<void>): Promise<void> {
-  try {
-    await run()
-  } catch (e) {
-    throw new IoError(what, path, e)
   }
 }

@@ -20,7 +20,7 @@
  * segments are never written during the upgrade: `log/` and `logs/<logId>/` name the same files.
  */
 import { mkdirDurable, tempSuffix } from '../io/atomic-write.js'
-import { CorruptionError, IoError } from '../io/errors.js'
+import { CorruptionError, withIoError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { Catalog, type CatalogData, type CatalogDataLegacy, catalogVersion, newCatalogPartition } from './catalog.js'
 import { isPartitionId } from './partition-id.js'
@@ -61,20 +61,12 @@ async function linkLegacyLog(fs: FileSystem, layout: StoreLayout, id: string, lo
   const from = layout.legacyLogDir(id)
   const to = layout.logDir(id, logId)
   if ((await fs.stat(from)) === undefined) return // never created, or damaged: the partition's open says so
-  await io('create', to, () => mkdirDurable(fs, to))
+  await withIoError('create', to, () => mkdirDurable(fs, to))
   const present = new Set(await fs.list(to))
   for (const name of await fs.list(from)) {
     // A temp file is a crashed writer's leftover, removed by the log's open anyway.
     if (name.endsWith(tempSuffix) || present.has(name)) continue
-    await io('link', `${from}/${name}`, () => fs.link(`${from}/${name}`, `${to}/${name}`))
+    await withIoError('link', `${from}/${name}`, () => fs.link(`${from}/${name}`, `${to}/${name}`))
   }
-  await io('sync directory', to, () => fs.syncDir(to))
-}
-
-async function io(what: string, path: string, run: () => Promise<void>): Promise<void> {
-  try {
-    await run()
-  } catch (e) {
-    throw new IoError(what, path, e)
-  }
+  await withIoError('sync directory', to, () => fs.syncDir(to))
 }
