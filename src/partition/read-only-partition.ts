@@ -25,7 +25,7 @@ import type { Log } from '../log/log.js'
 import { type BlockCache, LsmTree, type StateOptions } from '../state/index.js'
 import type { Catalog } from './catalog.js'
 import { partitionNotFound } from './not-found.js'
-import type { BytesScanRange } from './partition.js'
+import type { BytesScanRange, PartitionInfo } from './partition.js'
 import { toScanRange } from './partition-read.js'
 import { openReadOnlyLog, partitionStateDir } from './read-only-log.js'
 import { type Bytes, toBytes } from './reducer.js'
@@ -38,25 +38,13 @@ export const readOnlyRetryBackoffMs = 5
 
 /**
  * What `info()` of a read-only view reports: the LSNs, log and tables of `Partition.info()` as
- * of the view's moment (not the owner's trim holds or pauses, which live in its memory only).
+ * of the view's moment (not the owner's trim floor, holds or pauses, which live in its memory
+ * only). As a view reads them: `logId` is the chain's active log when the view opened, `lastLsn`
+ * the last LSN it knows of (the log's, or the state's when that is further), `appliedLsn` the
+ * view's LSN (every write up to it, none after), `durableLsn` the LSN of the tables it read (it
+ * replayed the log after it), `memtableBytes` the log it replayed into memory.
  */
-export interface ReadOnlyPartitionInfo {
-  id: string
-  /** The active log of the chain when the view opened. */
-  logId: string
-  firstLsn: number
-  /** The last LSN the view knows of (the log's, or the state's when that is further). */
-  lastLsn: number
-  /** The view's LSN: every write up to it, none after. */
-  appliedLsn: number
-  /** The LSN of the tables the view read; it replayed the log after it. */
-  durableLsn: number
-  logBytes: number
-  segmentCount: number
-  tableCount: number
-  tableBytes: number
-  /** Bytes of the log replayed into the view's memory. */
-  memtableBytes: number
+export interface ReadOnlyPartitionInfo extends Omit<PartitionInfo, 'trimFloor' | 'trimHolds' | 'writesPaused'> {
   readOnly: true
   /** When the view was taken (ms since the epoch): every write acknowledged before is in it. */
   asOfMs: number
