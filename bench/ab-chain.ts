@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { NodeFileSystem } from '../src/io/index.js'
 import { FileLog, type Log, LogChain } from '../src/log/index.js'
+import { median } from './harness.js'
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '5' }, seconds: { type: 'string', default: '2' }, records: { type: 'string', default: '1000000' } },
@@ -88,12 +89,6 @@ async function readRate(side: Side, dir: string, how: 'readBatches' | 'tail'): P
   if (count !== readRecords) throw new Error(`${side.name}: read ${count} of ${readRecords}`)
   await log.close()
   return count / elapsed
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
 const readRoot = await mkdtemp(join(tmpdir(), 'cairn-ab-chain-read-'))

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
+import { median } from './harness.js'
 
 interface Entry {
   lsn: number
@@ -129,12 +130,6 @@ async function readRate(side: Side, dir: string): Promise<Measure> {
   if (count !== readRecords) throw new Error(`${side.name}: read ${count} of ${readRecords}`)
   await log.close()
   return { rate: count / elapsed, cpuUs: (used.user + used.system) / count }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
 const sides = [await loadSide('base', resolve(values.base)), await loadSide('this', resolve(import.meta.dirname, '..'))]

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Store as StoreNew } from '../src/partition/index.js'
+import { median } from './harness.js'
 
 type StoreClass = typeof StoreNew
 type Partition = Awaited<ReturnType<StoreNew['ensurePartition']>>
@@ -189,11 +190,6 @@ const cases: Record<string, { unit: string; run: Case }> = {
         return n
       }),
   },
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 
 const fixtures = new Map<string, Fixture>()

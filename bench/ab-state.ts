@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NodeFileSystem } from '../src/io/index.js'
 import * as current from '../src/state/index.js'
+import { median } from './harness.js'
 
 type Tree = current.LsmTree
 interface TreeModule {
@@ -145,10 +146,6 @@ try {
   }
 } finally {
   await rm(root, { recursive: true, force: true })
-}
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
 }
 console.log('medians, per wall second and per CPU second (higher is better)')
 for (const w of ['puts', 'reads', 'scan'] as const) {

@@ -162,6 +162,13 @@ export function rowFromLoop(
   return row
 }
 
+/** The median of `xs` (the mean of the two middle values for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
 export function round(x: number, digits: number): number {
   const f = 10 ** digits
   return Math.round(x * f) / f
