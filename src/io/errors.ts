@@ -30,11 +30,28 @@ export type ErrorCode =
   | 'TARGET_NOT_EMPTY'
   | 'READ_ONLY'
   | 'REDUCER_FAILED'
+  | 'STALE_PARTITION'
+  | 'TRIM_GAP'
+  | 'IS_CHECKPOINT'
+  // object stores and snapshot repositories
+  | 'OBJECT_NOT_FOUND'
+  | 'PRECONDITION_FAILED'
+  | 'CONDITIONAL_WRITES_UNSUPPORTED'
+  | 'REPOSITORY_FENCED'
+  | 'SNAPSHOT_NOT_FOUND'
+  | 'OBJECT_STORE_ERROR'
+  // sources (Postgres ingest)
+  | 'SOURCE_MISCONFIGURED'
+  | 'SOURCE_UNAVAILABLE'
+  | 'SOURCE_SLOT_LOST'
+  | 'SOURCE_TABLE_UNSUPPORTED'
   // data on disk
   | 'CORRUPT_LOG'
   | 'CORRUPT_CATALOG'
   | 'CORRUPT_TABLE'
   | 'CORRUPT_MANIFEST'
+  | 'CORRUPT_SNAPSHOT'
+  | 'CORRUPT_CHECKPOINT'
   | 'UNSUPPORTED_FORMAT'
   // the operating system
   | 'IO_ERROR'
