@@ -31,7 +31,9 @@ export async function createSnapshot(ctx: RepositoryContext, partition: string, 
   const { store } = ctx
   const startedMs = ctx.options.now()
 
-  // Fail fast, before any upload: a fenced writer, or a repository already at or past this LSN.
+  // Fail fast, before any upload: a store that cannot protect the pointer, a fenced writer, or
+  // a repository already at or past this LSN.
+  await ctx.ensureConditionalWrites()
   const current = await ctx.readPointer(partition)
   if (current !== undefined) {
     const epoch = checkWriter(current.pointer, options, store.url)
