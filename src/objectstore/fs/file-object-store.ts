@@ -113,6 +113,7 @@ export class FileObjectStore implements ObjectStore {
       const condition = options.condition
       if (condition !== undefined && 'ifNoneMatch' in condition) {
         try {
+          this.#alive()
           await this.fs.link(temp, path)
         } catch (e) {
           if (isAlreadyExists(e)) {
@@ -132,6 +133,7 @@ export class FileObjectStore implements ObjectStore {
             throw folderConflict(this.url, key)
           }
           try {
+            this.#alive()
             await this.fs.rename(temp, path)
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw folderConflict(this.url, key)
