@@ -16,7 +16,7 @@
 import { CairnError, isCairnError } from '../io/errors.js'
 import { assertPartitionId } from '../partition/index.js'
 import { BoundedTasks } from './bounded-tasks.js'
-import { canonicalChunks } from './chunker.js'
+import { type CanonicalChunk, ChunkBuilder } from './chunker.js'
 import type { RepositoryContext } from './repository-context.js'
 import { chunkKey, manifestKey, newSnapshotId } from './repository-layout.js'
 import { encodeManifest, type ManifestChunk, rootHashOf, type SnapshotManifest } from './snapshot-manifest.js'
@@ -68,16 +68,24 @@ export async function createSnapshot(ctx: RepositoryContext, partition: string, 
   }
   const report = () => options.onProgress?.({ chunksDone: chunks.length, chunksUploaded, bytesUploaded, entries })
   const iterator = sourceIterator(source)
+  const builder = new ChunkBuilder()
+  const take = async (chunk: CanonicalChunk): Promise<void> => {
+    chunks.push({ id: chunk.id, bytes: chunk.bytes.length, entries: chunk.entries })
+    entries += chunk.entries
+    bytes += chunk.bytes.length
+    await tasks.run(async () => {
+      await upload(chunk.id, chunk.bytes)
+      report()
+    })
+  }
   try {
-    for await (const chunk of canonicalChunks(iterator)) {
-      chunks.push({ id: chunk.id, bytes: chunk.bytes.length, entries: chunk.entries })
-      entries += chunk.entries
-      bytes += chunk.bytes.length
-      await tasks.run(async () => {
-        await upload(chunk.id, chunk.bytes)
-        report()
-      })
+    // No async step per entry: only a completed chunk awaits (an upload slot).
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+      const done = builder.add(next.value[0], next.value[1])
+      if (done !== undefined) for (const chunk of done) await take(chunk)
     }
+    const last = builder.finish()
+    if (last !== undefined) await take(last)
     await tasks.drain()
   } finally {
     await tasks.settle()
