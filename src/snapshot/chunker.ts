@@ -73,7 +73,10 @@ export class ChunkBuilder {
     }
     this.#used = writeEntry(this.#scratch, this.#used, key, value)
     this.#count++
-    if (this.#used >= chunkBytesMin && isBoundaryKey(key, size)) (done ??= []).push(this.#cut())
+    if (this.#used >= chunkBytesMin && isBoundaryKey(key, size)) {
+      if (done === undefined) done = [this.#cut()]
+      else done.push(this.#cut())
+    }
     return done
   }
 
