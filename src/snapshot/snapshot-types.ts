@@ -22,7 +22,7 @@ export interface SnapshotRepositoryOptions {
   downloadParallelism?: number
   /** Publish pointers on a store that ignores conditional writes (unsafe: pointers can regress). */
   allowUnsafePointerUpdates?: boolean
-  /** GC never deletes a chunk or orphan manifest younger than this (default 24 h). */
+  /** GC never deletes a chunk or orphan manifest younger than this (default 7 days). */
   gcGraceMs?: number
   /** The software that writes manifests (default `cairn <version>`). */
   producer?: string
