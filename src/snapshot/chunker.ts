@@ -53,13 +53,13 @@ export class ChunkBuilder {
   #used = 0
   #count = 0
   // The previous key, copied (the source may reuse its buffer): checks the order.
-  readonly #previous = Buffer.alloc(keyBytesMax)
+  readonly #previous = new Uint8Array(keyBytesMax)
   #previousLength = -1
 
   /** Adds one entry; returns the chunks it completes (usually none: undefined). */
   add(key: Uint8Array, value: Uint8Array): CanonicalChunk[] | undefined {
     assert(key.length > 0 && key.length <= keyBytesMax, 'snapshot keys are 1 to keyBytesMax bytes')
-    assert(this.#previousLength < 0 || this.#previous.compare(key, 0, key.length, 0, this.#previousLength) < 0, 'snapshot entries must come in strictly ascending key order')
+    assert(this.#isAfterPrevious(key), 'snapshot entries must come in strictly ascending key order')
     this.#previous.set(key)
     this.#previousLength = key.length
     const size = entryBytes(key, value)
@@ -83,6 +83,20 @@ export class ChunkBuilder {
   /** The last chunk, if entries are left. */
   finish(): CanonicalChunk | undefined {
     return this.#count > 0 ? this.#cut() : undefined
+  }
+
+  /** Bytewise `previous < key`, by hand: Buffer.compare's argument checks cost more than this. */
+  #isAfterPrevious(key: Uint8Array): boolean {
+    const previous = this.#previous
+    const n = this.#previousLength
+    if (n < 0) return true
+    const common = n < key.length ? n : key.length
+    for (let i = 0; i < common; i++) {
+      const a = previous[i]!
+      const b = key[i]!
+      if (a !== b) return a < b
+    }
+    return n < key.length
   }
 
   #cut(): CanonicalChunk {

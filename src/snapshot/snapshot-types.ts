@@ -26,8 +26,8 @@ export interface SnapshotRepositoryOptions {
   gcGraceMs?: number
   /** The software that writes manifests (default `cairn <version>`). */
   producer?: string
-  /** How chunks are stored (default 'deflate'; never changes a chunk's id). */
-  compression?: ChunkCompression
+  /** How chunks are stored (never changes a chunk's id); 'auto' (default): deflate for remote stores, none for file:// and memory://. */
+  compression?: ChunkCompression | 'auto'
   /** The clock (tests). */
   now?: () => number
 }

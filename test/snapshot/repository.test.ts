@@ -112,6 +112,20 @@ describe('SnapshotRepository', () => {
     assert.equal(returned, 2)
   })
 
+  test('compression changes the stored bytes, never the chunk ids or root', async () => {
+    const entries = makeEntries(5000, { valueBytes: 120 }).map(([k, v]): [Uint8Array, Uint8Array] => [k, v.fill(7, 60)])
+    const plainStore = new MemoryObjectStore()
+    const packedStore = new MemoryObjectStore()
+    const plain = await (await SnapshotRepository.open(plainStore, { compression: 'none' })).create('p', sourceOf(entries, 1), { writer })
+    const packedRepo = await SnapshotRepository.open(packedStore, { compression: 'deflate' })
+    const packed = await packedRepo.create('p', sourceOf(entries, 1), { writer })
+    assert.equal(packed.rootHash, plain.rootHash)
+    assert.deepEqual(await keysUnder(packedStore, 'chunks/'), await keysUnder(plainStore, 'chunks/'))
+    assert.ok(packed.bytesUploaded < plain.bytesUploaded * 0.8, `${packed.bytesUploaded} vs ${plain.bytesUploaded}`)
+    assert.deepEqual(hex(await collect((await packedRepo.open('p')).entries())), hex(entries))
+    assert.deepEqual((await packedRepo.verify('p')).problems, [])
+  })
+
   test('an entry bigger than the maximum is a chunk on its own', async () => {
     const repo = await SnapshotRepository.open(new MemoryObjectStore())
     const entries = makeEntries(3, { valueBytes: 10 })
