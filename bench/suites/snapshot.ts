@@ -3,7 +3,8 @@
  * CAIRN_BENCH_SNAPSHOT_MB (default 256) MB of state (13-byte keys, 100-byte values), built by
  * `Store.restorePartition`. Per round, interleaved (CAIRN_BENCH_SNAPSHOT_ROUNDS, default 3):
  * - a raw sequential scan of a read snapshot (the physical limit a snapshot reads through);
- * - `create` of a full snapshot into a fresh `file://` repository (chunk, hash, compress, write);
+ * - `create` of a full snapshot into a fresh `file://` repository (chunk, hash, write), and into
+ *   memory (the snapshot code without the file system);
  * - after overwriting a contiguous 1% of the keys, the next snapshot's uploaded bytes as % of the
  *   full one; the same after 1% of the keys at random;
  * - restore from the `file://` repository: `open` + every entry read and verified, and the same
@@ -186,7 +187,7 @@ export const snapshotSuite: Suite = {
         targets: [{ description: 'create >= 0.5x raw scan', metric: 'recordsPerSec', factorOfBestPeer: 0.5 }],
         notes: [
           'the raw scan is the physical limit (same read snapshot, no encoding, no I/O): kind "peer" only so the target can name it',
-          'create into memory:// is the snapshot code alone (chunk, hash, deflate); the file:// row adds a temp file, fsync, link and folder fsync per chunk',
+          'create into memory:// is the snapshot code alone (chunk, hash; no compression for local stores by default); the file:// row adds, per 64 KiB chunk, a temp file, fsync, link and folder fsync',
         ],
       })
       const contiguous = median(contiguousPct)
