@@ -107,7 +107,7 @@ export class FileObjectStore implements ObjectStore {
     const etag = sha256Hex(body)
     const path = this.#pathOf(key)
     const folder = posix.dirname(path)
-    const temp = await this.#writeTemp(body)
+    const temp = await this.#writeTemp(key, body)
     try {
       await this.#ensureFolder(key, folder)
       const condition = options.condition
@@ -263,7 +263,7 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
-  async #writeTemp(body: Uint8Array): Promise<string> {
+  async #writeTemp(key: string, body: Uint8Array): Promise<string> {
     this.#alive()
     const temp = posix.join(this.#tmp, `${randomUUID()}.tmp`)
     try {
@@ -276,7 +276,7 @@ export class FileObjectStore implements ObjectStore {
       }
     } catch (e) {
       await this.fs.unlink(temp).catch(() => undefined)
-      throw this.#ioError('write', temp, e)
+      throw this.#ioError('write', temp, e, key)
     }
     return temp
   }
