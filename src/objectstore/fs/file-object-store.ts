@@ -286,15 +286,22 @@ export class FileObjectStore implements ObjectStore {
     try {
       await mkdirDurable(this.fs, folder)
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      if (code === 'EEXIST' || code === 'ENOTDIR') throw folderConflict(this.url, key)
+      // A file where a folder should be fails as EEXIST, ENOTDIR or ENOENT, by file system.
+      if (await this.#fileOnPath(folder)) throw folderConflict(this.url, key)
       throw this.#ioError('create folder', folder, e, key)
     }
     // mkdirDurable leaves an existing file in place; a key cannot live below an object.
-    for (let up = folder; up !== this.dir && up.length > this.dir.length; up = posix.dirname(up)) {
-      if ((await this.#stat(up))?.isDirectory !== true) throw folderConflict(this.url, key)
-    }
+    if (await this.#fileOnPath(folder)) throw folderConflict(this.url, key)
     this.#durableFolders.add(folder)
+  }
+
+  /** Whether `folder` or one of its parents below DIR is a file (an object). */
+  async #fileOnPath(folder: string): Promise<boolean> {
+    for (let up = folder; up !== this.dir && up.length > this.dir.length; up = posix.dirname(up)) {
+      const stat = await this.#stat(up)
+      if (stat !== undefined && !stat.isDirectory) return true
+    }
+    return false
   }
 
   async #syncDir(folder: string, key: string): Promise<void> {
