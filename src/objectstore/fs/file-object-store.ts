@@ -173,30 +173,29 @@ export class FileObjectStore implements ObjectStore {
     this.#checkOpen()
     validateListPrefix(prefix, this.url)
     const limit = listLimitOf(options, this.url)
-    const after = options.startAfter
     const slash = prefix.lastIndexOf('/')
     const base = slash < 0 ? '' : prefix.slice(0, slash + 1)
-    const keys: string[] = []
-    await this.#walk(base, prefix, after, keys)
-    keys.sort(compareObjectKeys)
-    const objects: ListedObject[] = []
-    for (const key of keys) {
-      if (objects.length === limit) break
-      const stat = await this.#stat(this.#pathOf(key))
-      // Deleted since the walk saw it.
-      if (stat === undefined || stat.isDirectory) continue
-      objects.push({ key, size: stat.size, lastModified: new Date(stat.mtimeMs) })
-    }
-    const last = objects[objects.length - 1]
-    return last !== undefined && keys.length > 0 && keys[keys.length - 1] !== last.key ? { objects, next: last.key } : { objects }
+    // One more than a page: whether it exists says whether there is a next page.
+    const found: ListedObject[] = []
+    await this.#walk(base, prefix, options.startAfter, found, limit + 1)
+    const objects = found.slice(0, limit)
+    return found.length > limit ? { objects, next: objects[objects.length - 1]!.key } : { objects }
   }
 
   async close(): Promise<void> {
     this.#closed = true
   }
 
-  /** Collects keys below the folder `base` (a key prefix ending in `/`, or empty) that match. */
-  async #walk(base: string, prefix: string, after: string | undefined, out: string[]): Promise<void> {
+  /**
+   * Appends to `out`, in key order, the objects below the folder `base` (a key prefix ending in
+   * `/`, or empty) that start with `prefix` and come after `after`, until `out` holds `want`.
+   *
+   * Key order is folder order once each folder's entries are sorted by their UTF-8 bytes with a
+   * folder's name counting as `name/`: a folder `x` sorts after `x-` and `x.y` (below `/`). So
+   * a folder waits in `pending` until no entry left can sort before it. Entries wholly at or
+   * before the cursor are skipped by name, without a stat, so a page costs about `want` stats.
+   */
+  async #walk(base: string, prefix: string, after: string | undefined, out: ListedObject[], want: number): Promise<void> {
     this.#alive()
     const folder = base === '' ? this.dir : posix.join(this.dir, base)
     let names: string[]
@@ -207,21 +206,35 @@ export class FileObjectStore implements ObjectStore {
       if (isNotFound(e) || code === 'ENOTDIR') return
       throw this.#ioError('list', folder, e)
     }
+    names.sort(compareObjectKeys)
+    const pending: string[] = []
+    const flush = async (before: string | undefined): Promise<void> => {
+      while (pending.length > 0 && out.length < want && (before === undefined || compareObjectKeys(pending[0]!, before) < 0)) {
+        await this.#walk(pending.shift()!, prefix, after, out, want)
+      }
+    }
     for (const name of names) {
+      if (out.length >= want) return
       if (base === '' && name === reservedFolder) continue
       const key = base + name
+      if (!key.startsWith(prefix)) continue
       const sub = `${key}/`
-      // Only what can still match the prefix, and is not wholly at or before the cursor.
-      if (!key.startsWith(prefix) && !prefix.startsWith(sub) && prefix !== key) continue
+      const fileAfter = after === undefined || compareObjectKeys(key, after) > 0
+      const folderAfter = fileAfter || compareObjectKeys(sub, after!) > 0 || after!.startsWith(sub)
+      if (!folderAfter) continue
+      await flush(key)
+      if (out.length >= want) return
       const stat = await this.#stat(posix.join(folder, name))
       if (stat === undefined) continue
       if (stat.isDirectory) {
-        if (after !== undefined && !after.startsWith(sub) && compareObjectKeys(sub, after) < 0) continue
-        if (sub.startsWith(prefix) || prefix.startsWith(sub)) await this.#walk(sub, prefix, after, out)
-      } else if (key.startsWith(prefix) && (after === undefined || compareObjectKeys(key, after) > 0)) {
-        out.push(key)
+        let at = pending.length
+        while (at > 0 && compareObjectKeys(pending[at - 1]!, sub) > 0) at--
+        pending.splice(at, 0, sub)
+      } else if (fileAfter) {
+        out.push({ key, size: stat.size, lastModified: new Date(stat.mtimeMs) })
       }
     }
+    await flush(undefined)
   }
 
   /** Reads `range` of the object (all of it by default), hashing every byte for the etag. */

@@ -28,7 +28,7 @@ async function listAll(store: ObjectStore, prefix: string, limit: number, startA
 
 test('file store list equals the model list on random key sets, prefixes, cursors and page sizes', async () => {
   const base = testSeed()
-  for (let round = 0; round < 30; round++) {
+  for (let round = 0; round < 20; round++) {
     const seed = (base + round) >>> 0
     await withSeed(seed, async () => {
       const rng = seededRandom(seed)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { MemoryFileSystem } from '../../../src/io/index.js'
+import { FaultFileSystem, MemoryFileSystem } from '../../../src/io/index.js'
 import { FileObjectStore, openObjectStore } from '../../../src/objectstore/index.js'
 import { runObjectStoreConformance } from '../../helpers/object-store-conformance.js'
 import { makeTempDir } from '../../helpers/temp-dir.js'
@@ -68,4 +68,22 @@ test('file store: a temp file left by a put that died long ago is removed at ope
   await (await fs.open('/repo/.cairn/tmp/recent.tmp', 'createNew')).close()
   await FileObjectStore.open('/repo', { fs })
   assert.deepEqual(await fs.list('/repo/.cairn/tmp'), ['recent.tmp'])
+})
+
+test('file store: a page of a large folder stats about a page of files, whatever the cursor (no walk of everything)', async () => {
+  const fs = new FaultFileSystem(new MemoryFileSystem())
+  const store = await FileObjectStore.open('/repo', { fs })
+  for (let i = 0; i < 600; i++) await store.put(`chunks/${String(i).padStart(4, '0')}`, bytes('x'))
+  let stats = 0
+  fs.failWhen((op) => {
+    if (op.name === 'stat') stats += 1
+    return false
+  })
+  const page = await store.list('chunks/', { startAfter: 'chunks/0300', limit: 10 })
+  assert.deepEqual(
+    page.objects.map((o) => o.key),
+    Array.from({ length: 10 }, (_, i) => `chunks/${String(301 + i).padStart(4, '0')}`),
+  )
+  assert.equal(page.next, 'chunks/0310')
+  assert.ok(stats <= 12, `${stats} stats for a page of 10`)
 })
