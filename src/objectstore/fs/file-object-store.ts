@@ -21,7 +21,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { posix, resolve } from 'node:path'
 import { mkdirDurable } from '../../io/atomic-write.js'
 import { sha256Hex } from '../../io/checksum.js'
-import { CairnError, IoError, isAlreadyExists, isNotFound } from '../../io/errors.js'
+import { CairnError, IoError, isAlreadyExists, isNotFound, withIoError } from '../../io/errors.js'
 import type { FileSystem } from '../../io/file-system.js'
 import { NodeFileSystem } from '../../io/node-file-system.js'
 import { clampByteRange, validateByteRange } from '../byte-range.js'
@@ -74,15 +74,25 @@ export class FileObjectStore implements ObjectStore {
     this.#generation = fs.generation
   }
 
-  /** Opens (and creates, durably) the store in `dir`; removes temp files of puts that died long ago. */
+  /**
+   * Opens (and creates, durably) the store in `dir`; removes temp files of puts that died long
+   * ago. An existing `dir` that cannot be written (a read-only mount) opens for reading: puts
+   * and deletes then fail with `IO_ERROR`.
+   */
   static async open(dir: string, options: FileObjectStoreOptions = {}): Promise<FileObjectStore> {
     const fs = options.fs ?? new NodeFileSystem()
     const absolute = options.fs === undefined ? resolve(dir) : posix.resolve('/', dir)
     const store = new FileObjectStore(absolute, fs)
-    await withIo('create folder', store.#tmp, async () => {
+    try {
       await mkdirDurable(fs, store.#tmp)
       await mkdirDurable(fs, store.#locks)
-    })
+    } catch (e) {
+      // A repository on a read-only mount (restoring from backup media) can still be read.
+      const code = (e as NodeJS.ErrnoException).code
+      const readOnly = (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') && (await fs.stat(absolute).catch(() => undefined))?.isDirectory === true
+      if (!readOnly) throw new IoError('create folder', store.#tmp, e)
+      return store
+    }
     await store.#removeOldTempFiles()
     return store
   }
@@ -341,7 +351,7 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async #removeOldTempFiles(): Promise<void> {
-    const names = await withIo('list', this.#tmp, () => this.fs.list(this.#tmp))
+    const names = await withIoError('list', this.#tmp, () => this.fs.list(this.#tmp))
     const now = Date.now()
     for (const name of names) {
       const path = posix.join(this.#tmp, name)
@@ -387,12 +397,4 @@ export class FileObjectStore implements ObjectStore {
 
 function folderConflict(url: string, key: string): CairnError {
   return invalidArgument(url, `key ${key} and another key clash on disk: a file:// store cannot hold both an object "a" and an object "a/b"`, { key })
-}
-
-async function withIo<T>(operation: string, path: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run()
-  } catch (e) {
-    throw new IoError(operation, path, e)
-  }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { FaultFileSystem, MemoryFileSystem } from '../../../src/io/index.js'
+import { FaultFileSystem, type FileSystem, MemoryFileSystem } from '../../../src/io/index.js'
 import { FileObjectStore, openObjectStore } from '../../../src/objectstore/index.js'
 import { runObjectStoreConformance } from '../../helpers/object-store-conformance.js'
 import { makeTempDir } from '../../helpers/temp-dir.js'
@@ -86,4 +86,36 @@ test('file store: a page of a large folder stats about a page of files, whatever
   )
   assert.equal(page.next, 'chunks/0310')
   assert.ok(stats <= 12, `${stats} stats for a page of 10`)
+})
+
+/** The file system of a read-only mount: every change fails with EROFS. */
+function readOnly(inner: MemoryFileSystem): FileSystem {
+  const erofs = () => Promise.reject(Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' }))
+  return {
+    open: (path, mode) => (mode === 'read' ? inner.open(path, mode) : erofs()),
+    readFile: (path) => inner.readFile(path),
+    syncDir: erofs,
+    rename: erofs,
+    link: erofs,
+    unlink: erofs,
+    mkdir: erofs,
+    removeTree: erofs,
+    list: (path) => inner.list(path),
+    stat: (path) => inner.stat(path),
+  }
+}
+
+test('file store: a repository on a read-only mount opens and reads; writes fail as IO_ERROR', async () => {
+  const fs = new MemoryFileSystem()
+  const writer = await FileObjectStore.open('/repo', { fs })
+  await writer.put('p/latest.json', bytes('v1'))
+  await fs.removeTree('/repo/.cairn')
+  const store = await FileObjectStore.open('/repo', { fs: readOnly(fs) })
+  assert.equal(new TextDecoder().decode((await store.get('p/latest.json')).bytes), 'v1')
+  assert.deepEqual(
+    (await store.list('')).objects.map((o) => o.key),
+    ['p/latest.json'],
+  )
+  await assert.rejects(store.put('p/x', bytes('x')), (e) => (e as { code?: string }).code === 'IO_ERROR')
+  await assert.rejects(FileObjectStore.open('/missing', { fs: readOnly(fs) }), (e) => (e as { code?: string }).code === 'IO_ERROR')
 })
