@@ -6,7 +6,8 @@
  *   step (rename, or link for `ifNoneMatch`) and fsyncs the key's folder: a reader, or the disk
  *   after power loss, holds the old object or the new one, never a part;
  * - `ifNoneMatch: '*'` is `link(temp, DIR/K)`, which the kernel refuses with EEXIST when the name
- *   exists (atomic across processes); `ifMatch` compares and renames under the key's lock
+ *   exists (atomic across processes), after which the folder is fsynced before answering
+ *   `PRECONDITION_FAILED` (the object's creator may not have yet); `ifMatch` compares and renames under the key's lock
  *   (key-lock.ts), which unconditional puts and deletes take too, so no replace or delete slips
  *   between a compare and its rename;
  * - the etag is the SHA-256 of the contents, hex (computed, never stored, so it cannot disagree
@@ -128,6 +129,9 @@ export class FileObjectStore implements ObjectStore {
         } catch (e) {
           if (isAlreadyExists(e)) {
             if ((await this.#stat(path))?.isDirectory === true) throw folderConflict(this.url, key)
+            // Its creator may not have fsynced the folder yet (or died first): "it exists" must
+            // still hold after a power loss, since the caller acts on it.
+            await this.#syncDir(folder, key)
             throw preconditionFailed(this.url, key, condition)
           }
           throw this.#ioError('link', path, e, key)
