@@ -354,13 +354,20 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
+  /** Temp files of puts, and of lock takers (`.tmp`, `.stale`), that died over an hour ago. */
   async #removeOldTempFiles(): Promise<void> {
-    const names = await withIoError('list', this.#tmp, () => this.fs.list(this.#tmp))
     const now = Date.now()
-    for (const name of names) {
-      const path = posix.join(this.#tmp, name)
-      const stat = await this.#stat(path)
-      if (stat !== undefined && !stat.isDirectory && now - stat.mtimeMs > tempFileAgeMsMax) await this.fs.unlink(path).catch(() => undefined)
+    for (const [folder, leftover] of [
+      [this.#tmp, () => true],
+      [this.#locks, (name: string) => name.endsWith('.tmp') || name.endsWith('.stale')],
+    ] as const) {
+      const names = await withIoError('list', folder, () => this.fs.list(folder))
+      for (const name of names) {
+        if (!leftover(name)) continue
+        const path = posix.join(folder, name)
+        const stat = await this.#stat(path)
+        if (stat !== undefined && !stat.isDirectory && now - stat.mtimeMs > tempFileAgeMsMax) await this.fs.unlink(path).catch(() => undefined)
+      }
     }
   }
 

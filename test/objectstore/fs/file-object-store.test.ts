@@ -119,3 +119,14 @@ test('file store: a repository on a read-only mount opens and reads; writes fail
   await assert.rejects(store.put('p/x', bytes('x')), (e) => (e as { code?: string }).code === 'IO_ERROR')
   await assert.rejects(FileObjectStore.open('/missing', { fs: readOnly(fs) }), (e) => (e as { code?: string }).code === 'IO_ERROR')
 })
+
+test('file store: leftovers of lock takers that died long ago (.tmp, .stale beside the locks) are removed at open; locks are not', async () => {
+  let clock = 0
+  const fs = new MemoryFileSystem({ now: () => clock })
+  await FileObjectStore.open('/repo', { fs })
+  for (const name of ['k.lock.1.tmp', 'k.lock.2.stale', 'k.lock']) await (await fs.open(`/repo/.cairn/locks/${name}`, 'createNew')).close()
+  clock = Date.now()
+  await (await fs.open('/repo/.cairn/locks/k.lock.3.tmp', 'createNew')).close()
+  await FileObjectStore.open('/repo', { fs })
+  assert.deepEqual(await fs.list('/repo/.cairn/locks'), ['k.lock', 'k.lock.3.tmp'])
+})
