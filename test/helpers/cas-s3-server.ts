@@ -35,6 +35,8 @@ export interface CasS3ServerOptions {
   bucket?: string
   /** The key prefix in the returned URL (default `cairn`). */
   prefix?: string
+  /** Answer every GET with the whole object, as some S3-compatible servers do with Range. */
+  ignoreRanges?: boolean
 }
 
 const xmlEscape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -145,7 +147,7 @@ export async function startCasS3Server(options: CasS3ServerOptions = {}): Promis
       const object = objects.get(key)
       if (object === undefined) return sendError(res, 404, head ? 'NotFound' : 'NoSuchKey', 'The specified key does not exist.', head)
       const size = object.bytes.length
-      const range = head ? undefined : req.headers.range
+      const range = head || options.ignoreRanges === true ? undefined : req.headers.range
       objectHeaders(res, object)
       if (range === undefined) {
         res.statusCode = 200

@@ -44,7 +44,7 @@ export async function startS3rver(options: { bucket?: string; prefix?: string } 
   useTestS3Credentials()
   const bucket = options.bucket ?? 'bucket'
   const dir = await makeTempDir('cairn-s3rver-')
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', s3rverScript, dir.path, bucket], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [s3rverScript, dir.path, bucket], { stdio: ['pipe', 'pipe', 'inherit'] })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   let port: number
   try {

@@ -25,7 +25,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import { assert } from '../../io/assert.js'
 import { CairnError } from '../../io/errors.js'
-import { validateByteRange } from '../byte-range.js'
+import { clampByteRange, validateByteRange } from '../byte-range.js'
 import { listLimitOf } from '../list-options.js'
 import { validateListPrefix, validateObjectKey } from '../object-key.js'
 import type { GetOptions, ListedObject, ListOptions, ListPage, ObjectBody, ObjectInfo, ObjectStore, PutOptions } from '../object-store.js'
@@ -123,6 +123,11 @@ export class S3ObjectStore implements ObjectStore {
       throw s3Error(e, this.url, 'get', key)
     }
     const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1]
+    if (range !== undefined && total === undefined) {
+      // A server that ignores Range sends the whole object (200): cut the range out here.
+      const { start, end } = clampByteRange(range, bytes.length)
+      return { bytes: bytes.slice(start, end), etag: bareEtag(out.ETag), size: bytes.length, lastModified: out.LastModified ?? new Date(0) }
+    }
     const size = total !== undefined ? Number(total) : (out.ContentLength ?? bytes.length)
     return { bytes, etag: bareEtag(out.ETag), size, lastModified: out.LastModified ?? new Date(0) }
   }

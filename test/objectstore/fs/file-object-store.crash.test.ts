@@ -81,3 +81,20 @@ test('the instance of a crashed process fails every later call instead of acting
   const reopened = await FileObjectStore.open('/repo', { fs })
   assert.ok(same((await reopened.get('k')).bytes, v1))
 })
+
+test('a create that loses to an object another process linked but has not yet made durable makes it durable before saying it exists', async () => {
+  const fs = new MemoryFileSystem()
+  const store = await FileObjectStore.open('/repo', { fs })
+  await store.put('chunks/other', v1)
+  // Another process's create, caught between its link and its folder fsync.
+  const h = await fs.open('/repo/.cairn/tmp/theirs.tmp', 'createNew')
+  await h.write(created, 0)
+  await h.sync()
+  await h.close()
+  await fs.link('/repo/.cairn/tmp/theirs.tmp', '/repo/chunks/c1')
+  await assert.rejects(store.put('chunks/c1', v2, { condition: { ifNoneMatch: '*' } }), (e) => (e as { code?: string }).code === 'PRECONDITION_FAILED')
+  fs.powerLoss({ keep: 'synced-only' })
+  const reopened = await FileObjectStore.open('/repo', { fs })
+  const got = await reopened.head('chunks/c1')
+  assert.ok(got !== undefined, 'the object whose existence the create reported is gone after power loss')
+})

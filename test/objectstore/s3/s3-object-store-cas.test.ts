@@ -44,3 +44,18 @@ test('a missing bucket is OBJECT_STORE_ERROR saying to create it, not OBJECT_NOT
     await missing.close()
   }
 })
+
+test('a server that ignores Range and sends the whole object: the store still returns only the range', async () => {
+  const ignoring = await startCasS3Server({ ignoreRanges: true })
+  const s = await openObjectStore(ignoring.url)
+  try {
+    await s.put('r', new TextEncoder().encode('0123456789'))
+    const got = await s.get('r', { range: { start: 2, end: 5 } })
+    assert.equal(new TextDecoder().decode(got.bytes), '234')
+    assert.equal(got.size, 10)
+    assert.equal(new TextDecoder().decode((await s.get('r', { range: { start: 8 } })).bytes), '89')
+  } finally {
+    await s.close()
+    await ignoring.stop()
+  }
+})

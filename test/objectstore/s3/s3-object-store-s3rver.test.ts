@@ -43,7 +43,7 @@ test('a put above the multipart threshold goes up in parts and reads back whole'
       'UploadPartCommand',
       'UploadPartCommand',
     ])
-    await multipart.put('multipart/small.bin', body.subarray(0, partBytes), { condition: { ifNoneMatch: '*' } })
+    await multipart.put('multipart/conditional.bin', body.subarray(0, partBytes + 1), { condition: { ifNoneMatch: '*' } })
     assert.equal(commands.at(-1), 'PutObjectCommand', 'a conditional put is never multipart')
     const got = await multipart.get('multipart/big.bin')
     assert.equal(got.size, body.length)
