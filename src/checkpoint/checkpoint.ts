@@ -31,6 +31,7 @@ import { posix } from 'node:path'
 import { assert } from '../io/assert.js'
 import { CairnError, IoError, isCairnError, withIoError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
+import { copySegmentSuffix } from '../log/index.js'
 import { Catalog, type CatalogData, type CatalogPartition, type LogCut, type Partition, type RetainedState, type Store, StoreLayout } from '../partition/index.js'
 import { closeHandle, copyPrefix, hashFile, linkOrCopy } from './checkpoint-files.js'
 import { type CheckpointFile, type CheckpointManifest, cairnVersion, checkpointFormat, checkpointFormatVersion, checkpointManifestFile, encodeCheckpointManifest, readCheckpointManifest } from './checkpoint-manifest.js'
@@ -97,12 +98,16 @@ interface TakenPartition {
 
 /** One file to bring from the store into the checkpoint. */
 interface PlannedFile {
-  /** Relative to the store root and to the checkpoint root alike. */
+  /** Relative to the store root and to the checkpoint root alike (a segment tail's is set once it is made). */
   path: string
   from: string
   bytes: number
   /** Copied (the source may still change it) or linked. */
   copy: boolean
+  /** A log segment: its log, and its first LSN in the checkpoint (a segment tail's is set once it is made). */
+  log?: { logId: string; firstLsn: number }
+  /** Copy only the frames from the one holding this LSN on (the state holds the ones before). */
+  tailFromLsn?: number
 }
 
 /** Digests of the store's immutable files this process already read: their paths are never reused. */
@@ -212,6 +217,7 @@ async function build(
   const planned: PlannedFile[] = []
   const partitions: Record<string, number> = {}
   const entries: Record<string, CatalogPartition> = {}
+  const logsOf = new Map<string, PlannedFile[]>()
   const manifests: Array<{ path: string; bytes: Uint8Array }> = []
   for (const t of taken) {
     const source = catalog.partitions[t.id]
@@ -223,16 +229,21 @@ async function build(
     for (const f of t.state.files) planned.push({ path: relativeTo(layout.root, f.path), from: f.path, bytes: f.bytes, copy: false })
     manifests.push({ path: relativeTo(layout.root, posix.join(stateDir, manifestName)), bytes: t.state.manifest })
     const logFiles = neededLogFiles(t.cut, t.state.lsn + 1)
+    const segments: PlannedFile[] = []
     for (const [i, f] of logFiles.entries()) {
       const path = relativeTo(layout.root, f.path)
       assert(posix.dirname(f.path) === layout.logDir(t.id, f.logId), 'a cut file is a segment of the partition log it names')
       const stat = await withIoError('stat', f.path, () => fs.stat(f.path))
-      // The last segment may still grow (or be cut back after a failed write): copy its prefix.
-      planned.push({ path, from: f.path, bytes: f.bytes, copy: i === logFiles.length - 1 || stat?.size !== f.bytes })
+      // The last segment may still grow (or be cut back after a failed write): copy its prefix,
+      // and when it is the only segment needed, only its frames from the state's LSN + 1 on.
+      const last = i === logFiles.length - 1
+      const segment: PlannedFile = { path, from: f.path, bytes: f.bytes, copy: last || stat?.size !== f.bytes, log: { logId: f.logId, firstLsn: f.firstLsn } }
+      if (last && logFiles.length === 1) segment.tailFromLsn = t.state.lsn + 1
+      segments.push(segment)
     }
-    const logs: CatalogPartition['logs'] = []
-    for (const f of logFiles) if (logs[logs.length - 1]?.logId !== f.logId) logs.push({ logId: f.logId, firstLsn: f.firstLsn })
-    entries[t.id] = { ...source, logs, activeLogId: logs[logs.length - 1]!.logId }
+    planned.push(...segments)
+    logsOf.set(t.id, segments)
+    entries[t.id] = source
   }
   const progress = new Progress(planned.reduce((n, f) => n + f.bytes, 0), planned.length, options.onProgress)
   const dirs = new Set<string>([partitionsDirName])
@@ -248,7 +259,24 @@ async function build(
   await runLimited(planned, checkpointFileConcurrency, async (f) => {
     const to = posix.join(temp, f.path)
     let sha256: string
-    if (f.copy) {
+    if (f.tailFromLsn !== undefined) {
+      let copied = 0
+      const counted = (n: number): void => {
+        copied += n
+        progress.bytes(n)
+      }
+      const tail = await copySegmentSuffix(fs, f.from, f.bytes, f.tailFromLsn, posix.dirname(to), counted).catch((e: unknown) => {
+        throw isCairnError(e) ? e : new IoError('copy', f.from, e)
+      })
+      // The frames the state holds were skipped: done too.
+      progress.bytes(f.bytes - copied)
+      f.path = posix.join(posix.dirname(f.path), posix.basename(tail.path))
+      f.log!.firstLsn = tail.firstLsn
+      f.bytes = tail.bytes
+      sha256 = tail.sha256
+      if (await linkEarlier(fs, tail.path, f, sha256, linkFrom)) linkedFiles++
+      else copiedFiles++
+    } else if (f.copy) {
       sha256 = await copyPrefix(fs, f.from, to, f.bytes, progress.bytes)
       if (await linkEarlier(fs, to, f, sha256, linkFrom)) linkedFiles++
       else copiedFiles++
@@ -269,6 +297,12 @@ async function build(
     progress.file()
   })
   knownDigests.set(store, nextDigests)
+  // Each log of the chain from the first segment the checkpoint holds (a tail's LSN is known now).
+  for (const [id, segments] of logsOf) {
+    const logs: CatalogPartition['logs'] = []
+    for (const f of segments) if (logs[logs.length - 1]?.logId !== f.log!.logId) logs.push({ ...f.log! })
+    entries[id] = { ...entries[id]!, logs, activeLogId: logs[logs.length - 1]!.logId }
+  }
 
   progress.phase('metadata')
   for (const m of manifests) {
