@@ -305,10 +305,10 @@ async function build(
   }
 
   progress.phase('metadata')
-  for (const m of manifests) {
+  await runLimited(manifests, checkpointFileConcurrency, async (m) => {
     await writeNew(fs, posix.join(temp, m.path), m.bytes)
     files.push({ path: m.path, bytes: m.bytes.length, sha256: sha256Hex(m.bytes) })
-  }
+  })
   await Catalog.replace(fs, temp, { ...catalog, partitions: entries })
   const catalogBytes = await withIoError('read', posix.join(temp, catalogName), () => fs.readFile(posix.join(temp, catalogName)))
   files.push({ path: catalogName, bytes: catalogBytes.length, sha256: sha256Hex(catalogBytes) })
