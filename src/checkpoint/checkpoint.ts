@@ -125,7 +125,7 @@ export async function checkpoint(store: Store, dir: string, options: CheckpointO
   const fs = store.fs
   const target = posix.resolve(dir)
   const root = posix.resolve(store.dir)
-  if (target === root || target.startsWith(`${root}/`) || root.startsWith(`${target}/`)) {
+  if (isWithin(root, target) || isWithin(target, root)) {
     throw new CairnError('INVALID_ARGUMENT', `a checkpoint of ${root} cannot be made at ${target}: choose a directory outside the store`, { context: { path: target } })
   }
   await assertTargetEmpty(fs, target, 'the checkpoint')
@@ -382,6 +382,12 @@ async function writeNew(fs: FileSystem, path: string, bytes: Uint8Array): Promis
   } finally {
     await closeHandle(handle)
   }
+}
+
+/** True when `path` is `dir` or below it. */
+function isWithin(dir: string, path: string): boolean {
+  const relative = posix.relative(dir, path)
+  return relative === '' || (relative !== '..' && !relative.startsWith('../') && !posix.isAbsolute(relative))
 }
 
 function relativeTo(root: string, path: string): string {

@@ -79,6 +79,33 @@ describe('checkpoint', () => {
     await again.close()
   })
 
+  test('checkpoints taken at once, while writers write, each hold their own cut', async () => {
+    const fs = new MemoryFileSystem({ seed: 4 })
+    const store = await Store.open('/data', { fs, segmentBytesMax: 4096, memtableBytesMax: 4096 })
+    const p = await store.ensurePartition('p')
+    let writing = true
+    const writer = (async () => {
+      for (let i = 0; writing; i++) await p.put(`k${i % 30}`, `v${i}`)
+    })()
+    const cps = await Promise.all([1, 2, 3].map((n) => checkpoint(store, `/cp${n}`)))
+    writing = false
+    await writer
+    assert.deepEqual(p.info().trimHolds, [])
+    await store.close()
+    for (const cp of cps) {
+      assert.deepEqual((await verifyCheckpoint(cp.path, { fs, deep: true })).problems, [], cp.path)
+    }
+  })
+
+  test('a target inside the store is refused', async () => {
+    const fs = new MemoryFileSystem({ seed: 6 })
+    const store = await Store.open('/data', { fs })
+    await store.ensurePartition('p')
+    await assert.rejects(checkpoint(store, '/data/backup'), isCode('INVALID_ARGUMENT'))
+    await assert.rejects(checkpoint(store, '/'), isCode('INVALID_ARGUMENT'))
+    await store.close()
+  })
+
   test('a non-empty target is TARGET_NOT_EMPTY and left alone', async () => {
     const fs = new MemoryFileSystem({ seed: 2 })
     const store = await Store.open('/data', { fs })
