@@ -52,7 +52,10 @@ export interface CheckpointProgress {
 
 /** @internal Pause points for tests: the checkpoint awaits each before going on. */
 export interface CheckpointHooks {
-  /** After the cut is taken (pins held), before any file is made. */
+  /**
+   * After the cut is taken (pins held), before any file is made. Called in the very turn of the
+   * cut, so what it reads synchronously (a partition's `readSnapshot()`) is at the cut.
+   */
   afterCut?: () => void | Promise<void>
   /** When the checkpoint is whole and durable under its temp name, before the rename. */
   beforeRename?: () => void | Promise<void>
