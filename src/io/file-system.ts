@@ -30,6 +30,11 @@ export interface FileStat {
    * `sync` (fdatasync), so after power loss it may be older than the contents.
    */
   mtimeMs: number
+  /**
+   * Optional: which file this is (a real disk's device and inode number): two paths with one
+   * identity are names of one file (hard links); two files never share one while both exist.
+   */
+  identity?: string
 }
 
 export interface FileHandle {
