@@ -58,4 +58,21 @@ export {
   type TrimHoldInfo,
   type WriteBatch,
 } from './partition/index.js'
+export {
+  type CheckpointFile,
+  type CheckpointManifest,
+  checkpointManifestFile,
+  type CheckpointOptions,
+  type CheckpointProblem,
+  type CheckpointProgress,
+  type CheckpointResult,
+  checkpoint,
+  type RestoreCheckpointOptions,
+  type RestoreCheckpointResult,
+  readCheckpointManifest,
+  restoreCheckpoint,
+  type VerifyCheckpointOptions,
+  type VerifyCheckpointResult,
+  verifyCheckpoint,
+} from './checkpoint/index.js'
 export { type CairnServer, createServer, type ServerOptions } from './server/index.js'

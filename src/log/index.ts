@@ -10,6 +10,7 @@ export {
   syncDepthMax,
 } from './file-log.js'
 export { checkRecordBytes, recordBytesMaxDefault } from './record-limits.js'
-export { segmentFileName } from './segment-header.js'
+export { parseSegmentFileName, segmentFileName } from './segment-header.js'
+export { type VerifiedSegment, verifySegmentFile } from './verify-segment.js'
 export { LogChain, type LogChainLink, type LogChainOptions, type LogChainRollOptions } from './log-chain.js'
 export { MemoryLog, type MemoryLogOptions, trimUnitRecordsDefault } from './memory-log.js'

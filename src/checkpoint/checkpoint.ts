@@ -1,0 +1,386 @@
+/**
+ * A checkpoint of a live store: a directory that is itself a store (restore it with
+ * `restoreCheckpoint`), holding every partition as of one cut, made by hard-linking immutable
+ * files and copying only the acknowledged prefix of each active log segment.
+ *
+ * Invariants:
+ * - one cut: every partition is opened (and kept open) first; then, in one synchronous stretch
+ *   with no await, each partition's retained state (tables at its durable LSN `d`), its log cut
+ *   (acknowledged end `l`) and a trim hold from `d + 1` are taken. Every write acknowledged
+ *   before the call is at or below `l`; a batch is one log group, and a cut holds whole groups,
+ *   so no batch is split; writers never wait for the checkpoint;
+ * - the checkpoint of a partition is its tables at `d` (linked), its manifest of exactly those
+ *   tables (written fresh from the retained version), and its log from the segment holding
+ *   `d + 1` to `l` (sealed segments linked, the last one copied up to the cut), so opening it
+ *   replays `d + 1..l` and holds exactly the state at `l`;
+ * - nothing in the checkpoint is shared with a file the source will change: table files and
+ *   sealed segments are immutable (deleted only by unlink), and a segment the source may still
+ *   append to or truncate (the last of the cut, or any whose size is not the cut's) is copied;
+ * - every file and directory is fsynced, CHECKPOINT.json is written last, and the directory
+ *   appears under its name only by one rename of the whole (then the parent is fsynced):
+ *   a crash leaves no directory under the target name that is not whole;
+ * - the pins (retained states, trim holds, kept-open partitions) are released when the call
+ *   settles, also on failure; the source's files are never written.
+ */
+import { createHash } from 'node:crypto'
+import { posix } from 'node:path'
+import { assert } from '../io/assert.js'
+import { CairnError, withIoError } from '../io/errors.js'
+import type { FileSystem } from '../io/file-system.js'
+import { Catalog, type CatalogData, type CatalogPartition, type LogCut, type Partition, type RetainedState, type Store, StoreLayout } from '../partition/index.js'
+import { copyPrefix, hashFile, linkOrCopy, syncFile } from './checkpoint-files.js'
+import { type CheckpointFile, type CheckpointManifest, cairnVersion, checkpointFormat, checkpointFormatVersion, checkpointManifestFile, encodeCheckpointManifest, readCheckpointManifest } from './checkpoint-manifest.js'
+import { assertTargetEmpty, prepareParent, publish, tempDirFor } from './checkpoint-target.js'
+import { runLimited } from './run-limited.js'
+
+/** Files linked, copied or hashed at once (overlaps the latency of many small file operations). */
+export const checkpointFileConcurrency = 8
+
+export interface CheckpointProgress {
+  /** `files` while linking and copying, `metadata` while writing the catalog and manifests, `done`. */
+  phase: string
+  filesDone: number
+  filesTotal: number
+  bytesDone: number
+  bytesTotal: number
+}
+
+/** @internal Pause points for tests: the checkpoint awaits each before going on. */
+export interface CheckpointHooks {
+  /** After the cut is taken (pins held), before any file is made. */
+  afterCut?: () => void | Promise<void>
+  /** When the checkpoint is whole and durable under its temp name, before the rename. */
+  beforeRename?: () => void | Promise<void>
+}
+
+export interface CheckpointOptions {
+  onProgress?: (progress: CheckpointProgress) => void
+  /**
+   * Earlier checkpoint directories: a file this checkpoint copies (an active segment) that one of
+   * them holds identically (same relative path, size and SHA-256 in its CHECKPOINT.json) is
+   * hard-linked from there instead of kept as a second copy (backup sets share space that way).
+   */
+  linkFrom?: string[]
+  /** @internal */
+  hooks?: CheckpointHooks
+}
+
+export interface CheckpointResult {
+  /** The checkpoint's absolute path. */
+  path: string
+  /** The cut: the last LSN of each partition in the checkpoint. */
+  partitions: Record<string, number>
+  /** ISO 8601, as in CHECKPOINT.json. */
+  createdAt: string
+  /** Files listed in CHECKPOINT.json (every file but itself). */
+  files: number
+  /** Their bytes. */
+  bytes: number
+  /** Files hard-linked (from the store, or from a `linkFrom` checkpoint). */
+  linkedFiles: number
+  /** Files copied from the store (active segments; everything across devices). */
+  copiedFiles: number
+}
+
+/** One partition as the cut took it. */
+interface TakenPartition {
+  id: string
+  partition: Partition
+  state: RetainedState
+  cut: LogCut
+  releaseTrim: () => void
+}
+
+/** One file to bring from the store into the checkpoint. */
+interface PlannedFile {
+  /** Relative to the store root and to the checkpoint root alike. */
+  path: string
+  from: string
+  bytes: number
+  /** Copied (the source may still change it) or linked. */
+  copy: boolean
+}
+
+/** Digests of the store's immutable files this process already read: their paths are never reused. */
+const knownDigests = new WeakMap<Store, Map<string, { bytes: number; sha256: string }>>()
+
+/**
+ * Takes a consistent checkpoint of `store` into `dir` (absent or empty; TARGET_NOT_EMPTY
+ * otherwise). Writers go on meanwhile; the returned LSNs say where the cut was.
+ *
+ * @example
+ * const cp = await checkpoint(store, '/backups/2026-12-01')
+ * console.log(cp.partitions) // { orders: 1042, users: 77 }
+ */
+export async function checkpoint(store: Store, dir: string, options: CheckpointOptions = {}): Promise<CheckpointResult> {
+  const fs = store.fs
+  const target = posix.resolve(dir)
+  const root = posix.resolve(store.dir)
+  if (target === root || target.startsWith(`${root}/`) || root.startsWith(`${target}/`)) {
+    throw new CairnError('INVALID_ARGUMENT', `a checkpoint of ${root} cannot be made at ${target}: choose a directory outside the store`, { context: { path: target } })
+  }
+  await assertTargetEmpty(fs, target, 'the checkpoint')
+  await prepareParent(fs, target)
+  const linkFrom = await readLinkFrom(fs, options.linkFrom ?? [])
+  const kept = await keepAllOpen(store)
+  let taken: TakenPartition[] = []
+  try {
+    const cut = takeCut(store, kept.map((k) => k.partition), `checkpoint ${target}`)
+    taken = cut.taken
+    await options.hooks?.afterCut?.()
+    const temp = tempDirFor(target)
+    try {
+      const result = await build(store, fs, temp, target, cut.catalog, taken, linkFrom, options)
+      await options.hooks?.beforeRename?.()
+      await publish(fs, temp, target, 'the checkpoint')
+      return result
+    } catch (e) {
+      await fs.removeTree(temp).catch(() => undefined)
+      throw e
+    }
+  } finally {
+    for (const t of taken) {
+      t.state.release()
+      t.releaseTrim()
+    }
+    for (const k of kept) k.release()
+  }
+}
+
+/** Opens every partition the store has and keeps it open (out of the pool's reach) until released. */
+async function keepAllOpen(store: Store): Promise<Array<{ partition: Partition; release: () => void }>> {
+  const kept: Array<{ partition: Partition; release: () => void }> = []
+  try {
+    for (const id of store.partitions()) {
+      const partition = await store.partition(id)
+      // In the turn `partition` resolved in: the pool evicts only in a later macrotask.
+      kept.push({ partition, release: partition.keepOpen() })
+    }
+  } catch (e) {
+    for (const k of kept) k.release()
+    throw e
+  }
+  return kept
+}
+
+/** The cut, synchronously (no await: nothing else runs between the first partition and the last). */
+function takeCut(store: Store, partitions: Partition[], who: string): { taken: TakenPartition[]; catalog: CatalogData } {
+  const catalog = store.catalog.data
+  const taken: TakenPartition[] = []
+  try {
+    for (const partition of partitions) {
+      const state = partition.retainState()
+      let releaseTrim: () => void
+      try {
+        releaseTrim = partition.holdTrim(state.lsn + 1, who)
+      } catch (e) {
+        state.release()
+        throw e
+      }
+      taken.push({ id: partition.id, partition, state, cut: partition.cut(), releaseTrim })
+    }
+  } catch (e) {
+    for (const t of taken) {
+      t.state.release()
+      t.releaseTrim()
+    }
+    throw e
+  }
+  return { taken, catalog }
+}
+
+/** Builds the whole checkpoint under `temp`, durable; returns what it made. */
+async function build(
+  store: Store,
+  fs: FileSystem,
+  temp: string,
+  target: string,
+  catalog: CatalogData,
+  taken: TakenPartition[],
+  linkFrom: Map<string, Array<{ dir: string; file: CheckpointFile }>>,
+  options: CheckpointOptions,
+): Promise<CheckpointResult> {
+  const createdAt = new Date().toISOString()
+  const layout = new StoreLayout(posix.resolve(store.dir))
+  const planned: PlannedFile[] = []
+  const partitions: Record<string, number> = {}
+  const entries: Record<string, CatalogPartition> = {}
+  const manifests: Array<{ path: string; bytes: Uint8Array }> = []
+  for (const t of taken) {
+    const source = catalog.partitions[t.id]
+    const stateDir = layout.stateDir(t.id, source?.stateId)
+    if (source === undefined || posix.resolve(t.state.dir) !== stateDir) {
+      throw new CairnError('STORE_BUSY', `partition ${t.id} was being restored while the checkpoint was taken: take the checkpoint again`, { context: { partition: t.id } })
+    }
+    partitions[t.id] = t.cut.lastLsn
+    for (const f of t.state.files) planned.push({ path: relativeTo(layout.root, f.path), from: f.path, bytes: f.bytes, copy: false })
+    manifests.push({ path: relativeTo(layout.root, posix.join(stateDir, manifestName)), bytes: t.state.manifest })
+    const logFiles = neededLogFiles(t.cut, t.state.lsn + 1)
+    for (const [i, f] of logFiles.entries()) {
+      const path = relativeTo(layout.root, f.path)
+      assert(posix.dirname(f.path) === layout.logDir(t.id, f.logId), 'a cut file is a segment of the partition log it names')
+      const stat = await withIoError('stat', f.path, () => fs.stat(f.path))
+      // The last segment may still grow (or be cut back after a failed write): copy its prefix.
+      planned.push({ path, from: f.path, bytes: f.bytes, copy: i === logFiles.length - 1 || stat?.size !== f.bytes })
+    }
+    const logs: CatalogPartition['logs'] = []
+    for (const f of logFiles) if (logs[logs.length - 1]?.logId !== f.logId) logs.push({ logId: f.logId, firstLsn: f.firstLsn })
+    entries[t.id] = { ...source, logs, activeLogId: logs[logs.length - 1]!.logId }
+  }
+  const progress = new Progress(planned.reduce((n, f) => n + f.bytes, 0), planned.length, options.onProgress)
+  const dirs = new Set<string>([partitionsDirName])
+  for (const f of [...planned, ...manifests]) for (let d = posix.dirname(f.path); d !== '.'; d = posix.dirname(d)) dirs.add(d)
+  await withIoError('create', temp, () => fs.mkdir(temp))
+  for (const d of [...dirs].sort()) await withIoError('create', posix.join(temp, d), () => fs.mkdir(posix.join(temp, d), true))
+
+  const digests = knownDigests.get(store) ?? new Map<string, { bytes: number; sha256: string }>()
+  const nextDigests = new Map<string, { bytes: number; sha256: string }>()
+  const files: CheckpointFile[] = []
+  let linkedFiles = 0
+  let copiedFiles = 0
+  await runLimited(planned, checkpointFileConcurrency, async (f) => {
+    const to = posix.join(temp, f.path)
+    let sha256: string
+    if (f.copy) {
+      sha256 = await copyPrefix(fs, f.from, to, f.bytes, progress.bytes)
+      if (await linkEarlier(fs, to, f, sha256, linkFrom)) linkedFiles++
+      else copiedFiles++
+    } else {
+      const made = await linkOrCopy(fs, f.from, to, f.bytes, progress.bytes)
+      if (made.linked) {
+        linkedFiles++
+        const known = digests.get(f.from)
+        sha256 = known?.bytes === f.bytes ? known.sha256 : await hashFile(fs, to, f.bytes)
+        nextDigests.set(f.from, { bytes: f.bytes, sha256 })
+        await syncFile(fs, to)
+        progress.bytes(f.bytes)
+      } else {
+        copiedFiles++
+        sha256 = made.sha256
+      }
+    }
+    files.push({ path: f.path, bytes: f.bytes, sha256 })
+    progress.file()
+  })
+  knownDigests.set(store, nextDigests)
+
+  progress.phase('metadata')
+  for (const m of manifests) {
+    await writeNew(fs, posix.join(temp, m.path), m.bytes)
+    files.push({ path: m.path, bytes: m.bytes.length, sha256: sha256Hex(m.bytes) })
+  }
+  await Catalog.replace(fs, temp, { ...catalog, partitions: entries })
+  const catalogBytes = await withIoError('read', posix.join(temp, catalogName), () => fs.readFile(posix.join(temp, catalogName)))
+  files.push({ path: catalogName, bytes: catalogBytes.length, sha256: sha256Hex(catalogBytes) })
+  // Deepest first, then the root (the catalog's rename already synced it, CHECKPOINT.json's will again).
+  for (const d of [...dirs].sort().reverse()) await withIoError('sync directory', posix.join(temp, d), () => fs.syncDir(posix.join(temp, d)))
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  const manifest: CheckpointManifest = {
+    format: checkpointFormat,
+    version: checkpointFormatVersion,
+    cairnVersion,
+    storeId: catalog.storeId,
+    createdAt,
+    partitions,
+    files,
+  }
+  await writeNew(fs, posix.join(temp, checkpointManifestFile), encodeCheckpointManifest(manifest))
+  await withIoError('sync directory', temp, () => fs.syncDir(temp))
+  progress.phase('done')
+  const bytes = files.reduce((n, f) => n + f.bytes, 0)
+  return { path: target, partitions, createdAt, files: files.length, bytes, linkedFiles, copiedFiles }
+}
+
+const manifestName = 'MANIFEST'
+const catalogName = 'catalog.json'
+const partitionsDirName = 'partitions'
+
+/** The files of the cut holding `fromLsn..lastLsn` (from the one holding `fromLsn`; the last always). */
+export function neededLogFiles(cut: LogCut, fromLsn: number): LogCut['files'] {
+  const files = cut.files
+  assert(files.length > 0, 'a store partition logs to files')
+  let first = 0
+  while (first < files.length - 1 && files[first + 1]!.firstLsn <= fromLsn) first++
+  assert(files[first]!.firstLsn <= fromLsn || first === 0, 'the trim hold keeps the segment holding the state LSN + 1')
+  return files.slice(first)
+}
+
+/** Replaces the copy at `to` by a link to an identical file of an earlier checkpoint, if one has it. */
+async function linkEarlier(fs: FileSystem, to: string, f: PlannedFile, sha256: string, linkFrom: Map<string, Array<{ dir: string; file: CheckpointFile }>>): Promise<boolean> {
+  const match = linkFrom.get(f.path)?.find((c) => c.file.bytes === f.bytes && c.file.sha256 === sha256)
+  if (match === undefined) return false
+  const aside = `${to}.link`
+  try {
+    await fs.link(posix.join(match.dir, f.path), aside)
+  } catch {
+    return false
+  }
+  await withIoError('rename', aside, () => fs.rename(aside, to))
+  return true
+}
+
+/** The files of the earlier checkpoints by relative path; unreadable ones are skipped (an optimization only). */
+async function readLinkFrom(fs: FileSystem, dirs: string[]): Promise<Map<string, Array<{ dir: string; file: CheckpointFile }>>> {
+  const byPath = new Map<string, Array<{ dir: string; file: CheckpointFile }>>()
+  for (const dir of dirs) {
+    const absolute = posix.resolve(dir)
+    const manifest = await readCheckpointManifest(absolute, { fs }).catch(() => undefined)
+    for (const file of manifest?.files ?? []) {
+      const list = byPath.get(file.path) ?? []
+      list.push({ dir: absolute, file })
+      byPath.set(file.path, list)
+    }
+  }
+  return byPath
+}
+
+async function writeNew(fs: FileSystem, path: string, bytes: Uint8Array): Promise<void> {
+  const handle = await withIoError('create', path, () => fs.open(path, 'createNew'))
+  try {
+    await withIoError('write', path, () => handle.write(bytes, 0))
+    await withIoError('fsync', path, () => handle.sync())
+  } finally {
+    await handle.close()
+  }
+}
+
+function relativeTo(root: string, path: string): string {
+  const relative = posix.relative(root, posix.resolve(path))
+  assert(relative !== '' && !relative.startsWith('..') && !posix.isAbsolute(relative), `a store file is under the store root (${path})`)
+  return relative
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+/** Progress as the caller sees it: counts only grow; one call per file and per copied chunk. */
+class Progress {
+  readonly #report: ((p: CheckpointProgress) => void) | undefined
+  readonly #state: CheckpointProgress
+
+  constructor(bytesTotal: number, filesTotal: number, report: ((p: CheckpointProgress) => void) | undefined) {
+    this.#report = report
+    this.#state = { phase: 'files', filesDone: 0, filesTotal, bytesDone: 0, bytesTotal }
+    this.#emit()
+  }
+
+  readonly bytes = (n: number): void => {
+    this.#state.bytesDone += n
+    this.#emit()
+  }
+
+  file(): void {
+    this.#state.filesDone += 1
+    this.#emit()
+  }
+
+  phase(phase: string): void {
+    this.#state.phase = phase
+    this.#emit()
+  }
+
+  #emit(): void {
+    this.#report?.({ ...this.#state })
+  }
+}

@@ -1,0 +1,11 @@
+/** Shared pieces of the checkpoint tests. */
+import type { Partition, ReadSnapshot } from '../../src/partition/index.js'
+
+const dec = new TextDecoder()
+
+/** Every key and value of a partition (or a read snapshot), as text. */
+export async function contentsOf(source: Partition | ReadSnapshot): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for await (const [k, v] of source.scan()) out[dec.decode(k)] = dec.decode(v)
+  return out
+}
