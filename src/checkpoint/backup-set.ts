@@ -2,9 +2,10 @@
  * A backup set: many checkpoints of a store under one root, `ROOT/<name>/`, sharing identical
  * immutable files by hard links (not by content addressing: docs/backup-operations.md says why).
  * A checkpoint already hard-links the source's table files and sealed segments, so an unchanged
- * file is one inode in every backup that holds it; the few files a checkpoint writes itself (the
- * active segment's prefix, the catalog, the state manifests) are linked from the newest backup
- * when they are identical (`linkFrom`).
+ * file is one inode in every backup that holds it; the few files a checkpoint writes itself are
+ * linked from the newest backup when they are identical: the active segment's prefix by the
+ * checkpoint (`linkFrom`), the catalog and the state manifests here, before the backup is
+ * published (restore copies those, so a shared one is never written again).
  *
  * Invariants:
  * - a directory of ROOT whose name matches `backupNamePattern` and that holds the checkpoint's
@@ -22,19 +23,26 @@
 import { lstat } from 'node:fs/promises'
 import { posix, resolve } from 'node:path'
 import { mkdirDurable } from '../io/atomic-write.js'
+import { sha256Hex } from '../io/checksum.js'
 import { CairnError, isCairnError, isNotFound } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
 import { partitionIdPattern, type Store } from '../partition/index.js'
-import { type CheckpointProgress, type CheckpointResult, checkpoint, readCheckpointManifest } from './pending-api.js'
+import { type CheckpointProgress, type CheckpointResult, checkpoint } from './checkpoint.js'
+import { readCheckpointManifest } from './checkpoint-manifest.js'
 
 /** Names of backups: the partition-id pattern, so a name is one safe path component. */
 export const backupNamePattern = partitionIdPattern
 /** Work in progress (checkpoints being made, backups being deleted); never a backup. */
 export const backupStagingDirName = '.staging'
 export const backupSetLockFileName = '.lock'
-/** How many of the newest backups a new checkpoint may link its written files from. */
+/** How many of the newest backups a new checkpoint may link its copied segments from. */
 export const linkFromBackupsMax = 2
+/**
+ * Files a checkpoint writes fresh (catalog, state manifests) up to this size are linked from the
+ * newest backup when identical; each is re-read and hashed first, so a damaged file is never shared.
+ */
+export const relinkBytesMax = 1024 * 1024
 
 /** A complete backup of the set. */
 export interface BackupInfo {
@@ -128,6 +136,8 @@ export async function createBackup(root: string, store: Store, options: CreateBa
       .map((b) => b.path)
     try {
       const made = await checkpoint(store, staged, { linkFrom, ...(options.onProgress !== undefined && { onProgress: options.onProgress }) })
+      const newest = listing.backups.at(-1)
+      if (newest !== undefined) await linkIdentical(staged, newest.path)
       await fs.rename(staged, final)
       await fs.syncDir(dir)
       await fs.syncDir(posix.join(dir, backupStagingDirName))
@@ -169,7 +179,7 @@ export async function listBackups(root: string, options: { sharing?: boolean } =
       others.push({ name, reason: isCairnError(e) ? `${e.code}: ${e.message}` : String(e) })
       continue
     }
-    const files = manifest.files.map((f) => ({ path: posix.join(path, f.path), size: f.size }))
+    const files = manifest.files.map((f) => ({ path: posix.join(path, f.path), size: f.bytes }))
     filesOf.set(name, files)
     backups.push({
       name,
@@ -239,6 +249,37 @@ export async function pruneBackups(root: string, keep: number): Promise<PruneRes
     const kept = (await listBackups(dir)).backups
     return { kept, deleted: doomed.map((b) => b.name) }
   })
+}
+
+/**
+ * Replaces each small file of the staged checkpoint that `previous` holds identically (same
+ * path, size and SHA-256, checked against the bytes) by a hard link to it. A link goes to a
+ * temp name first and is renamed over the fresh file, so the staged file is whole at every step.
+ */
+async function linkIdentical(staged: string, previous: string): Promise<void> {
+  const mine = await readCheckpointManifest(staged)
+  let theirs: Awaited<ReturnType<typeof readCheckpointManifest>>
+  try {
+    theirs = await readCheckpointManifest(previous)
+  } catch {
+    return // a damaged neighbour shares nothing
+  }
+  const byPath = new Map(theirs.files.map((f) => [f.path, f]))
+  const dirs = new Set<string>()
+  for (const f of mine.files) {
+    const old = byPath.get(f.path)
+    if (old === undefined || old.bytes !== f.bytes || old.sha256 !== f.sha256 || f.bytes > relinkBytesMax) continue
+    const fresh = posix.join(staged, f.path)
+    const from = posix.join(previous, f.path)
+    const [a, b] = await Promise.all([lstat(fresh, { bigint: true }), lstat(from, { bigint: true }).catch(() => undefined)])
+    if (b === undefined || (a.ino === b.ino && a.dev === b.dev)) continue
+    if (sha256Hex(await fs.readFile(from)) !== f.sha256) continue
+    const temp = `${fresh}.link-tmp`
+    await fs.link(from, temp)
+    await fs.rename(temp, fresh)
+    dirs.add(posix.dirname(fresh))
+  }
+  for (const d of dirs) await fs.syncDir(d)
 }
 
 async function listRoot(dir: string): Promise<string[]> {

@@ -15,7 +15,7 @@ import {
   listBackups,
   pruneBackups,
 } from '../../src/checkpoint/backup-set.js'
-import { readCheckpointManifest, restoreCheckpoint, verifyCheckpoint } from '../../src/checkpoint/pending-api.js'
+import { readCheckpointManifest, restoreCheckpoint, verifyCheckpoint } from '../../src/checkpoint/index.js'
 import { isCairnError } from '../../src/io/errors.js'
 import { Store } from '../../src/partition/store.js'
 import { cliArgs, repoRoot } from '../helpers/cli-helpers.js'
@@ -70,7 +70,7 @@ test('two backups of a store share its unchanged files: same inode, counted as s
       listing.backups.map((b) => b.name),
       ['first', 'second'],
     )
-    const shared = sameTables.reduce((sum, f) => sum + f.size, 0)
+    const shared = sameTables.reduce((sum, f) => sum + f.bytes, 0)
     for (const b of listing.backups) assert.ok(b.sharedBytes >= shared, `${b.name} shares at least a's files`)
     assert.ok(listing.uniqueBytes < listing.backups[0]!.bytes + listing.backups[1]!.bytes, 'shared files count once')
     assert.equal(listing.backups[1]!.path, second.path)

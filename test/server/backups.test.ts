@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { isAbsolute, join } from 'node:path'
 import { test } from 'node:test'
-import { restoreCheckpoint, verifyCheckpoint } from '../../src/checkpoint/pending-api.js'
+import { restoreCheckpoint, verifyCheckpoint } from '../../src/checkpoint/index.js'
 import { Store } from '../../src/partition/store.js'
 import { json, post, startServer } from '../helpers/server-helpers.js'
 import { makeTempDir } from '../helpers/temp-dir.js'

@@ -4,7 +4,7 @@
  * stays (backups share files by hard links: deleting one backup removes only its own links).
  */
 import type { Command } from 'commander'
-import { type BackupInfo, listBackups, pruneBackups } from '../../checkpoint/backup-set.js'
+import { type BackupInfo, listBackups, pruneBackups } from '../../checkpoint/index.js'
 import { intParser } from '../options.js'
 import { writeLine } from '../output.js'
 

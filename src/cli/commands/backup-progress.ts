@@ -4,7 +4,7 @@
  * for the result, and for `--json`).
  */
 import { SingleBar } from 'cli-progress'
-import type { CheckpointProgress } from '../../checkpoint/pending-api.js'
+import type { CheckpointProgress } from '../../checkpoint/index.js'
 
 export const progressIntervalMs = 1000
 

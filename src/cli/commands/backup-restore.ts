@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { restoreCheckpoint } from '../../checkpoint/pending-api.js'
+import { restoreCheckpoint } from '../../checkpoint/index.js'
 import { writeLine } from '../output.js'
 import { showProgress } from './backup-progress.js'
 

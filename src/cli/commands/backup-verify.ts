@@ -5,7 +5,7 @@
  * error to stderr.
  */
 import type { Command } from 'commander'
-import { verifyCheckpoint } from '../../checkpoint/pending-api.js'
+import { verifyCheckpoint } from '../../checkpoint/index.js'
 import { CorruptionError } from '../../io/errors.js'
 import { writeLine } from '../output.js'
 

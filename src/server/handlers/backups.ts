@@ -8,7 +8,7 @@
  */
 import { resolve } from 'node:path'
 import { z } from 'zod'
-import { backupNamePattern, createBackup } from '../../checkpoint/backup-set.js'
+import { backupNamePattern, createBackup } from '../../checkpoint/index.js'
 import { ApiError } from '../../wire/index.js'
 import { type Context, describeIssues, jsonBodyOf, type Reply } from '../context.js'
 
