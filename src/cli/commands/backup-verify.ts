@@ -5,7 +5,7 @@
  * error to stderr.
  */
 import type { Command } from 'commander'
-import { verifyCheckpoint } from '../../checkpoint/index.js'
+import { checkpointManifestFile, verifyCheckpoint } from '../../checkpoint/index.js'
 import { CorruptionError } from '../../io/errors.js'
 import { writeLine } from '../output.js'
 
@@ -35,6 +35,12 @@ export function registerBackupVerify(backup: Command): void {
         }
       }
       if (!result.ok) {
+        const only = result.problems.length === 1 ? result.problems[0] : undefined
+        if (only?.problem === 'missing' && only.path === checkpointManifestFile) {
+          throw new CorruptionError('CORRUPT_CHECKPOINT', `${dir} is not a checkpoint: it holds no ${checkpointManifestFile} (a directory of something else, or a checkpoint whose making never finished)`, {
+            context: { dir, problems: 1 },
+          })
+        }
         const named = result.problems.slice(0, problemsNamedMax).map((p) => `${p.path} (${p.problem})`)
         const more = result.problems.length > problemsNamedMax ? ` and ${result.problems.length - problemsNamedMax} more` : ''
         throw new CorruptionError(
