@@ -51,10 +51,10 @@ export async function copyPrefix(fs: FileSystem, from: string, to: string, bytes
       }
       await withIo('fsync', to, () => out.sync())
     } finally {
-      await out.close()
+      await closeHandle(out)
     }
   } finally {
-    await source.close()
+    await closeHandle(source)
   }
   return hash.digest('hex')
 }
@@ -73,7 +73,7 @@ export async function hashFile(fs: FileSystem, path: string, bytes: number, prog
       progress?.(n)
     }
   } finally {
-    await handle.close()
+    await closeHandle(handle)
   }
   return hash.digest('hex')
 }
@@ -84,7 +84,7 @@ export async function syncFile(fs: FileSystem, path: string): Promise<void> {
   try {
     await withIo('fsync', path, () => handle.sync())
   } finally {
-    await handle.close()
+    await closeHandle(handle)
   }
 }
 
@@ -136,6 +136,11 @@ async function readSome(handle: FileHandle, buffer: Uint8Array, want: number, po
     })
   }
   return n
+}
+
+/** Closes a handle; a failed close is an IoError (it may hide a failed writeback). */
+export function closeHandle(handle: FileHandle): Promise<void> {
+  return withIo('close', handle.path, () => handle.close())
 }
 
 async function withIo<T>(operation: string, path: string, run: () => Promise<T>): Promise<T> {

@@ -17,10 +17,10 @@ import { sha256Hex } from '../io/checksum.js'
 import { CairnError, CorruptionError, IoError, isNotFound } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
-import { isPartitionId } from '../partition/index.js'
+import { checkpointManifestFileName, isPartitionId } from '../partition/index.js'
 
 /** The name of a checkpoint's manifest, at its root. */
-export const checkpointManifestFile = 'CHECKPOINT.json'
+export const checkpointManifestFile = checkpointManifestFileName
 export const checkpointFormat = 'cairn-checkpoint'
 export const checkpointFormatVersion = 1
 /** The cairn that writes checkpoints (package.json's version). */

@@ -25,10 +25,10 @@
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { assert } from '../io/assert.js'
-import { CairnError, withIoError } from '../io/errors.js'
+import { CairnError, IoError, isCairnError, withIoError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { Catalog, type CatalogData, type CatalogPartition, type LogCut, type Partition, type RetainedState, type Store, StoreLayout } from '../partition/index.js'
-import { copyPrefix, hashFile, linkOrCopy, syncFile } from './checkpoint-files.js'
+import { closeHandle, copyPrefix, hashFile, linkOrCopy, syncFile } from './checkpoint-files.js'
 import { type CheckpointFile, type CheckpointManifest, cairnVersion, checkpointFormat, checkpointFormatVersion, checkpointManifestFile, encodeCheckpointManifest, readCheckpointManifest } from './checkpoint-manifest.js'
 import { assertTargetEmpty, prepareParent, publish, tempDirFor } from './checkpoint-target.js'
 import { runLimited } from './run-limited.js'
@@ -152,7 +152,10 @@ async function keepAllOpen(store: Store): Promise<Array<{ partition: Partition; 
   const kept: Array<{ partition: Partition; release: () => void }> = []
   try {
     for (const id of store.partitions()) {
-      const partition = await store.partition(id)
+      const partition = await store.partition(id).catch((e: unknown) => {
+        // Opening a partition may fail with the file system's own error: name the step.
+        throw isCairnError(e) ? e : new IoError('open partition', posix.join(store.dir, 'partitions', id), e)
+      })
       // In the turn `partition` resolved in: the pool evicts only in a later macrotask.
       kept.push({ partition, release: partition.keepOpen() })
     }
@@ -340,7 +343,7 @@ async function writeNew(fs: FileSystem, path: string, bytes: Uint8Array): Promis
     await withIoError('write', path, () => handle.write(bytes, 0))
     await withIoError('fsync', path, () => handle.sync())
   } finally {
-    await handle.close()
+    await closeHandle(handle)
   }
 }
 

@@ -42,6 +42,6 @@ export {
   valueBytesMax,
 } from '../state/index.js'
 export type { RestorePartitionInput } from './store-restore.js'
-export { StoreLayout } from './store-layout.js'
+export { checkpointManifestFileName, StoreLayout } from './store-layout.js'
 export { memoryBytesMaxDefault, memoryBytesMaxLimit, memoryBytesMin, openPartitionsMaxDefault, openPartitionsMaxLimit } from './store-limits.js'
 export { hasPartitionFigures, type StorePartitionInfo, type UnopenedPartitionInfo } from './store-partition-info.js'

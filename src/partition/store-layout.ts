@@ -27,6 +27,8 @@ import { lockFileName } from './store-lock.js'
 
 export { lockFileName }
 export const catalogFileName = 'catalog.json'
+/** A checkpoint's manifest (src/checkpoint): a directory holding one is a checkpoint, never opened read-write. */
+export const checkpointManifestFileName = 'CHECKPOINT.json'
 export const partitionsDirName = 'partitions'
 export const lostAndFoundDirName = 'lost+found'
 export const logsDirName = 'logs'

@@ -35,7 +35,7 @@ import { assertPartitionId } from './partition-id.js'
 import { PartitionPool } from './partition-pool.js'
 import type { Reducer } from './reducer.js'
 import { type StoreInfo, storeInfo } from './store-info.js'
-import { StoreLayout } from './store-layout.js'
+import { checkpointManifestFileName, StoreLayout } from './store-layout.js'
 import { evictFlushBytesMin, resolveStoreLimits, type StoreLimits } from './store-limits.js'
 import { StoreLock } from './store-lock.js'
 import type { StorePartitionInfo } from './store-partition-info.js'
@@ -134,6 +134,12 @@ export class Store {
     if ((await fs.stat(root)) === undefined) {
       if (options.create === false) throw storeNotFound(root)
       await mkdirDurable(fs, root)
+    }
+    // A checkpoint is a backup: opening it would write into it (lock, recovery, appends).
+    if ((await fs.stat(posix.join(root, checkpointManifestFileName))) !== undefined) {
+      throw new CairnError('IS_CHECKPOINT', `${root} is a checkpoint (it holds ${checkpointManifestFileName}): restore it into a new directory (cairn backup restore ${root} --to DIR) and open that`, {
+        context: { path: root },
+      })
     }
     const lock = await StoreLock.acquire(fs, root)
     try {

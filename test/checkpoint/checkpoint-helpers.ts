@@ -9,3 +9,10 @@ export async function contentsOf(source: Partition | ReadSnapshot): Promise<Reco
   for await (const [k, v] of source.scan()) out[dec.decode(k)] = dec.decode(v)
   return out
 }
+
+/** The sum of the integer values of `contents` whose key starts with `prefix`. */
+export function sumOf(contents: Record<string, string>, prefix = ''): number {
+  let sum = 0
+  for (const [k, v] of Object.entries(contents)) if (k.startsWith(prefix)) sum += Number(v)
+  return sum
+}
