@@ -62,6 +62,34 @@ test('names: generated when absent, validated (400), never reused (409); path ab
   }
 })
 
+test('concurrent backup requests take turns: every one succeeds, generated names included', async () => {
+  const backups = await makeTempDir('cairn-backups-turns-')
+  const s = await startServer({ backupDir: backups.path })
+  try {
+    await (await s.store.ensurePartition('p')).append(['x', 'y'])
+    const answers = await Promise.all([
+      post(`${s.url}/v1/backups`, { name: 'one' }),
+      post(`${s.url}/v1/backups`, {}),
+      post(`${s.url}/v1/backups`, { name: 'two' }),
+      post(`${s.url}/v1/backups`, {}),
+    ])
+    const bodies = await Promise.all(answers.map((r) => json(r)))
+    assert.deepEqual(
+      answers.map((r) => r.status),
+      [200, 200, 200, 200],
+      JSON.stringify(bodies),
+    )
+    assert.equal(new Set(bodies.map((b) => b.name)).size, 4)
+    for (const b of bodies) {
+      assert.deepEqual(b.partitions, { p: 2 })
+      assert.equal((await verifyCheckpoint(b.path)).ok, true, b.name)
+    }
+  } finally {
+    await s.stop()
+    await backups.cleanup()
+  }
+})
+
 test('a backup taken while writers write restores to what was acknowledged up to its cut', async () => {
   const backups = await makeTempDir('cairn-backups-live-')
   const s = await startServer({ backupDir: backups.path })
