@@ -33,7 +33,8 @@ export function showProgress(what: string, stream: NodeJS.WriteStream = process.
           return
         }
         bar.setTotal(Math.max(1, p.bytesTotal))
-        bar.update(p.bytesDone, payload)
+        // Metadata files count in files, not always in bytes: a finished run shows a full bar.
+        bar.update(p.phase === 'done' ? Math.max(1, p.bytesTotal) : p.bytesDone, payload)
       },
       stop: () => {
         if (started) bar.stop()
