@@ -9,6 +9,7 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import {
+  backupSetLockFileName,
   backupStagingDirName,
   createBackup,
   generatedBackupName,
@@ -17,6 +18,7 @@ import {
 } from '../../src/checkpoint/backup-set.js'
 import { readCheckpointManifest, restoreCheckpoint, verifyCheckpoint } from '../../src/checkpoint/index.js'
 import { isCairnError } from '../../src/io/errors.js'
+import { NodeFileSystem } from '../../src/io/node-file-system.js'
 import { Store } from '../../src/partition/store.js'
 import { cliArgs, repoRoot } from '../helpers/cli-helpers.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
@@ -185,6 +187,34 @@ test('what a crashed create leaves is never listed, and the next create removes 
   }
   assert.deepEqual(await readdir(join(root, backupStagingDirName)), [])
   assert.ok((await listBackups(root)).backups.some((b) => b.name === 'after'))
+})
+
+test('while another opener holds the set\'s lock, create and prune refuse with STORE_BUSY; list still reads', async () => {
+  const data = join(tmp.path, 'busy-store')
+  const root = join(tmp.path, 'busy-set')
+  const store = await Store.open(data)
+  try {
+    await fill(store, 'p', 0, 10)
+    await createBackup(root, store, { name: 'before' })
+    const fs = new NodeFileSystem()
+    // The lock is an OS lock on an open file: a second open in this process conflicts like another process's.
+    const held = await fs.lockExclusive!(join(root, backupSetLockFileName), new TextEncoder().encode('test\n'))
+    assert.ok(held !== undefined)
+    try {
+      await assert.rejects(createBackup(root, store, { name: 'during' }), (e) => isCairnError(e, 'STORE_BUSY'))
+      await assert.rejects(pruneBackups(root, 1), (e) => isCairnError(e, 'STORE_BUSY'))
+      assert.deepEqual(
+        (await listBackups(root)).backups.map((b) => b.name),
+        ['before'],
+      )
+    } finally {
+      await held.release()
+    }
+    await createBackup(root, store, { name: 'after' })
+    assert.deepEqual((await pruneBackups(root, 1)).deleted, ['before'])
+  } finally {
+    await store.close()
+  }
 })
 
 test('list and prune of a missing root say so', async () => {
