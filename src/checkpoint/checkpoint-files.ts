@@ -1,7 +1,7 @@
 /**
  * The file steps of making and restoring a checkpoint, through the file-system seam (so fault
  * injection and the crash model apply): link or copy a file, copy a file's first bytes, hash a
- * file, fsync a file.
+ * file.
  *
  * Invariants:
  * - a copy is written under its final name in a directory nobody else uses (the checkpoint's
@@ -76,16 +76,6 @@ export async function hashFile(fs: FileSystem, path: string, bytes: number, prog
     await closeHandle(handle)
   }
   return hash.digest('hex')
-}
-
-/** Fsyncs a file (a hard link's data may be unsynced in the source under durability 'none'). */
-export async function syncFile(fs: FileSystem, path: string): Promise<void> {
-  const handle = await withIo('open', path, () => fs.open(path, 'read'))
-  try {
-    await withIo('fsync', path, () => handle.sync())
-  } finally {
-    await closeHandle(handle)
-  }
 }
 
 /**

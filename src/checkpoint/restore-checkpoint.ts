@@ -10,8 +10,9 @@
  *   devices);
  * - the restored store has a new storeId: it is another store from now on (snapshot writer
  *   fencing keys on the storeId, and two stores must never claim one);
- * - `to` is absent or empty until it appears whole (TARGET_NOT_EMPTY otherwise); every file and
- *   directory is fsynced before the rename, and the parent after it.
+ * - `to` is absent or empty until it appears whole (TARGET_NOT_EMPTY otherwise); every copied
+ *   file and every directory is fsynced before the rename (a linked file's data is durable
+ *   already), and the parent after it.
  */
 import { randomBytes } from 'node:crypto'
 import { posix } from 'node:path'
@@ -19,7 +20,7 @@ import { CorruptionError, withIoError } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
 import { Catalog } from '../partition/index.js'
-import { copyPrefix, linkOrCopy, syncFile } from './checkpoint-files.js'
+import { copyPrefix, linkOrCopy } from './checkpoint-files.js'
 import { type CheckpointFile, readCheckpointManifest } from './checkpoint-manifest.js'
 import type { CheckpointProgress } from './checkpoint.js'
 import { assertTargetEmpty, prepareParent, publish, tempDirFor } from './checkpoint-target.js'
@@ -92,10 +93,8 @@ export async function restoreCheckpoint(dir: string, to: string, options: Restor
       } else {
         const made = await linkOrCopy(fs, from, into, f.bytes, bytes)
         if (!made.linked && made.sha256 !== f.sha256) throw changed(root, f)
-        if (made.linked) {
-          await syncFile(fs, into)
-          bytes(f.bytes)
-        }
+        // A linked file's data is durable already (the checkpoint made it so); its entry gets the directory fsync.
+        if (made.linked) bytes(f.bytes)
       }
       state.filesDone++
       emit()

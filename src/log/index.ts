@@ -12,5 +12,6 @@ export {
 export { checkRecordBytes, recordBytesMaxDefault } from './record-limits.js'
 export { parseSegmentFileName, segmentFileName } from './segment-header.js'
 export { type VerifiedSegment, verifySegmentFile } from './verify-segment.js'
+export { type CopiedSegment, copySegmentSuffix } from './segment-suffix.js'
 export { LogChain, type LogChainLink, type LogChainOptions, type LogChainRollOptions } from './log-chain.js'
 export { MemoryLog, type MemoryLogOptions, trimUnitRecordsDefault } from './memory-log.js'

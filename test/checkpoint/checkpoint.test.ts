@@ -55,6 +55,57 @@ describe('checkpoint', () => {
     assert.equal((await verifyCheckpoint('/backups/one', { fs })).ok, true, 'writing to the restored store leaves the checkpoint as it was')
   })
 
+  test('of a log the state holds, only the frames after the state LSN are copied', async () => {
+    const fs = new MemoryFileSystem({ seed: 3 })
+    const store = await Store.open('/data', { fs })
+    const p = await store.ensurePartition('p')
+    for (let i = 0; i < 300; i++) await p.put(`k${i}`, `v${i} ${'x'.repeat(100)}`)
+    await p.flush()
+    await p.put('last', 'one')
+    const cp = await checkpoint(store, '/cp')
+    const segments = (await readCheckpointManifest('/cp', { fs })).files.filter((f) => f.path.endsWith('.log'))
+    assert.equal(segments.length, 1)
+    assert.ok(segments[0]!.bytes < 200, `the segment holds a header and one frame (${segments[0]!.bytes} bytes)`)
+    assert.ok(segments[0]!.path.endsWith(`${String(cp.partitions.p).padStart(20, '0')}.log`), 'it is named for its first LSN')
+    await store.close()
+    assert.deepEqual((await verifyCheckpoint('/cp', { fs })).problems, [])
+    await restoreCheckpoint('/cp', '/restored', { fs })
+    const again = await Store.open('/restored', { fs })
+    const rp = await again.partition('p')
+    assert.equal(rp.lastLsn, cp.partitions.p)
+    assert.equal(await rp.getString('last'), 'one')
+    assert.equal(await rp.getString('k7'), `v7 ${'x'.repeat(100)}`)
+    assert.equal(await rp.put('next', 'write'), cp.partitions.p + 1, 'the restored log goes on from the cut')
+    await again.close()
+  })
+
+  test('checkpoints taken at once, while writers write, each hold their own cut', async () => {
+    const fs = new MemoryFileSystem({ seed: 4 })
+    const store = await Store.open('/data', { fs, segmentBytesMax: 4096, memtableBytesMax: 4096 })
+    const p = await store.ensurePartition('p')
+    let writing = true
+    const writer = (async () => {
+      for (let i = 0; writing; i++) await p.put(`k${i % 30}`, `v${i}`)
+    })()
+    const cps = await Promise.all([1, 2, 3].map((n) => checkpoint(store, `/cp${n}`)))
+    writing = false
+    await writer
+    assert.deepEqual(p.info().trimHolds, [])
+    await store.close()
+    for (const cp of cps) {
+      assert.deepEqual((await verifyCheckpoint(cp.path, { fs, deep: true })).problems, [], cp.path)
+    }
+  })
+
+  test('a target inside the store is refused', async () => {
+    const fs = new MemoryFileSystem({ seed: 6 })
+    const store = await Store.open('/data', { fs })
+    await store.ensurePartition('p')
+    await assert.rejects(checkpoint(store, '/data/backup'), isCode('INVALID_ARGUMENT'))
+    await assert.rejects(checkpoint(store, '/'), isCode('INVALID_ARGUMENT'))
+    await store.close()
+  })
+
   test('a non-empty target is TARGET_NOT_EMPTY and left alone', async () => {
     const fs = new MemoryFileSystem({ seed: 2 })
     const store = await Store.open('/data', { fs })
