@@ -2,9 +2,9 @@
  * A backup set: many checkpoints of a store under one root, `ROOT/<name>/`, sharing identical
  * immutable files by hard links (not by content addressing: docs/backup-operations.md says why).
  * A checkpoint already hard-links the source's table files and sealed segments, so an unchanged
- * file is one inode in every backup that holds it; the few files a checkpoint writes itself are
- * linked from the newest backup when they are identical: the active segment's prefix by the
- * checkpoint (`linkFrom`), the catalog and the state manifests here, before the backup is
+ * file is one inode in every backup that holds it. The few files a checkpoint writes itself are
+ * linked from the newest backups when identical: the log frames it copies from an active segment
+ * by the checkpoint (`linkFrom`), the catalog and the state manifests here, before the backup is
  * published (restore copies those, so a shared one is never written again).
  *
  * Invariants:
