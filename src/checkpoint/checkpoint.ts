@@ -52,7 +52,10 @@ export interface CheckpointProgress {
 
 /** @internal Pause points for tests: the checkpoint awaits each before going on. */
 export interface CheckpointHooks {
-  /** After the cut is taken (pins held), before any file is made. */
+  /**
+   * After the cut is taken (pins held), before any file is made. Called in the very turn of the
+   * cut, so what it reads synchronously (a partition's `readSnapshot()`) is at the cut.
+   */
   afterCut?: () => void | Promise<void>
   /** When the checkpoint is whole and durable under its temp name, before the rename. */
   beforeRename?: () => void | Promise<void>
@@ -63,7 +66,9 @@ export interface CheckpointOptions {
   /**
    * Earlier checkpoint directories: a file this checkpoint copies (an active segment) that one of
    * them holds identically (same relative path, size and SHA-256 in its CHECKPOINT.json) is
-   * hard-linked from there instead of kept as a second copy (backup sets share space that way).
+   * hard-linked from there instead of kept as a second copy (backup sets share space that way),
+   * and a file one of them holds as the very same file (one inode) takes its SHA-256 from there
+   * instead of being read again.
    */
   linkFrom?: string[]
   /** @internal */
@@ -285,7 +290,7 @@ async function build(
       if (made.linked) {
         linkedFiles++
         const known = digests.get(f.from)
-        sha256 = known?.bytes === f.bytes ? known.sha256 : await hashFile(fs, to, f.bytes)
+        sha256 = known?.bytes === f.bytes ? known.sha256 : ((await digestOfSameFile(fs, to, f, linkFrom)) ?? (await hashFile(fs, to, f.bytes)))
         nextDigests.set(f.from, { bytes: f.bytes, sha256 })
         progress.bytes(f.bytes)
       } else {
@@ -357,6 +362,22 @@ async function linkEarlier(fs: FileSystem, to: string, f: PlannedFile, sha256: s
   }
   await withIoError('rename', aside, () => fs.rename(aside, to))
   return true
+}
+
+/**
+ * The digest an earlier checkpoint recorded for the very file `to` links (same relative path and
+ * size, and one identity: the same inode), if one has it: no need to read it again.
+ */
+async function digestOfSameFile(fs: FileSystem, to: string, f: PlannedFile, linkFrom: Map<string, Array<{ dir: string; file: CheckpointFile }>>): Promise<string | undefined> {
+  const candidates = linkFrom.get(f.path)?.filter((c) => c.file.bytes === f.bytes) ?? []
+  if (candidates.length === 0) return undefined
+  const identity = (await withIoError('stat', to, () => fs.stat(to)))?.identity
+  if (identity === undefined) return undefined
+  for (const c of candidates) {
+    const earlier = await fs.stat(posix.join(c.dir, f.path)).catch(() => undefined)
+    if (earlier?.identity === identity && earlier.size === f.bytes) return c.file.sha256
+  }
+  return undefined
 }
 
 /** The files of the earlier checkpoints by relative path; unreadable ones are skipped (an optimization only). */

@@ -24,6 +24,11 @@ export type OpenMode =
 export interface FileStat {
   size: number
   isDirectory: boolean
+  /**
+   * Optional: which file this is (a real disk's device and inode number): two paths with one
+   * identity are names of one file (hard links); two files never share one while both exist.
+   */
+  identity?: string
 }
 
 export interface FileHandle {

@@ -149,6 +149,9 @@ export class MemoryFileSystem implements FileSystem {
   readonly seed: number
   readonly #rng: SeededRandom
   readonly #root = new DirNode()
+  /** `stat`'s identities of files, given on first stat (a node is one file, whatever its names). */
+  readonly #identities = new WeakMap<FileNode, string>()
+  #lastIdentity = 0
   #generation = 0
   /** Gates of `holdSyncs` calls not yet released, for file syncs and directory syncs. */
   readonly #fileHolds = new Set<Promise<void>>()
@@ -282,7 +285,12 @@ export class MemoryFileSystem implements FileSystem {
     const node = this.#lookup(path)
     if (node === undefined) return undefined
     if (node instanceof DirNode) return { size: 0, isDirectory: true }
-    return { size: node.length, isDirectory: false }
+    let identity = this.#identities.get(node)
+    if (identity === undefined) {
+      identity = `memory:${++this.#lastIdentity}`
+      this.#identities.set(node, identity)
+    }
+    return { size: node.length, isDirectory: false, identity }
   }
 
   /**

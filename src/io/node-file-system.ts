@@ -149,8 +149,9 @@ export class NodeFileSystem implements FileSystem {
 
   async stat(path: string): Promise<FileStat | undefined> {
     try {
-      const s = await fsp.stat(path)
-      return { size: s.size, isDirectory: s.isDirectory() }
+      // bigint: an inode number may not fit a double, and identities must not collide.
+      const s = await fsp.stat(path, { bigint: true })
+      return { size: Number(s.size), isDirectory: s.isDirectory(), identity: `${s.dev}:${s.ino}` }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw e

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { type CheckpointProgress, checkpoint, restoreCheckpoint, verifyCheckpoint } from '../../src/checkpoint/index.js'
-import { type FileSystem, MemoryFileSystem } from '../../src/io/index.js'
+import { FaultFileSystem, type FileSystem, MemoryFileSystem, type Operation } from '../../src/io/index.js'
 import { type Partition, Store } from '../../src/partition/index.js'
 import { contentsOf } from './checkpoint-helpers.js'
 
@@ -117,6 +117,30 @@ describe('checkpoint links', () => {
     const third = await checkpoint(store, '/backups/3', { linkFrom: ['/backups/1', '/backups/2'] })
     assert.equal(third.copiedFiles, 1, 'the segment that changed is copied')
     await store.close()
+    for (const n of [1, 2, 3]) assert.deepEqual((await verifyCheckpoint(`/backups/${n}`, { fs })).problems, [])
+  })
+
+  test('linkFrom: a table an earlier checkpoint holds as the very same file is not read again, even by another process', async () => {
+    const fs = new FaultFileSystem(new MemoryFileSystem({ seed: 13 }))
+    const fill = await Store.open('/data', { fs })
+    const p = await fill.ensurePartition('p')
+    for (let i = 0; i < 500; i++) await p.put(`k${i}`, `v${i} ${'x'.repeat(50)}`)
+    await p.flush()
+    await checkpoint(fill, '/backups/1')
+    await fill.close()
+    /** Reads of table files during a checkpoint by a store opened afresh (no digest remembered). */
+    const tableReads = async (to: string, linkFrom?: string[]): Promise<number> => {
+      const store = await Store.open('/data', { fs })
+      await store.partition('p')
+      fs.trace = []
+      await checkpoint(store, to, linkFrom === undefined ? {} : { linkFrom })
+      const reads = fs.trace.filter((op: Operation) => op.name === 'read' && op.path.endsWith('.sst')).length
+      fs.trace = undefined
+      await store.close()
+      return reads
+    }
+    assert.ok((await tableReads('/backups/2')) > 0, 'without linkFrom, the tables are read for their digests')
+    assert.equal(await tableReads('/backups/3', ['/backups/1']), 0, 'with linkFrom, their digests are the earlier checkpoint')
     for (const n of [1, 2, 3]) assert.deepEqual((await verifyCheckpoint(`/backups/${n}`, { fs })).problems, [])
   })
 })

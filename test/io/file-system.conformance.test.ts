@@ -152,6 +152,12 @@ export function runFileSystemConformance(name: string, makeFs: () => Promise<{ f
       const h = await fs.open(a, 'createNew')
       await h.write(bytes('shared'), 0)
       await fs.link(a, b)
+      const identity = (await fs.stat(a))?.identity
+      assert.ok(identity !== undefined, 'this file system gives files an identity')
+      assert.equal((await fs.stat(b))?.identity, identity, 'two names of one file share its identity')
+      const other = await fs.open(posix.join(dir, 'other'), 'createNew')
+      await other.close()
+      assert.notEqual((await fs.stat(posix.join(dir, 'other')))?.identity, identity, 'another file has another identity')
       await h.append(bytes('!'))
       await h.close()
       assert.equal(await readAllFrom(fs, b), 'shared!')
@@ -220,7 +226,9 @@ export function runFileSystemConformance(name: string, makeFs: () => Promise<{ f
       const h = await fs.open(p, 'createNew')
       await h.write(new Uint8Array(1234), 0)
       await h.close()
-      assert.deepEqual(await fs.stat(p), { size: 1234, isDirectory: false })
+      const { identity, ...stat } = (await fs.stat(p))!
+      assert.deepEqual(stat, { size: 1234, isDirectory: false })
+      assert.equal(typeof identity, 'string')
       assert.equal((await fs.stat(dir))?.isDirectory, true)
     })
 
