@@ -9,11 +9,13 @@
  * peers even while cairn has no state API), CAIRN_BENCH_SERVER_ROUNDS (default 3), CAIRN_BENCH_OUT (results dir),
  * CAIRN_BENCH_PARTITIONS (many-partitions, default 1,000), CAIRN_BENCH_BASE (many-partitions: another checkout to compare with),
  * CAIRN_BENCH_SNAPSHOT_MB (snapshot state, default 256), CAIRN_BENCH_SNAPSHOT_ROUNDS (default 3).
+ * CAIRN_BENCH_CHECKPOINT_MB (checkpoint: store sizes, default "100,1000"), CAIRN_BENCH_CHECKPOINT_ROUNDS (default 3).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type CaseResult, formatCase, formatSummary, machineInfo, type Suite, type SuiteContext } from './harness.js'
+import { checkpointSuite } from './suites/checkpoint.js'
 import { fsyncLimitSuite } from './suites/fsync-limit.js'
 import { logAppendSuite } from './suites/log-append.js'
 import { logReadSuite } from './suites/log-read.js'
@@ -22,7 +24,7 @@ import { serverSuite } from './suites/server.js'
 import { snapshotSuite } from './suites/snapshot.js'
 import { stateSuites } from './suites/state.js'
 
-const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite, snapshotSuite]
+const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite, snapshotSuite, checkpointSuite]
 
 function select(args: string[]): Suite[] {
   if (args.length === 0) return suites

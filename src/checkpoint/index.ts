@@ -24,3 +24,20 @@ export {
   type VerifyCheckpointResult,
   verifyCheckpoint,
 } from './verify-checkpoint.js'
+export {
+  assertBackupName,
+  type BackupInfo,
+  backupNamePattern,
+  type BackupSetListing,
+  type BackupSetOther,
+  backupSetLockFileName,
+  backupStagingDirName,
+  type CreateBackupOptions,
+  type CreatedBackup,
+  createBackup,
+  generatedBackupName,
+  linkFromBackupsMax,
+  listBackups,
+  type PruneResult,
+  pruneBackups,
+} from './backup-set.js'

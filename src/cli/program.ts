@@ -1,5 +1,6 @@
 /** The `cairn` command tree. */
 import { Command } from 'commander'
+import { registerBackup } from './commands/backup.js'
 import { registerInfo } from './commands/info.js'
 import { registerInit } from './commands/init.js'
 import { registerKv } from './commands/kv.js'
@@ -29,5 +30,6 @@ export function buildProgram(): Command {
   registerKv(program)
   registerServe(program)
   registerSnapshot(program)
+  registerBackup(program)
   return program
 }

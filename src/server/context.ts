@@ -20,6 +20,8 @@ export interface ResolvedServerOptions {
   requestItemsMax: number
   pageBytesDefault: number
   pageBytesMax: number
+  /** The backup set POST /v1/backups adds to; undefined: the route answers 404. */
+  backupDir: string | undefined
 }
 
 export interface Context {

@@ -18,6 +18,7 @@ import { hasPartitionFigures, type Store } from '../partition/index.js'
 import { ApiError } from '../wire/index.js'
 import type { Context, Reply } from './context.js'
 import { sendJson, toErrorResponse } from './error-response.js'
+import { postBackup } from './handlers/backups.js'
 import { deleteKey, getKey, getScan, postBatch, putKey } from './handlers/kv.js'
 import { getRecords, postRecords } from './handlers/records.js'
 import { getStatus } from './handlers/status.js'
@@ -88,6 +89,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     .add('DELETE', '/v1/partitions/:p/kv/:key', deleteKey)
     .add('POST', '/v1/partitions/:p/batch', postBatch)
     .add('GET', '/v1/partitions/:p/scan', getScan)
+    .add('POST', '/v1/backups', postBackup)
 
   let inFlight = 0
   let closing: Promise<void> | undefined

@@ -60,6 +60,8 @@ export interface ServerOptions {
   requestTimeoutMs?: number
   /** After this long, `close()` answers requests still waiting for their body 503 and cuts what is left (default 10 s). */
   shutdownMs?: number
+  /** Enables POST /v1/backups: each backup is a checkpoint in this backup set (default: off, 404). */
+  backupDir?: string | undefined
   /** Called with each unexpected (5xx) error; default: ignore. */
   onError?: (error: unknown, req: IncomingMessage) => void
 }
@@ -94,6 +96,7 @@ export function resolveServerOptions(options: ServerOptions): ServerSettings {
     requestItemsMax: options.requestItemsMax ?? requestItemsMaxDefault,
     pageBytesDefault: options.pageBytesDefault ?? pageBytesDefault,
     pageBytesMax: options.pageBytesMax ?? pageBytesMax,
+    backupDir: options.backupDir,
   }
   const headersTimeoutMs = options.headersTimeoutMs ?? headersTimeoutMsDefault
   return {

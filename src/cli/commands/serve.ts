@@ -3,6 +3,7 @@
  * accepting, close idle connections, finish in-flight requests and appends within
  * --shutdown-ms, close the store) and exit 0; a second signal exits at once with 1.
  */
+import { resolve } from 'node:path'
 import { type Command, InvalidArgumentError } from 'commander'
 import { CairnError } from '../../io/errors.js'
 import { memoryBytesMaxDefault, memoryBytesMaxLimit, memoryBytesMin, openPartitionsMaxDefault, openPartitionsMaxLimit, Store } from '../../partition/index.js'
@@ -32,6 +33,7 @@ interface ServeOptions extends DataOptions {
   shutdownMs: number
   memoryBytesMax: number
   openPartitionsMax: number
+  backupDir?: string
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
@@ -70,6 +72,7 @@ export function registerServe(program: Command): void {
       memoryBytesMaxDefault,
     )
     .option('--open-partitions-max <n>', 'partitions open at once (idle ones are closed, least recently used first)', intParser('open-partitions-max', 1, openPartitionsMaxLimit), openPartitionsMaxDefault)
+    .option('--backup-dir <root>', 'enable POST /v1/backups: each backup is a checkpoint in the backup set at ROOT')
     .option('--shutdown-ms <ms>', 'on SIGTERM, how long in-flight requests get before they are answered 503 and cut', intParser('shutdown-ms', 0), shutdownMsDefault)
     .action(async (options: ServeOptions) => {
       const envToken = process.env.CAIRN_TOKEN
@@ -93,6 +96,7 @@ export function registerServe(program: Command): void {
         corsOrigins: options.corsOrigin,
         allowedHosts: options.allowedHost,
         shutdownMs: options.shutdownMs,
+        backupDir: options.backupDir === undefined ? undefined : resolve(options.backupDir),
         onError: (e, req) => logger.error({ err: e, method: req.method, url: req.url }, 'request failed'),
       })
       let address: { url: string }
