@@ -67,6 +67,16 @@ export interface PostgresIngestOptions {
   /** Tables copied at once (default 2). */
   copyParallelism?: number
   onProgress?: (status: IngestStatus) => void
+  /** How long creating the slot may wait on running transactions (default 30 s). */
+  slotCreateMsMax?: number
+  /** @internal Test seams. */
+  hooks?: IngestHooks
+}
+
+/** @internal Points where tests act inside the ingester. */
+export interface IngestHooks {
+  /** Awaited after a chunk's SELECT, before its high watermark: changes made here are inside its window. */
+  afterChunkRead?: (table: string, rows: number) => void | Promise<void>
 }
 
 /** A slot or publication name from a partition id (slot names allow [a-z0-9_] only). */
@@ -154,7 +164,7 @@ export class PostgresIngester {
     const wanted = this.#o.tables?.map(qualify)
     await ensurePublication(this.#control, this.publication, wanted)
     const hasProgress = meta.sourceLsn !== undefined || Object.keys(meta.tables).length > 0
-    await ensureSlot(this.#control, this.slot, !hasProgress)
+    await ensureSlot(this.#control, this.slot, !hasProgress, this.#o.slotCreateMsMax)
     // Every table is described (and refused if cairn cannot key it) before anything streams.
     const tables: SourceTable[] = []
     for (const name of await publishedTables(this.#control, this.publication)) tables.push(await describeTable(this.#control, name))
@@ -189,6 +199,7 @@ export class PostgresIngester {
       prefix,
       chunkRows,
       copyParallelism,
+      ...(this.#o.hooks?.afterChunkRead !== undefined && { onChunkRead: this.#o.hooks.afterChunkRead }),
       onTableStart: (name) => this.#clocks.set(name, { startedAtMs: Date.now(), rowsAtStart: this.#applier.progressOf(name)?.rowsCopied ?? 0 }),
     })
     const startLsn = meta.sourceLsn === undefined ? 0n : parseLsn(meta.sourceLsn)
@@ -289,7 +300,8 @@ export class PostgresIngester {
     const tables: TableStatus[] = []
     const now = Date.now()
     for (const [name, table] of this.#applier?.tables ?? []) {
-      const p: TableProgress | undefined = this.#applier.progressOf(name) ?? meta?.tables[name]
+      // What is durable, not what a write in the making holds.
+      const p: TableProgress | undefined = meta?.tables[name]
       const state = p?.state ?? 'queued'
       const rowsCopied = p?.rowsCopied ?? 0
       const t: TableStatus = { name, state: state === 'queued' && this.#clocks.has(name) ? 'copying' : state, rowsCopied, bytesCopied: p?.bytesCopied ?? 0 }

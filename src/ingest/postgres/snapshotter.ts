@@ -29,7 +29,8 @@ export interface SnapshotterOptions {
   prefix: string
   chunkRows: number
   copyParallelism: number
-  onChunkRead?: (table: string, rows: number) => void
+  /** Awaited between a chunk's SELECT and its high watermark (tests change rows in the window). */
+  onChunkRead?: (table: string, rows: number) => void | Promise<void>
   onTableStart?: (table: string) => void
 }
 
@@ -128,7 +129,7 @@ export class Snapshotter {
       await this.#emit(client, 'L', id)
       const rows = await this.#select(client, table, lastKey)
       this.chunksRead++
-      this.#o.onChunkRead?.(table.name, rows.entries.length)
+      await this.#o.onChunkRead?.(table.name, rows.entries.length)
       window.rows = rows
       await this.#emit(client, 'H', id)
       await window.done

@@ -230,7 +230,7 @@ export class StreamApplier {
         return
       }
       case 'update':
-        return this.#update(msg.oid, msg.oldTuple, msg.newTuple)
+        return this.#update(msg.oid, msg.oldKind, msg.oldTuple, msg.newTuple)
       case 'delete': {
         const rel = this.#rel(msg.oid)
         this.#delete(rel, this.#key(rel, msg.oldTuple, 'delete'))
@@ -305,7 +305,7 @@ export class StreamApplier {
     return row
   }
 
-  async #update(oid: number, oldTuple: ColumnValue[] | undefined, newTuple: ColumnValue[]): Promise<void> {
+  async #update(oid: number, oldKind: 'K' | 'O' | undefined, oldTuple: ColumnValue[] | undefined, newTuple: ColumnValue[]): Promise<void> {
     const rel = this.#rel(oid)
     // A key column left out of the new tuple (unchanged TOAST) is the old one.
     const keyTuple = newTuple.map((v, i) => (v === unchangedToast && oldTuple !== undefined ? oldTuple[i]! : v))
@@ -313,10 +313,11 @@ export class StreamApplier {
     const oldKey = oldTuple === undefined ? newKey : this.#key(rel, oldTuple, 'update')
     let row: Record<string, unknown>
     if (newTuple.includes(unchangedToast)) {
-      // Unchanged TOAST values: from the old tuple (REPLICA IDENTITY FULL), else the stored row,
-      // else (a row not copied yet) the source's current row.
+      // Unchanged TOAST values: from the old row (REPLICA IDENTITY FULL sends it whole; a key
+      // tuple 'K' holds only the key, its other columns are nulls that mean nothing), else the
+      // stored row, else (a row not copied yet) the source's current row.
       let base: Record<string, unknown> | undefined
-      if (oldTuple !== undefined && !oldTuple.includes(unchangedToast) && oldTuple.length === newTuple.length) base = this.#row(rel, oldTuple)
+      if (oldKind === 'O' && oldTuple !== undefined && !oldTuple.includes(unchangedToast)) base = this.#row(rel, oldTuple)
       base ??= await this.#stored(oldKey)
       base ??= await this.#o.fetchRow(
         rel.table,
