@@ -12,8 +12,12 @@
  *   prints with DateStyle ISO and TimeZone UTC (e.g. `2026-12-01 20:37:22.5+00`).
  */
 
-/** Startup options of every connection the ingester opens (copy, stream, watermarks). */
-export const sessionOptions = '-c DateStyle=ISO,MDY -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8'
+/**
+ * Startup options of every connection the ingester opens (copy, stream, watermarks). Besides the
+ * printing settings: `synchronous_commit=on`, so a watermark's commit flushes the WAL and the
+ * WAL sender sends it at once (under `off` a chunk would wait for the WAL writer, ~200 ms).
+ */
+export const sessionOptions = '-c synchronous_commit=on -c DateStyle=ISO,MDY -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8'
 
 const boolOid = 16
 const numberOids = new Set([21, 23, 26, 700, 701])
