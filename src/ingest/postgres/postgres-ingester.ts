@@ -222,7 +222,7 @@ export class PostgresIngester {
     for (const t of tables) this.#snapshotter.enqueue(t)
     const fail = (e: unknown) => void this.#fail(e)
     this.#applier.done.catch(fail)
-    this.#stream.done.catch(fail)
+    this.#stream.done.catch((e: unknown) => void this.#streamEnded(e))
     this.#snapshotter.failed.catch(fail)
     this.#timers.push(setInterval(() => this.#tick(), statusIntervalMs))
     this.#timers.push(setInterval(() => void this.#poll().catch(fail), pollIntervalMs))
@@ -360,6 +360,17 @@ export class PostgresIngester {
     })
     this.#checkpointing = run.catch(() => undefined)
     return run
+  }
+
+  /** The stream ended unasked: SOURCE_SLOT_LOST if the slot is gone or invalidated, else the stream's error. */
+  async #streamEnded(e: unknown): Promise<void> {
+    let error = e
+    try {
+      await ensureSlot(this.#control, this.slot, false)
+    } catch (slotError) {
+      if (slotError instanceof CairnError && slotError.code === 'SOURCE_SLOT_LOST') error = slotError
+    }
+    await this.#fail(error)
   }
 
   async #fail(e: unknown): Promise<void> {
