@@ -54,9 +54,11 @@ test('the slot dropped after cairn ingested through it: SOURCE_SLOT_LOST at the 
 test('the slot dropped while ingesting: the ingester fails with SOURCE_SLOT_LOST', async () => {
   const ingester = await PostgresIngester.start({ url: pg.url, store, partition: 'lost2', tables: ['t'] })
   await waitCaughtUp(ingester, pg.url)
-  // The stream holds the slot; end it first, as an operator's pg_terminate_backend would.
-  await pg.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'cairn_lost2'`)
-  await pg.query(`SELECT pg_drop_replication_slot('cairn_lost2')`).catch(() => undefined)
+  // The stream holds the slot: end its backend (waiting until it is gone), then drop the slot at once.
+  await pg.query(`DO $$ BEGIN
+    PERFORM pg_terminate_backend(active_pid, 10000) FROM pg_replication_slots WHERE slot_name = 'cairn_lost2';
+    PERFORM pg_drop_replication_slot('cairn_lost2');
+  END $$`)
   await assert.rejects(ingester.done, isCode('SOURCE_SLOT_LOST'))
   assert.equal(ingester.status().phase, 'failed')
   await ingester.stop()

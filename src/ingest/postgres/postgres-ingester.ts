@@ -48,6 +48,8 @@ import type pg from 'pg'
 export const statusIntervalMs = 1000
 /** How often the slot's retained WAL and the publication's tables are polled. */
 export const pollIntervalMs = 2000
+/** How long a stream that ended is checked for a lost slot before its own error is reported. */
+export const slotLostCheckMs = 1000
 /** After this long without a write, a heartbeat message moves the slot on (an idle source). */
 export const heartbeatIdleMs = 10_000
 
@@ -362,13 +364,23 @@ export class PostgresIngester {
     return run
   }
 
-  /** The stream ended unasked: SOURCE_SLOT_LOST if the slot is gone or invalidated, else the stream's error. */
+  /**
+   * The stream ended unasked: SOURCE_SLOT_LOST if the slot is gone or invalidated (looked at a
+   * few times over `slotLostCheckMs`: whoever ended the stream may drop the slot just after),
+   * else the stream's error.
+   */
   async #streamEnded(e: unknown): Promise<void> {
     let error = e
-    try {
-      await ensureSlot(this.#control, this.slot, false)
-    } catch (slotError) {
-      if (slotError instanceof CairnError && slotError.code === 'SOURCE_SLOT_LOST') error = slotError
+    const deadline = Date.now() + slotLostCheckMs
+    while (this.#stopping === undefined) {
+      try {
+        await ensureSlot(this.#control, this.slot, false)
+      } catch (slotError) {
+        if (slotError instanceof CairnError && slotError.code === 'SOURCE_SLOT_LOST') error = slotError
+        break
+      }
+      if (Date.now() >= deadline) break
+      await new Promise((r) => setTimeout(r, slotLostCheckMs / 5))
     }
     await this.#fail(error)
   }

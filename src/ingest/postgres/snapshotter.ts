@@ -11,7 +11,9 @@
  *   the two in the stream;
  * - a table resumes after the last chunk recorded durably (`lastKey`); a chunk whose write is
  *   not durable is read again, never skipped;
- * - a table's next chunk starts only once the previous one is durable.
+ * - a table's chunks are read in key order and their windows follow each other in the stream
+ *   (each high watermark is emitted before the next low one), so their writes, and the
+ *   `lastKey` they record, come in key order too; at most `chunksInFlightMax` wait for theirs.
  */
 import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
@@ -22,6 +24,11 @@ import type { ChunkRows, StreamApplier } from './stream-applier.js'
 
 export const chunkRowsDefault = 10_000
 export const copyParallelismDefault = 2
+/**
+ * Chunks of one table read ahead of the one being written: the next SELECT overlaps the wait
+ * for the previous high watermark and its write.
+ */
+export const chunksInFlightMax = 2
 
 export interface SnapshotterOptions {
   url: string
@@ -105,12 +112,21 @@ export class Snapshotter {
     try {
       this.#o.onTableStart?.(table.name)
       let lastKey = this.#o.applier.progressOf(table.name)?.lastKey
-      for (;;) {
-        if (this.#stopped) return
-        if (this.#o.applier.progressOf(table.name)?.state === 'done') return
-        const rows = await this.#chunk(client, table, lastKey)
-        if (rows.last) return
-        lastKey = rows.lastKey
+      const inFlight: Promise<void>[] = []
+      try {
+        for (;;) {
+          if (this.#stopped) return
+          if (this.#o.applier.progressOf(table.name)?.state === 'done') return
+          const { rows, written } = await this.#chunk(client, table, lastKey)
+          inFlight.push(written)
+          if (rows.last) break
+          lastKey = rows.lastKey
+          if (inFlight.length >= chunksInFlightMax) await inFlight.shift()
+        }
+        for (const w of inFlight.splice(0)) await w
+      } finally {
+        // Settled before the connection ends (a failed one is reported by the awaits above).
+        await Promise.allSettled(inFlight)
       }
     } finally {
       await client.end().catch(() => undefined)
@@ -122,7 +138,8 @@ export class Snapshotter {
     await client.query('SELECT pg_logical_emit_message(true, $1, $2)', [this.#o.prefix, JSON.stringify({ w: mark, id })])
   }
 
-  async #chunk(client: pg.Client, table: SourceTable, lastKey: string[] | undefined): Promise<ChunkRows> {
+  /** Reads one chunk inside its window; `written` settles once the applier wrote it. */
+  async #chunk(client: pg.Client, table: SourceTable, lastKey: string[] | undefined): Promise<{ rows: ChunkRows; written: Promise<void> }> {
     const id = `${this.#nonce}.${++this.#windowCount}`
     const window = this.#o.applier.openWindow(id, table.name)
     try {
@@ -132,10 +149,12 @@ export class Snapshotter {
       await this.#o.onChunkRead?.(table.name, rows.entries.length)
       window.rows = rows
       await this.#emit(client, 'H', id)
-      await window.done
-      return rows
-    } finally {
+      const written = window.done.finally(() => this.#o.applier.forgetWindow(window))
+      written.catch(() => undefined)
+      return { rows, written }
+    } catch (e) {
       this.#o.applier.forgetWindow(window)
+      throw e
     }
   }
 

@@ -22,7 +22,7 @@ import { foldProgress, type IngestMeta, type IngestProgress, type TableProgress 
 import { formatLsn, type PgLsn, parseLsn } from './lsn.js'
 import { type ColumnValue, type PgoutputMessage, type RelationMessage, unchangedToast } from './pgoutput.js'
 import type { SourceTable } from './source.js'
-import { columnJson } from './row-encoding.js'
+import { columnJson, rowObjectJson } from './row-encoding.js'
 
 /** A write is cut at about this many bytes of rows (a larger transaction spans several writes). */
 export const batchBytesMaxDefault = 4 * 1024 * 1024
@@ -226,7 +226,7 @@ export class StreamApplier {
       case 'insert': {
         const rel = this.#rel(msg.oid)
         const key = this.#key(rel, msg.newTuple)
-        this.#put(rel, key, JSON.stringify(this.#row(rel, msg.newTuple)))
+        this.#put(rel, key, rowObjectJson(rel.message.columns, this.#row(rel, msg.newTuple)))
         return
       }
       case 'update':
@@ -326,7 +326,7 @@ export class StreamApplier {
       row = this.#row(rel, newTuple, base)
     } else row = this.#row(rel, newTuple)
     if (keyString(oldKey) !== keyString(newKey)) this.#delete(rel, oldKey)
-    this.#put(rel, newKey, JSON.stringify(row))
+    this.#put(rel, newKey, rowObjectJson(rel.message.columns, row))
   }
 
   async #stored(key: Uint8Array): Promise<Record<string, unknown> | undefined> {
