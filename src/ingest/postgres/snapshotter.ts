@@ -20,7 +20,7 @@ import type pg from 'pg'
 import { encodeKey } from './key-encoding.js'
 import { rowJson } from './row-encoding.js'
 import { connectText, ident, quoteTable, type SourceTable } from './source.js'
-import type { ChunkRows, StreamApplier } from './stream-applier.js'
+import type { ChunkRows, ChunkSnapshot, StreamApplier } from './stream-applier.js'
 
 export const chunkRowsDefault = 10_000
 export const copyParallelismDefault = 2
@@ -112,18 +112,31 @@ export class Snapshotter {
     try {
       this.#o.onTableStart?.(table.name)
       let lastKey = this.#o.applier.progressOf(table.name)?.lastKey
-      const inFlight: Promise<void>[] = []
+      const inFlight: Promise<boolean>[] = []
+      // A chunk to read again (see the applier's snapshot check): the ones in flight after it are
+      // discarded too, and the table goes on from its durable key.
+      const reread = async (): Promise<void> => {
+        await Promise.allSettled(inFlight.splice(0))
+        this.#o.applier.resumeChunks(table.name)
+        lastKey = this.#o.applier.progressOf(table.name)?.lastKey
+      }
       try {
         for (;;) {
           if (this.#stopped) return
           if (this.#o.applier.progressOf(table.name)?.state === 'done') return
           const { rows, written } = await this.#chunk(client, table, lastKey)
           inFlight.push(written)
-          if (rows.last) break
           lastKey = rows.lastKey
-          if (inFlight.length >= chunksInFlightMax) await inFlight.shift()
+          if (rows.last || inFlight.length >= chunksInFlightMax) {
+            if (await inFlight.shift()!) await reread()
+            else if (rows.last) {
+              let again = false
+              for (const w of inFlight.splice(0)) again = (await w) || again
+              if (!again) break
+              await reread()
+            }
+          }
         }
-        for (const w of inFlight.splice(0)) await w
       } finally {
         // Settled before the connection ends (a failed one is reported by the awaits above).
         await Promise.allSettled(inFlight)
@@ -138,8 +151,8 @@ export class Snapshotter {
     await client.query('SELECT pg_logical_emit_message(true, $1, $2)', [this.#o.prefix, JSON.stringify({ w: mark, id })])
   }
 
-  /** Reads one chunk inside its window; `written` settles once the applier wrote it. */
-  async #chunk(client: pg.Client, table: SourceTable, lastKey: string[] | undefined): Promise<{ rows: ChunkRows; written: Promise<void> }> {
+  /** Reads one chunk inside its window; `written` settles once the applier wrote it (true: not written, read it again). */
+  async #chunk(client: pg.Client, table: SourceTable, lastKey: string[] | undefined): Promise<{ rows: ChunkRows; written: Promise<boolean> }> {
     const id = `${this.#nonce}.${++this.#windowCount}`
     const window = this.#o.applier.openWindow(id, table.name)
     try {
@@ -149,7 +162,12 @@ export class Snapshotter {
       await this.#o.onChunkRead?.(table.name, rows.entries.length)
       window.rows = rows
       await this.#emit(client, 'H', id)
-      const written = window.done.finally(() => this.#o.applier.forgetWindow(window))
+      const written = window.done.then(
+        () => window.retry,
+        (e: unknown) => {
+          throw e
+        },
+      ).finally(() => this.#o.applier.forgetWindow(window))
       written.catch(() => undefined)
       return { rows, written }
     } catch (e) {
@@ -172,7 +190,17 @@ export class Snapshotter {
     }
     params.push(this.#o.chunkRows)
     const sql = `SELECT ${cols} FROM ${quoteTable(table.name)} ${where} ORDER BY ${order} LIMIT $${params.length}`
-    const result = await client.query<(string | null)[]>({ text: sql, values: params, rowMode: 'array' })
+    // One snapshot for the chunk, and its list of transactions in progress (see the applier).
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    let result: pg.QueryResult<(string | null)[]>
+    let snapshot: ChunkSnapshot
+    try {
+      const snap = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')
+      snapshot = parseSnapshot(snap.rows[0]!.s)
+      result = await client.query<(string | null)[]>({ text: sql, values: params, rowMode: 'array' })
+    } finally {
+      await client.query('COMMIT').catch(() => undefined)
+    }
     const keyIndex = table.keyColumns.map((k) => table.columns.findIndex((c) => c.name === k))
     const keyColumns = keyIndex.map((i) => table.columns[i]!)
     const entries = []
@@ -190,9 +218,17 @@ export class Snapshotter {
     const last = result.rows[result.rows.length - 1]
     return {
       entries,
+      snapshot,
       last: result.rows.length < this.#o.chunkRows,
       bytes,
       ...(last !== undefined && { lastKey: keyIndex.map((i) => last[i] as string) }),
     }
   }
+}
+
+/** `xmin:xmax:xip,...` (64-bit xids) as the stream's 32-bit xids. */
+function parseSnapshot(text: string): ChunkSnapshot {
+  const [, xmax, xip] = text.split(':')
+  const low = (x: string): number => Number(BigInt(x) & 0xffff_ffffn)
+  return { xmax: low(xmax!), xip: new Set(xip === undefined || xip === '' ? [] : xip.split(',').map(low)) }
 }
