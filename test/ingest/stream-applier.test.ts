@@ -56,9 +56,12 @@ async function setup() {
   applier.addTable(table)
   let lsn = 0x1000n
   const txn = (xid: number, body: PgoutputMessage[]) => {
-    applier.push({ tag: 'begin', finalLsn: (lsn += 0x10n), commitTimeMs: 0, xid }, lsn)
+    lsn += 0x10n
+    applier.push({ tag: 'begin', finalLsn: lsn, commitTimeMs: 0, xid }, lsn)
     for (const m of body) applier.push(m, lsn)
-    applier.push({ tag: 'commit', commitLsn: lsn, endLsn: (lsn += 0x10n), commitTimeMs: 0 }, lsn)
+    const commitLsn = lsn
+    lsn += 0x10n
+    applier.push({ tag: 'commit', commitLsn, endLsn: lsn, commitTimeMs: 0 }, lsn)
   }
   const mark = (w: 'L' | 'H', id: string): PgoutputMessage => ({
     tag: 'message',
