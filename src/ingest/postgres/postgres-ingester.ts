@@ -51,7 +51,7 @@ export const pollIntervalMs = 2000
 /** How long a stream that ended is checked for a lost slot before its own error is reported. */
 export const slotLostCheckMs = 1000
 /** After this long without a write, a heartbeat message moves the slot on (an idle source). */
-export const heartbeatIdleMs = 10_000
+export const heartbeatIdleMsDefault = 10_000
 
 export interface PostgresIngestOptions {
   url: string
@@ -71,6 +71,12 @@ export interface PostgresIngestOptions {
   onProgress?: (status: IngestStatus) => void
   /** How long creating the slot may wait on running transactions (default 30 s). */
   slotCreateMsMax?: number
+  /**
+   * After this long without a write (an idle source, or one busy only outside the publication),
+   * a heartbeat message is emitted so the slot's position moves and WAL is not retained
+   * (default 10 s; checked every 2 s).
+   */
+  heartbeatIdleMs?: number
   /** @internal Test seams. */
   hooks?: IngestHooks
 }
@@ -79,6 +85,8 @@ export interface PostgresIngestOptions {
 export interface IngestHooks {
   /** Awaited after a chunk's SELECT, before its high watermark: changes made here are inside its window. */
   afterChunkRead?: (table: string, rows: number) => void | Promise<void>
+  /** Bytes at which a write is cut (default `batchBytesMaxDefault`). */
+  batchBytesMax?: number
 }
 
 /** A slot or publication name from a partition id (slot names allow [a-z0-9_] only). */
@@ -184,6 +192,7 @@ export class PostgresIngester {
       partition: this.#partition,
       meta,
       prefix,
+      ...(this.#o.hooks?.batchBytesMax !== undefined && { batchBytesMax: this.#o.hooks.batchBytesMax }),
       describe: (_oid, name) => describeTable(this.#control, name),
       fetchRow: (table, key) => this.#fetchRow(table, key),
       onNewTable: (table) => this.#snapshotter.enqueue(table),
@@ -290,7 +299,7 @@ export class PostgresIngester {
       this.#applier.addTable(table)
       this.#snapshotter.enqueue(table)
     }
-    if (Date.now() - this.#lastWriteMs > heartbeatIdleMs) {
+    if (Date.now() - this.#lastWriteMs > (this.#o.heartbeatIdleMs ?? heartbeatIdleMsDefault)) {
       this.#lastWriteMs = Date.now()
       await this.#control.query('SELECT pg_logical_emit_message(true, $1, $2)', [`cairn:${this.slot}`, '{"w":"heartbeat"}'])
     }
