@@ -21,7 +21,7 @@
 import { assert } from '../../io/assert.js'
 import { CairnError } from '../../io/errors.js'
 import type { Partition, StateOpInput } from '../../partition/index.js'
-import { encodeKey, tablePrefix, tableRange } from './key-encoding.js'
+import { encodeKey, tableRange } from './key-encoding.js'
 import { foldProgress, type IngestMeta, type IngestProgress, type TableProgress } from './ingest-status.js'
 import { formatLsn, type PgLsn, parseLsn } from './lsn.js'
 import { type ColumnValue, type PgoutputMessage, type RelationMessage, unchangedToast } from './pgoutput.js'
@@ -96,8 +96,14 @@ interface Relation {
 
 interface Batch {
   ops: StateOpInput[]
-  overlay: Map<string, string | null>
-  truncated: Set<string>
+  /** Ops so far in this batch (orders the overlay, the chunks and truncates). */
+  seq: number
+  /** The last value this batch gives a key the stream changed (null: deleted). */
+  overlay: Map<string, { seq: number; value: string | null }>
+  /** Chunk rows this batch writes, looked up (rarely: an unchanged TOAST value) by a map built on demand. */
+  chunks: { seq: number; table: string; entries: ChunkEntry[]; map?: Map<string, string> }[]
+  /** Tables truncated in this batch, at which op. */
+  truncated: Map<string, number>
   tables: Record<string, TableProgress>
   src?: PgLsn
   bytes: number
@@ -277,9 +283,7 @@ export class StreamApplier {
           const rel = this.#rel(oid)
           const { start, end } = tableRange(rel.table.name)
           this.#batch.ops.push({ type: 'deleteRange', start, end })
-          this.#batch.truncated.add(rel.table.name)
-          const prefix = keyString(tablePrefix(rel.table.name))
-          for (const k of this.#batch.overlay.keys()) if (k.startsWith(prefix)) this.#batch.overlay.delete(k)
+          this.#batch.truncated.set(rel.table.name, ++this.#batch.seq)
           for (const w of this.#windows.values()) if (w.open && w.table === rel.table.name) w.truncated = true
         }
         return
@@ -365,12 +369,23 @@ export class StreamApplier {
     this.#put(rel, newKey, rowObjectJson(rel.message.columns, row))
   }
 
+  /** The row `key` has after what is written and what this batch does so far. */
   async #stored(key: Uint8Array): Promise<Record<string, unknown> | undefined> {
     const k = keyString(key)
-    let text: string | null | undefined = this.#batch.overlay.get(k)
-    if (text === undefined) {
-      const table = this.#tableOfKey(key)
-      if (table !== undefined && this.#batch.truncated.has(table)) return undefined
+    const batch = this.#batch
+    const table = this.#tableOfKey(key)
+    let best: { seq: number; value: string | null } | undefined = batch.overlay.get(k)
+    for (const c of batch.chunks) {
+      if (c.table !== table || c.seq <= (best?.seq ?? 0)) continue
+      c.map ??= new Map(c.entries.map((e) => [keyString(e.key), e.value]))
+      const value = c.map.get(k)
+      if (value !== undefined) best = { seq: c.seq, value }
+    }
+    const truncatedAt = table === undefined ? undefined : batch.truncated.get(table)
+    let text: string | null
+    if (best !== undefined && best.seq > (truncatedAt ?? 0)) text = best.value
+    else if (truncatedAt !== undefined) text = null
+    else {
       const value = await this.#o.partition.get(key)
       text = value === undefined ? null : decoder.decode(value)
     }
@@ -403,7 +418,7 @@ export class StreamApplier {
   #put(rel: Relation, key: Uint8Array, value: string): void {
     const k = keyString(key)
     this.#batch.ops.push({ type: 'put', key, value })
-    this.#batch.overlay.set(k, value)
+    this.#batch.overlay.set(k, { seq: ++this.#batch.seq, value })
     this.#batch.bytes += key.length + value.length
     this.#touch(rel.table.name, k)
   }
@@ -411,7 +426,7 @@ export class StreamApplier {
   #delete(rel: Relation, key: Uint8Array): void {
     const k = keyString(key)
     this.#batch.ops.push({ type: 'delete', key })
-    this.#batch.overlay.set(k, null)
+    this.#batch.overlay.set(k, { seq: ++this.#batch.seq, value: null })
     this.#batch.bytes += key.length
     this.#touch(rel.table.name, k)
   }
@@ -455,15 +470,12 @@ export class StreamApplier {
       return
     }
     const prev = this.progressOf(w.table)
-    let kept = 0
     if (!w.truncated) {
-      for (const e of rows.entries) {
-        const k = keyString(e.key)
-        if (w.touched.has(k)) continue
-        this.#batch.ops.push({ type: 'put', key: e.key, value: e.value })
-        this.#batch.overlay.set(k, e.value)
-        kept++
-      }
+      // Most windows saw no change of their table: then every row goes, with no key looked at.
+      const kept = w.touched.size === 0 ? rows.entries : rows.entries.filter((e) => !w.touched.has(keyString(e.key)))
+      const ops = this.#batch.ops
+      for (const e of kept) ops.push({ type: 'put', key: e.key, value: e.value })
+      this.#batch.chunks.push({ seq: ++this.#batch.seq, table: w.table, entries: kept })
     }
     this.#batch.bytes += rows.bytes
     const txn = this.#txn
@@ -476,7 +488,6 @@ export class StreamApplier {
       ...((rows.lastKey ?? prev?.lastKey) !== undefined && { lastKey: rows.lastKey ?? prev?.lastKey }),
       ...(rows.last && { doneAtLsn: formatLsn(txn.finalLsn) }),
     }
-    void kept
     this.#batch.windows.push(w)
   }
 
@@ -497,5 +508,5 @@ export class StreamApplier {
 }
 
 function newBatch(): Batch {
-  return { ops: [], overlay: new Map(), truncated: new Set(), tables: {}, bytes: 0, windows: [] }
+  return { ops: [], seq: 0, overlay: new Map(), chunks: [], truncated: new Map(), tables: {}, bytes: 0, windows: [] }
 }
