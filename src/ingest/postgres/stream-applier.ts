@@ -104,7 +104,9 @@ interface Batch {
   chunks: { seq: number; table: string; entries: ChunkEntry[]; map?: Map<string, string> }[]
   /** Tables truncated in this batch, at which op. */
   truncated: Map<string, number>
-  tables: Record<string, TableProgress>
+  tables: Record<string, TableProgress | null>
+  /** The batch holds a change to write even without a commit (a table removed). */
+  pending: boolean
   src?: PgLsn
   bytes: number
   windows: Window[]
@@ -195,7 +197,22 @@ export class StreamApplier {
 
   /** The latest progress of a table (what is durable, or pending in the batch being built). */
   progressOf(table: string): TableProgress | undefined {
-    return this.#batch.tables[table] ?? this.meta.tables[table]
+    return table in this.#batch.tables ? (this.#batch.tables[table] ?? undefined) : this.meta.tables[table]
+  }
+
+  /**
+   * A table that left the publication (dropped, or removed from it): no longer tracked, its rows
+   * deleted and its progress removed in the next write; its chunks in flight are not written.
+   */
+  removeTable(name: string): void {
+    this.tables.delete(name)
+    const { start, end } = tableRange(name)
+    this.#batch.ops.push({ type: 'deleteRange', start, end })
+    this.#batch.truncated.set(name, ++this.#batch.seq)
+    this.#batch.tables[name] = null
+    this.#batch.pending = true
+    for (const w of this.#windows.values()) if (w.table === name) w.truncated = true
+    this.#wake?.()
   }
 
   /** Stops after writing what is whole; windows in flight fail. */
@@ -211,7 +228,7 @@ export class StreamApplier {
         if (this.#stopped) break
         const next = this.#queue.shift()
         if (next === undefined) {
-          if (this.#txn === undefined && this.#batch.src !== undefined) {
+          if (this.#txn === undefined && (this.#batch.src !== undefined || this.#batch.pending)) {
             await this.#flush(true)
             continue
           }
@@ -462,6 +479,11 @@ export class StreamApplier {
         else for (const k of t.keys.get(w.table) ?? []) w.touched.add(k)
       }
     }
+    if (!this.tables.has(w.table)) {
+      // The table left the publication: nothing of it is written any more.
+      this.#batch.windows.push(w)
+      return
+    }
     if (w.retry || this.#rereading.has(w.table)) {
       // Neither written nor recorded: this chunk and the table's later ones in flight are read again.
       w.retry = true
@@ -508,5 +530,5 @@ export class StreamApplier {
 }
 
 function newBatch(): Batch {
-  return { ops: [], seq: 0, overlay: new Map(), chunks: [], truncated: new Map(), tables: {}, bytes: 0, windows: [] }
+  return { ops: [], seq: 0, overlay: new Map(), chunks: [], truncated: new Map(), tables: {}, pending: false, bytes: 0, windows: [] }
 }
