@@ -142,6 +142,8 @@ export class StreamApplier {
   #batch: Batch = newBatch()
   #txn: { skip: boolean; finalLsn: PgLsn; commitTimeMs: number; recent: RecentTxn } | undefined
   readonly #recent: RecentTxn[] = []
+  /** Rows written with unchanged TOAST columns that had no value to take (key string -> columns); rare, see #update. */
+  readonly #unresolved = new Map<string, Set<string>>()
   /** Tables whose chunks are discarded until the snapshotter reads them again from the durable key. */
   readonly #rereading = new Set<string>()
   #stopped = false
@@ -285,6 +287,7 @@ export class StreamApplier {
       case 'insert': {
         const rel = this.#rel(msg.oid)
         const key = this.#key(rel, msg.newTuple)
+        if (this.#unresolved.size > 0) this.#unresolved.delete(keyString(key))
         this.#put(rel, key, rowObjectJson(rel.message.columns, this.#row(rel, msg.newTuple)))
         return
       }
@@ -292,7 +295,9 @@ export class StreamApplier {
         return this.#update(msg.oid, msg.oldKind, msg.oldTuple, msg.newTuple)
       case 'delete': {
         const rel = this.#rel(msg.oid)
-        this.#delete(rel, this.#key(rel, msg.oldTuple, 'delete'))
+        const key = this.#key(rel, msg.oldTuple, 'delete')
+        if (this.#unresolved.size > 0) this.#unresolved.delete(keyString(key))
+        this.#delete(rel, key)
         return
       }
       case 'truncate':
@@ -369,6 +374,8 @@ export class StreamApplier {
     const newKey = this.#key(rel, keyTuple, 'update')
     const oldKey = oldTuple === undefined ? newKey : this.#key(rel, oldTuple, 'update')
     let row: Record<string, unknown>
+    const oldK = keyString(oldKey)
+    const newK = keyString(newKey)
     if (newTuple.includes(unchangedToast)) {
       // Unchanged TOAST values: from the old row (REPLICA IDENTITY FULL sends it whole; a key
       // tuple 'K' holds only the key, its other columns are nulls that mean nothing), else the
@@ -376,12 +383,32 @@ export class StreamApplier {
       let base: Record<string, unknown> | undefined
       if (oldKind === 'O' && oldTuple !== undefined && !oldTuple.includes(unchangedToast)) base = this.#row(rel, oldTuple)
       base ??= await this.#stored(oldKey)
-      base ??= await this.#o.fetchRow(
-        rel.table,
-        rel.keyIndex.map((i) => keyTuple[i] as string | null),
-      )
+      // Columns the base cannot give: absent, or themselves written without a value (see below).
+      const unknown = this.#unresolved.get(oldK)
+      const missing = rel.message.columns.filter((c, i) => newTuple[i] === unchangedToast && (base === undefined || !(c.name in base) || unknown?.has(c.name))).map((c) => c.name)
+      if (missing.length > 0) {
+        const current = await this.#o.fetchRow(
+          rel.table,
+          rel.keyIndex.map((i) => keyTuple[i] as string | null),
+        )
+        if (current !== undefined) {
+          base = { ...base }
+          for (const name of missing) base[name] = current[name]
+          missing.length = 0
+        }
+      }
       row = this.#row(rel, newTuple, base)
-    } else row = this.#row(rel, newTuple)
+      // A transaction replayed on top of its own partial write (it spanned writes and the
+      // ingester stopped inside it) can find neither the old row nor the new one in the source:
+      // remember which columns were written as null for lack of a value, so a later update of
+      // that row asks the source again instead of carrying the null on.
+      if (missing.length > 0) this.#unresolved.set(newK, new Set(missing))
+      else this.#unresolved.delete(newK)
+    } else {
+      row = this.#row(rel, newTuple)
+      this.#unresolved.delete(newK)
+    }
+    if (oldK !== newK) this.#unresolved.delete(oldK)
     if (keyString(oldKey) !== keyString(newKey)) this.#delete(rel, oldKey)
     this.#put(rel, newKey, rowObjectJson(rel.message.columns, row))
   }
