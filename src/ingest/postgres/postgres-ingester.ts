@@ -357,8 +357,10 @@ export class PostgresIngester {
   }
 
   #tick(): void {
-    if (this.#phase === 'copying' && !this.#snapshotter.busy && Object.values(this.#applier.meta.tables).every((t) => t.state === 'done')) {
-      this.#phase = 'streaming'
+    if (this.#phase === 'copying' || this.#phase === 'streaming') {
+      // Back to copying when a table joins the publication.
+      const copying = this.#snapshotter.busy || Object.values(this.#applier.meta.tables).some((t) => t.state !== 'done')
+      this.#phase = copying ? 'copying' : 'streaming'
     }
     const status = this.status()
     this.#o.onProgress?.(status)
@@ -436,7 +438,11 @@ export class PostgresIngester {
     await this.#applier?.stop()
     await this.#stream?.stop()
     if (!failed) this.#phase = 'stopped'
-    if (this.#applier !== undefined) await this.#checkpoint(this.#applier.meta, true).catch(() => undefined)
+    if (this.#applier !== undefined) {
+      await this.#checkpoint(this.#applier.meta, true).catch(() => undefined)
+      // The last word for a progress display: stopped, or failed with the error.
+      this.#o.onProgress?.(this.status())
+    }
     await this.#teardown()
   }
 
