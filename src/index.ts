@@ -76,3 +76,16 @@ export {
   verifyCheckpoint,
 } from './checkpoint/index.js'
 export { type CairnServer, createServer, type ServerOptions } from './server/index.js'
+export {
+  type DropIngestOptions,
+  dropIngest,
+  type IngestPhase,
+  type IngestStatus,
+  type PostgresIngestOptions,
+  PostgresIngester,
+  readIngestStatus,
+  readStoredIngestStatus,
+  type StoredIngestStatusOptions,
+  type TableCopyState,
+  type TableStatus,
+} from './ingest/index.js'
