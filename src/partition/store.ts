@@ -201,10 +201,13 @@ export class Store {
    * each once) at LSN `lsn`, its log a new one starting at `lsn + 1`. A new partition, or the
    * replacement of an existing one, switched atomically (store-restore.ts): an open partition is
    * closed first, through the pool (its in-flight writes drain; the object callers hold answers
-   * CLOSED after), and the restored one is opened through it.
+   * CLOSED after), and the restored one is opened through it. With `keepLog`, only the state of
+   * an existing partition is replaced and its log chain kept: the records after `lsn` are
+   * replayed into it (the repair of a TRIM_GAP, from a snapshot at or past the gap).
    *
    * @example
    * const orders = await store.restorePartition('orders', { lsn: 42, entries: [[key, value]] })
+   * const repaired = await store.restorePartition('gapped', { lsn: 900, entries, keepLog: true })
    */
   restorePartition(id: string, input: RestorePartitionInput): Promise<Partition> {
     this.#checkOpen()
