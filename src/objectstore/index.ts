@@ -1,3 +1,5 @@
+/** Object stores: where snapshot repositories live (file://, s3://, memory://), with conditional puts. */
+export { compareObjectKeys, objectKeyBytesMax, objectKeyProblem, validateObjectKey } from './object-key.js'
 export type {
   ByteRange,
   GetOptions,
@@ -11,3 +13,6 @@ export type {
   PutOptions,
 } from './object-store.js'
 export { listPageKeysMax } from './object-store.js'
+export { type ObjectStoreLocation, parseObjectStoreUrl } from './object-store-url.js'
+export { MemoryObjectStore, type MemoryObjectStoreOptions } from './memory/memory-object-store.js'
+export { type OpenObjectStoreOptions, openObjectStore } from './open-object-store.js'

@@ -1,0 +1,41 @@
+/**
+ * Opens the object store a URL names (see object-store-url.ts for the forms). `memory://name`
+ * stores live as long as the process: every open of one name sees the same objects.
+ */
+import type { FileSystem } from '../io/file-system.js'
+import { CairnError } from '../io/errors.js'
+import { MemoryObjectStore } from './memory/memory-object-store.js'
+import type { ObjectStore } from './object-store.js'
+import { parseObjectStoreUrl } from './object-store-url.js'
+
+export interface OpenObjectStoreOptions {
+  /** The file system of `file://` stores (default: the real one). */
+  fs?: FileSystem
+  /** The environment S3 settings fall back to (default `process.env`). */
+  env?: Record<string, string | undefined>
+}
+
+const memoryStores = new Map<string, MemoryObjectStore>()
+
+/**
+ * The store at `url`.
+ *
+ * @example
+ * const store = await openObjectStore('s3://backups/cairn?region=eu-west-1')
+ * try { await store.put('hello', new Uint8Array([1])) } finally { await store.close() }
+ */
+export async function openObjectStore(url: string, _options: OpenObjectStoreOptions = {}): Promise<ObjectStore> {
+  const location = parseObjectStoreUrl(url)
+  switch (location.kind) {
+    case 'memory': {
+      let first = memoryStores.get(location.name)
+      if (first === undefined) {
+        first = new MemoryObjectStore({ name: location.name })
+        memoryStores.set(location.name, first)
+      }
+      return new MemoryObjectStore({ name: location.name, sharing: first })
+    }
+    default:
+      throw new CairnError('INVALID_ARGUMENT', `${location.kind} object stores are not built yet (${url})`, { context: { url } })
+  }
+}
