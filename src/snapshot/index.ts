@@ -1,0 +1,37 @@
+/** Canonical snapshots of partitions and the object-store repository that keeps them. */
+export { entryBytes, decodeEntries } from './canonical-entries.js'
+export { type CanonicalChunk, canonicalChunks, isBoundaryKey } from './chunker.js'
+export { keyHash } from './key-hash.js'
+export { chunkKey, latestKey, manifestKey, newSnapshotId } from './repository-layout.js'
+export { producerDefault, SnapshotRepository } from './repository.js'
+export { decodeManifest, manifestFormat, type ManifestChunk, rootHashOf, type SnapshotManifest } from './snapshot-manifest.js'
+export { decodePointer, pointerFormat, type RetainedSnapshot, type SnapshotPointer, type SnapshotWriter } from './snapshot-pointer.js'
+export { isSnapshotDamage } from './snapshot-download.js'
+export {
+  chunkBytesMax,
+  chunkBytesMin,
+  chunkBytesTarget,
+  downloadParallelismDefault,
+  gcGraceMsDefault,
+  keepDefault,
+  pointerUpdateAttemptsMax,
+  uploadParallelismDefault,
+} from './snapshot-limits.js'
+export type {
+  CreateOptions,
+  CreateProgress,
+  CreateResult,
+  Entry,
+  FallbackNote,
+  GcResult,
+  OpenedSnapshot,
+  OpenOptions,
+  OpenProgress,
+  ProblemKind,
+  PruneResult,
+  SnapshotRepositoryOptions,
+  SnapshotSource,
+  VerifyProblem,
+  VerifyResult,
+} from './snapshot-types.js'
+export type { ChunkCompression } from './stored-chunk.js'
