@@ -53,7 +53,7 @@ export async function replay(id: string, log: Log, tree: LsmTree): Promise<void>
     )
   }
   // A gap, not corruption: a snapshot at or past it repairs the partition (trim-gap.ts).
-  if (from < log.firstLsn) throw trimGap(id, from, log.firstLsn)
+  if (from < log.firstLsn) throw trimGap(id, from, log.firstLsn, log.lastLsn)
   if (from <= log.lastLsn) {
     // What is replayed may be what a crashed process wrote and never synced (the page cache kept
     // it): a flush below may make it durable in state only because the log's open made it durable

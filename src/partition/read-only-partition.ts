@@ -224,7 +224,7 @@ export class ReadOnlyPartition {
 async function replay(id: string, tree: LsmTree, log: Log): Promise<void> {
   const from = tree.durableLsn + 1
   if (from > log.lastLsn) return
-  if (from < log.firstLsn) throw trimGap(id, from, log.firstLsn)
+  if (from < log.firstLsn) throw trimGap(id, from, log.firstLsn, log.lastLsn)
   for await (const batch of log.readBatches(from)) {
     for (const entry of batch) tree.apply(entry.lsn, entry.type === stateRecordType ? decodeStateBatch(entry.payload, entry.lsn).ops : [])
   }

@@ -114,7 +114,7 @@ async function restoreStateKeepingLog(options: RestorePartitionOptions): Promise
   const chain = await openPartitionLog({ fs, layout, catalog, id, entry: previous, settings })
   const { firstLsn, lastLsn } = chain
   await chain.close()
-  if (lsn + 1 < firstLsn) throw trimGap(id, lsn + 1, firstLsn)
+  if (lsn + 1 < firstLsn) throw trimGap(id, lsn + 1, firstLsn, lastLsn)
   if (lsn > lastLsn) {
     throw new CairnError(
       'INVALID_ARGUMENT',

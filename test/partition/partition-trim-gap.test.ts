@@ -60,7 +60,7 @@ describe('trim gap', () => {
     await assert.rejects(store.partition('p'), (e: unknown) => {
       assert.ok(e instanceof CairnError, String(e))
       assert.equal(e.code, 'TRIM_GAP', e.message)
-      assert.deepEqual(e.context, { partition: 'p', neededLsn: 1, firstLsn })
+      assert.deepEqual(e.context, { partition: 'p', neededLsn: 1, firstLsn, lastLsn: 200 })
       assert.match(e.message, /cairn snapshot restore/)
       return true
     })
@@ -81,7 +81,7 @@ describe('trim gap', () => {
     const reader = await StoreReader.open(root, { fs })
     await assert.rejects(reader.openPartition('p'), (e: unknown) => {
       assert.ok(e instanceof CairnError && e.code === 'TRIM_GAP', String(e))
-      assert.deepEqual(e.context, { partition: 'p', neededLsn: 1, firstLsn })
+      assert.deepEqual(e.context, { partition: 'p', neededLsn: 1, firstLsn, lastLsn: 200 })
       return true
     })
     await reader.close()
@@ -130,7 +130,7 @@ describe('trim gap', () => {
     const before = firstLsn - 2
     await assert.rejects(store.restorePartition('p', { lsn: before, entries: entriesOf(modelAt(before)), keepLog: true }), (e: unknown) => {
       assert.ok(e instanceof CairnError && e.code === 'TRIM_GAP', String(e))
-      assert.deepEqual(e.context, { partition: 'p', neededLsn: before + 1, firstLsn })
+      assert.deepEqual(e.context, { partition: 'p', neededLsn: before + 1, firstLsn, lastLsn: 200 })
       return true
     })
     await assert.rejects(store.restorePartition('p', { lsn: 250, entries: [], keepLog: true }), isCode('INVALID_ARGUMENT'))
