@@ -56,6 +56,8 @@ export interface SnapshotManagerOptions {
   onEvent?: (event: SnapshotEvent) => void
   /** Restore partitions the store lacks, and repair trim gaps, from the repository (default true). */
   recover?: boolean
+  /** The clock of the records' `recordedAtMs` (tests; default `Date.now`). */
+  now?: () => number
 }
 
 /** The manager's view of one partition, for status. */
@@ -175,7 +177,7 @@ export class SnapshotManager {
   reportError(partition: string, what: 'snapshot' | 'trim', error: unknown): void {
     const e = error instanceof Error ? error : new Error(String(error))
     const code = isCairnError(e) ? e.code : 'ERROR'
-    this.#errors.set(partition, { code, message: e.message, atMs: Date.now(), what })
+    this.#errors.set(partition, { code, message: e.message, atMs: this.now(), what })
     this.#options.onEvent?.({ kind: 'error', partition, what, error: e })
   }
 
@@ -184,6 +186,11 @@ export class SnapshotManager {
     const recorded = this.#errors.get(event.partition)
     if (recorded !== undefined && recorded.what === event.kind) this.#errors.delete(event.partition)
     this.#options.onEvent?.(event)
+  }
+
+  /** The manager's clock (what `recordedAtMs` is measured with). */
+  now(): number {
+    return (this.#options.now ?? Date.now)()
   }
 
   get closed(): boolean {
@@ -239,7 +246,7 @@ export class SnapshotManager {
         ...(archivedLsn !== undefined && { archivedLsn }),
         epoch: result.epoch,
         source: 'created',
-        recordedAtMs: Date.now(),
+        recordedAtMs: this.now(),
       })
       return { ...result, reused: false, ...(archivedLsn !== undefined && { archivedLsn }) }
     } finally {

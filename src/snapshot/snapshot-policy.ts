@@ -39,7 +39,7 @@ export interface SnapshotPolicyOptions {
   trim?: boolean
   /** Trim to an archived LSN only once it has been archived this long (default 0). */
   trimDelayMs?: number
-  /** The clock (tests). */
+  /** The clock (tests; default the manager's: the one its records are stamped with). */
   now?: () => number
 }
 
@@ -72,7 +72,7 @@ export class SnapshotPolicy {
     this.#checkMs = options.checkMs ?? policyCheckMsDefault
     this.#trim = options.trim !== false
     this.#delay = new TrimDelay(options.trimDelayMs ?? 0)
-    this.#now = options.now ?? Date.now
+    this.#now = options.now ?? (() => manager.now())
     this.#startedMs = this.#now()
   }
 
