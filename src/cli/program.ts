@@ -6,6 +6,7 @@ import { registerKv } from './commands/kv.js'
 import { registerLogAppend } from './commands/log-append.js'
 import { registerLogRead } from './commands/log-read.js'
 import { registerServe } from './commands/serve.js'
+import { registerSnapshot } from './commands/snapshot.js'
 
 /**
  * The command tree, unparsed (commander throws instead of exiting: `run` maps errors to exit codes).
@@ -27,5 +28,6 @@ export function buildProgram(): Command {
   registerLogRead(log)
   registerKv(program)
   registerServe(program)
+  registerSnapshot(program)
   return program
 }

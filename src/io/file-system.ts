@@ -24,6 +24,12 @@ export type OpenMode =
 export interface FileStat {
   size: number
   isDirectory: boolean
+  /**
+   * When the file's contents (a directory's entries) last changed, in milliseconds since the
+   * epoch, by the wall clock (coarse: the kernel stamps it). Metadata: not made durable by
+   * `sync` (fdatasync), so after power loss it may be older than the contents.
+   */
+  mtimeMs: number
 }
 
 export interface FileHandle {

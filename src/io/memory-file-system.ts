@@ -62,6 +62,7 @@ class MemoryFileHandle implements FileHandle {
   async write(data: Uint8Array, position: number): Promise<void> {
     this.#check(true)
     this.#node.write(data, position)
+    this.#node.mtimeMs = this.#fs.now()
   }
 
   async append(data: Uint8Array): Promise<void> {
@@ -71,6 +72,7 @@ class MemoryFileHandle implements FileHandle {
   async truncate(size: number): Promise<void> {
     this.#check(true)
     this.#node.truncate(size)
+    this.#node.mtimeMs = this.#fs.now()
   }
 
   async sync(): Promise<void> {
@@ -134,6 +136,8 @@ class MemoryFileHandle implements FileHandle {
 export interface MemoryFileSystemOptions {
   /** Seeds what survives a power loss; default `CAIRN_SEED`, else random (see `seed`). */
   seed?: number
+  /** The clock of modification times, in milliseconds since the epoch; default `Date.now`. */
+  now?: () => number
 }
 
 /**
@@ -147,6 +151,8 @@ export interface MemoryFileSystemOptions {
 export class MemoryFileSystem implements FileSystem {
   /** The seed of the RNG that decides what survives power loss: rerun with it to replay. */
   readonly seed: number
+  /** The clock of modification times (`FileStat.mtimeMs`). */
+  readonly now: () => number
   readonly #rng: SeededRandom
   readonly #root = new DirNode()
   #generation = 0
@@ -156,6 +162,7 @@ export class MemoryFileSystem implements FileSystem {
 
   constructor(options: MemoryFileSystemOptions = {}) {
     this.seed = options.seed ?? defaultSeed()
+    this.now = options.now ?? Date.now
     this.#rng = seededRandom(this.seed)
   }
 
@@ -195,9 +202,12 @@ export class MemoryFileSystem implements FileSystem {
     if ((mode === 'read' || mode === 'readWrite') && node === undefined) throw sysError('ENOENT', path)
     if (node === undefined) {
       node = new FileNode()
+      node.mtimeMs = this.now()
       parent.set(name, node)
+      parent.mtimeMs = node.mtimeMs
     } else if (mode === 'createOrTruncate') {
       node.truncate(0)
+      node.mtimeMs = this.now()
     }
     return new MemoryFileHandle(this, posix.resolve('/', path), node, mode !== 'read')
   }
@@ -234,6 +244,7 @@ export class MemoryFileSystem implements FileSystem {
       source.parent.delete(source.name)
       target.parent.set(target.name, node)
     }
+    source.parent.mtimeMs = target.parent.mtimeMs = this.now()
   }
 
   async link(existing: string, newPath: string): Promise<void> {
@@ -243,6 +254,7 @@ export class MemoryFileSystem implements FileSystem {
     const target = this.#split(newPath)
     if (target.parent.entries.has(target.name)) throw sysError('EEXIST', newPath)
     target.parent.set(target.name, node)
+    target.parent.mtimeMs = this.now()
   }
 
   async unlink(path: string): Promise<void> {
@@ -251,6 +263,7 @@ export class MemoryFileSystem implements FileSystem {
     if (node === undefined) throw sysError('ENOENT', path)
     if (node instanceof DirNode) throw sysError('EISDIR', path)
     parent.delete(name)
+    parent.mtimeMs = this.now()
   }
 
   async mkdir(path: string, recursive = false): Promise<void> {
@@ -261,7 +274,9 @@ export class MemoryFileSystem implements FileSystem {
     if (existing !== undefined) throw sysError('EEXIST', path)
     if (recursive) await this.mkdir(posix.dirname(normalized), true)
     const { parent, name } = this.#split(normalized)
-    parent.set(name, new DirNode())
+    const dir = new DirNode()
+    dir.mtimeMs = parent.mtimeMs = this.now()
+    parent.set(name, dir)
   }
 
   async removeTree(path: string): Promise<void> {
@@ -269,6 +284,7 @@ export class MemoryFileSystem implements FileSystem {
     if (this.#lookup(normalized) === undefined) return
     const { parent, name } = this.#split(normalized)
     parent.delete(name)
+    parent.mtimeMs = this.now()
   }
 
   async list(path: string): Promise<string[]> {
@@ -281,8 +297,8 @@ export class MemoryFileSystem implements FileSystem {
   async stat(path: string): Promise<FileStat | undefined> {
     const node = this.#lookup(path)
     if (node === undefined) return undefined
-    if (node instanceof DirNode) return { size: 0, isDirectory: true }
-    return { size: node.length, isDirectory: false }
+    if (node instanceof DirNode) return { size: 0, isDirectory: true, mtimeMs: node.mtimeMs }
+    return { size: node.length, isDirectory: false, mtimeMs: node.mtimeMs }
   }
 
   /**

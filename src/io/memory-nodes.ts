@@ -53,6 +53,8 @@ function choose(keep: PowerLossKeep, rng: SeededRandom): Choice {
 }
 
 export class FileNode {
+  /** When the contents last changed (`MemoryFileSystem`'s clock); not modeled by power loss. */
+  mtimeMs = 0
   /** The page cache: what reads see. */
   data = new Uint8Array(0)
   length = 0
@@ -222,6 +224,8 @@ interface DirOp {
 }
 
 export class DirNode {
+  /** When the entries last changed (`MemoryFileSystem`'s clock); not modeled by power loss. */
+  mtimeMs = 0
   /** The entries as the page cache (the dentry cache) sees them. */
   readonly entries = new Map<string, Entry>()
   /** The entries on disk. */

@@ -150,7 +150,7 @@ export class NodeFileSystem implements FileSystem {
   async stat(path: string): Promise<FileStat | undefined> {
     try {
       const s = await fsp.stat(path)
-      return { size: s.size, isDirectory: s.isDirectory() }
+      return { size: s.size, isDirectory: s.isDirectory(), mtimeMs: s.mtimeMs }
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw e

@@ -3,6 +3,7 @@ export { compareObjectKeys, objectKeyBytesMax, objectKeyProblem, validateObjectK
 export type {
   ByteRange,
   GetOptions,
+  ListedObject,
   ListOptions,
   ListPage,
   ObjectBody,
@@ -14,5 +15,14 @@ export type {
 } from './object-store.js'
 export { listPageKeysMax } from './object-store.js'
 export { type ObjectStoreLocation, parseObjectStoreUrl } from './object-store-url.js'
+export { FileObjectStore, type FileObjectStoreOptions, keyLockWaitMsMax, reservedFolder } from './fs/index.js'
+export {
+  FaultObjectStore,
+  type FaultObjectStoreOptions,
+  type FaultRuleOptions,
+  type ObjectStoreFaultKind,
+  type ObjectStoreOperation,
+} from './fault/index.js'
+export { type ProbeResult, probeConditionalWrites, probeKeyPrefix } from './probe-conditional-writes.js'
 export { MemoryObjectStore, type MemoryObjectStoreOptions } from './memory/memory-object-store.js'
 export { type OpenObjectStoreOptions, openObjectStore } from './open-object-store.js'

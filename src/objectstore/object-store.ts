@@ -8,9 +8,14 @@
  * - An etag names one version of one object: a put that changes the bytes changes the etag.
  * - A missing key is `OBJECT_NOT_FOUND` for `get`, `undefined` for `head`; `delete` of a missing
  *   key succeeds (deletes are idempotent, as in S3).
- * - `list` returns keys in ascending byte order, at most `limit` per page, with a cursor.
+ * - `list` returns keys in ascending order of their UTF-8 bytes, at most `limit` per page, with a
+ *   cursor; objects written or deleted during a listing may or may not appear in it.
+ * - Keys are checked the same everywhere (object-key.ts): a bad key is `INVALID_ARGUMENT`.
+ * - A range reads bytes `start` to `end`, clamped to the object (a start past its end reads none).
  * - Any other failure is `OBJECT_STORE_ERROR` (or `IO_ERROR` for the local file system) with the
- *   key in its context and the underlying error as its cause.
+ *   key in its context and the underlying error as its cause. A use after `close` is `CLOSED`.
+ * - Etags are opaque strings without quotes. For the memory and `file://` stores they are the
+ *   SHA-256 of the contents (hex); S3's are its own (an MD5 for single-part uploads).
  */
 
 /** A key: `/`-separated, no leading `/`, no `.` or `..` segment, no empty segment. */
@@ -55,8 +60,20 @@ export interface ListOptions {
   limit?: number
 }
 
+/**
+ * An object as `list` reports it. The etag is there when the store knows it without reading the
+ * object (S3, memory); the `file://` store leaves it out, since its etag is a hash of the
+ * contents: `head` or `get` the object for it.
+ */
+export interface ListedObject {
+  key: ObjectKey
+  size: number
+  etag?: string
+  lastModified: Date
+}
+
 export interface ListPage {
-  objects: ObjectInfo[]
+  objects: ListedObject[]
   /** Pass as `startAfter` to get the next page; absent on the last page. */
   next?: ObjectKey
 }

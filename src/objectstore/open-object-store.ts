@@ -4,6 +4,7 @@
  */
 import type { FileSystem } from '../io/file-system.js'
 import { CairnError } from '../io/errors.js'
+import { FileObjectStore } from './fs/file-object-store.js'
 import { MemoryObjectStore } from './memory/memory-object-store.js'
 import type { ObjectStore } from './object-store.js'
 import { parseObjectStoreUrl } from './object-store-url.js'
@@ -24,9 +25,11 @@ const memoryStores = new Map<string, MemoryObjectStore>()
  * const store = await openObjectStore('s3://backups/cairn?region=eu-west-1')
  * try { await store.put('hello', new Uint8Array([1])) } finally { await store.close() }
  */
-export async function openObjectStore(url: string, _options: OpenObjectStoreOptions = {}): Promise<ObjectStore> {
+export async function openObjectStore(url: string, options: OpenObjectStoreOptions = {}): Promise<ObjectStore> {
   const location = parseObjectStoreUrl(url)
   switch (location.kind) {
+    case 'file':
+      return FileObjectStore.open(location.dir, options.fs === undefined ? {} : { fs: options.fs })
     case 'memory': {
       let first = memoryStores.get(location.name)
       if (first === undefined) {

@@ -89,8 +89,9 @@ export async function updatePointer(ctx: RepositoryContext, partition: string, d
       throw e
     }
     const kept = new Set(decision.pointer.snapshots.map((s) => s.manifestKey))
+    // Best effort: the publish has happened; a manifest left behind is an orphan GC removes.
     for (const s of current?.pointer.snapshots ?? []) {
-      if (!kept.has(s.manifestKey)) await ctx.store.delete(s.manifestKey)
+      if (!kept.has(s.manifestKey)) await ctx.store.delete(s.manifestKey).catch(() => undefined)
     }
     return { published: true, epoch: decision.epoch }
   }

@@ -1,7 +1,6 @@
 /** What the repository's parts share: the store, the resolved options, reads of its JSON objects. */
 import { CairnError, isCairnError } from '../io/errors.js'
-import type { ObjectStore } from '../objectstore/index.js'
-import { enforcesConditionalWrites } from './conditional-writes-check.js'
+import { type ObjectStore, probeConditionalWrites } from '../objectstore/index.js'
 import { latestKey, manifestKey } from './repository-layout.js'
 import { corrupt, decodeManifest, type SnapshotManifest } from './snapshot-manifest.js'
 import { decodePointer, type SnapshotPointer } from './snapshot-pointer.js'
@@ -36,11 +35,12 @@ export class RepositoryContext {
   ensureConditionalWrites(): Promise<void> {
     this.#conditionalWrites ??= (async () => {
       if (this.options.allowUnsafePointerUpdates) return
-      if (await enforcesConditionalWrites(this.store)) return
+      const probe = await probeConditionalWrites(this.store)
+      if (probe.enforced) return
       throw new CairnError(
         'CONDITIONAL_WRITES_UNSUPPORTED',
-        `the object store at ${this.store.url} ignores conditional writes, so latest.json could regress under concurrent writers: use a store that enforces If-None-Match/If-Match, or pass --allow-unsafe-pointer-updates if only one writer ever publishes`,
-        { context: { url: this.store.url } },
+        `the object store at ${this.store.url} ignores conditional writes (${probe.reason ?? 'probe failed'}), so latest.json could regress under concurrent writers: use a store that enforces If-None-Match/If-Match, or pass --allow-unsafe-pointer-updates if only one writer ever publishes`,
+        { context: { url: this.store.url, reason: probe.reason } },
       )
     })().catch((e: unknown) => {
       this.#conditionalWrites = undefined

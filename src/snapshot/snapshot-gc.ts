@@ -49,7 +49,7 @@ export async function gcChunks(ctx: RepositoryContext, graceMs: number): Promise
   const cutoff = oldBefore()
   for (const m of manifests) {
     if (retained.has(m.key)) continue
-    if (m.lastModified.getTime() >= cutoff) {
+    if (m.lastModified.getTime() > cutoff) {
       try {
         for (const c of (await ctx.readManifest(m.partition, m.snapshotId, m.key)).chunks) marked.add(c.id)
       } catch (e) {
@@ -72,7 +72,7 @@ export async function gcChunks(ctx: RepositoryContext, graceMs: number): Promise
     }
     const now = await store.head(o.key)
     if (now === undefined) continue
-    if (now.lastModified.getTime() >= oldBefore()) {
+    if (now.lastModified.getTime() > oldBefore()) {
       chunksYoung++
       continue
     }

@@ -29,7 +29,7 @@ export async function pruneSnapshots(ctx: RepositoryContext, partition: string, 
   const retained = new Set(kept.map((s) => s.manifestKey))
   const oldBefore = ctx.options.now() - ctx.options.gcGraceMs
   for (const o of await listAll(ctx.store, manifestsPrefix(partition))) {
-    if (retained.has(o.key) || deleted.includes(o.key) || o.lastModified.getTime() >= oldBefore) continue
+    if (retained.has(o.key) || deleted.includes(o.key) || o.lastModified.getTime() > oldBefore) continue
     await ctx.store.delete(o.key)
     deleted.push(o.key)
   }

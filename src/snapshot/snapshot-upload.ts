@@ -45,7 +45,8 @@ export async function createSnapshot(ctx: RepositoryContext, partition: string, 
   let entries = 0
   let bytes = 0
   const tasks = new BoundedTasks(ctx.options.uploadParallelism)
-  const refreshOlderThanMs = ctx.options.gcGraceMs / 2
+  // With no grace period (GC not run beside uploads) there is nothing to refresh against.
+  const refreshOlderThanMs = ctx.options.gcGraceMs > 0 ? ctx.options.gcGraceMs / 2 : Number.POSITIVE_INFINITY
   const upload = async (id: string, canonical: Uint8Array): Promise<void> => {
     const key = chunkKey(id)
     const present = await store.head(key)

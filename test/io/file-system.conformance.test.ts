@@ -220,8 +220,27 @@ export function runFileSystemConformance(name: string, makeFs: () => Promise<{ f
       const h = await fs.open(p, 'createNew')
       await h.write(new Uint8Array(1234), 0)
       await h.close()
-      assert.deepEqual(await fs.stat(p), { size: 1234, isDirectory: false })
+      const { mtimeMs, ...rest } = (await fs.stat(p))!
+      assert.deepEqual(rest, { size: 1234, isDirectory: false })
+      assert.equal(typeof mtimeMs, 'number')
       assert.equal((await fs.stat(dir))?.isDirectory, true)
+    })
+
+    test('stat: mtimeMs is when the file was last written, by the wall clock', async () => {
+      const dir = await fresh()
+      const p = posix.join(dir, 'f')
+      // A second of slack either side: file systems stamp times from a coarse kernel clock.
+      const slackMs = 1000
+      const before = Date.now()
+      const h = await fs.open(p, 'createNew')
+      await h.write(bytes('x'), 0)
+      const written = (await fs.stat(p))!.mtimeMs
+      const after = Date.now()
+      assert.ok(written >= before - slackMs && written <= after + slackMs, `mtime ${written} not within [${before}, ${after}]`)
+      await h.write(bytes('y'), 1)
+      await h.close()
+      assert.ok((await fs.stat(p))!.mtimeMs >= written, 'a later write never moves mtime back')
+      assert.ok(Number.isFinite((await fs.stat(dir))!.mtimeMs))
     })
 
     test('sync and syncDir succeed on live files and directories; syncDir of a missing dir fails', async () => {
@@ -390,6 +409,27 @@ describe('MemoryFileSystem power loss keeping only what was synced', () => {
     fs.powerLoss(strict)
     assert.equal(text(await fs.readFile('/d/f')), 'abc')
   })
+})
+
+test('MemoryFileSystem stamps mtimes from its clock: writes and truncation of a file, entry changes of a directory', async () => {
+  let clock = 1_000
+  const fs = new MemoryFileSystem({ now: () => clock })
+  await fs.mkdir('/d')
+  const h = await fs.open('/d/f', 'createNew')
+  assert.equal((await fs.stat('/d/f'))!.mtimeMs, 1_000)
+  assert.equal((await fs.stat('/d'))!.mtimeMs, 1_000)
+  clock = 2_000
+  await h.write(bytes('x'), 0)
+  assert.equal((await fs.stat('/d/f'))!.mtimeMs, 2_000)
+  assert.equal((await fs.stat('/d'))!.mtimeMs, 1_000, 'writing a file does not change its directory')
+  clock = 3_000
+  await h.truncate(0)
+  assert.equal((await fs.stat('/d/f'))!.mtimeMs, 3_000)
+  clock = 4_000
+  await fs.rename('/d/f', '/d/g')
+  assert.equal((await fs.stat('/d/g'))!.mtimeMs, 3_000, 'a rename keeps the file its time')
+  assert.equal((await fs.stat('/d'))!.mtimeMs, 4_000)
+  await h.close()
 })
 
 describe('FaultFileSystem', () => {

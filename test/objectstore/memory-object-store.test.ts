@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { isCairnError } from '../../src/io/index.js'
 import { MemoryObjectStore } from '../../src/objectstore/index.js'
+import { runObjectStoreConformance } from '../helpers/object-store-conformance.js'
 
 const bytes = (s: string) => new TextEncoder().encode(s)
 
@@ -20,4 +21,9 @@ test('memory store: the clock of lastModified is the one given', async () => {
   const store = new MemoryObjectStore({ now: () => 1_000 })
   await store.put('a', bytes('x'))
   assert.equal((await store.head('a'))?.lastModified.getTime(), 1_000)
+})
+
+runObjectStoreConformance('MemoryObjectStore', async () => {
+  const store = new MemoryObjectStore()
+  return { store, cleanup: () => store.close() }
 })

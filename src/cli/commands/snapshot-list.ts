@@ -1,0 +1,32 @@
+/**
+ * `cairn snapshot list --repo URL [--partition P] [--json]`: the retained snapshots of each
+ * partition, newest first, with the writer that owns the partition and its archived LSN. Reads
+ * one latest.json per partition (and a listing to find the partitions).
+ */
+import type { Command } from 'commander'
+import { writeLine } from '../output.js'
+import { partitionsOf, type RepositoryCliOptions, withPartition, withRepository, withSnapshotRepository } from './snapshot-repository-options.js'
+
+export function registerSnapshotList(group: Command): void {
+  withPartition(withRepository(group.command('list').description('list the retained snapshots of each partition, newest first'))).action(
+    async (options: RepositoryCliOptions) => {
+      await withSnapshotRepository(options, {}, async (repo) => {
+        const partitions = await partitionsOf(repo, options)
+        if (!options.json && partitions.length === 0) await writeLine(`no snapshots in ${repo.url}`)
+        for (const partition of partitions) {
+          const latest = await repo.latest(partition)
+          if (options.json) {
+            await writeLine(JSON.stringify({ partition, writer: latest?.writer, archivedLsn: latest?.archivedLsn, snapshots: latest?.snapshots ?? [] }))
+            continue
+          }
+          if (latest === undefined) {
+            await writeLine(`${partition}: no snapshot`)
+            continue
+          }
+          await writeLine(`${partition}: ${latest.snapshots.length} retained, archived LSN ${latest.archivedLsn}, writer ${latest.writer.storeId} (epoch ${latest.writer.epoch})`)
+          for (const s of latest.snapshots) await writeLine(`  ${s.snapshotId}  lsn=${s.lsn}  created=${s.createdAt}  root=${s.rootHash.slice(0, 16)}`)
+        }
+      })
+    },
+  )
+}

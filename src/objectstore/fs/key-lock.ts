@@ -1,0 +1,208 @@
+/**
+ * The per-key lock of the `file://` store: held by every put that replaces an object (`ifMatch`
+ * and unconditional) and by delete, so that an `ifMatch` compare and its rename are one step for
+ * every other writer, in this process and in others.
+ *
+ * Invariants:
+ * - in this process, holders of one lock path queue on a promise chain, so only one of them at a
+ *   time asks the file system;
+ * - across processes, where the file system offers an OS lock (`lockExclusive`), the kernel
+ *   decides, and the lock dies with its holder (a killed process never leaves a stuck key);
+ * - elsewhere (MemoryFileSystem, or no native addon), a lock file published whole (`link` of a
+ *   synced temp file) naming pid, host and a token; it is stale only when its owner is provably
+ *   gone (same host and a dead pid, or this process and a token it no longer holds, as after a
+ *   simulated crash), and a taker renames a stale file aside and checks it is the one it judged;
+ * - a taker waits at most `keyLockWaitMsMax`, then fails with `OBJECT_STORE_ERROR` naming the file.
+ */
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { CairnError, IoError, isAlreadyExists, isNotFound } from '../../io/errors.js'
+import type { FileSystem } from '../../io/file-system.js'
+
+/** How long a put or delete waits for another writer of the same key. */
+export const keyLockWaitMsMax = 30_000
+/** The pause between two attempts to take a lock another process holds (doubling up to the max). */
+const retryPauseMsMin = 1
+const retryPauseMsMax = 50
+
+export interface HeldKeyLock {
+  release(): Promise<void>
+}
+
+/** In-process queues, by file system and lock path. */
+const queues = new WeakMap<FileSystem, Map<string, Promise<void>>>()
+/** Tokens of lock files this process holds, with the crash generation that took them. */
+const liveTokens = new Map<string, { fs: FileSystem; generation: number | undefined }>()
+
+/**
+ * Takes the lock at `path`.
+ *
+ * @example
+ * const lock = await lockKey(fs, '/repo/.cairn/locks/3f...e1.lock')
+ * try { ... } finally { await lock.release() }
+ */
+export async function lockKey(fs: FileSystem, path: string): Promise<HeldKeyLock> {
+  let paths = queues.get(fs)
+  if (paths === undefined) {
+    paths = new Map()
+    queues.set(fs, paths)
+  }
+  const before = paths.get(path) ?? Promise.resolve()
+  let leave!: () => void
+  const mine = new Promise<void>((resolve) => {
+    leave = resolve
+  })
+  const tail = before.then(() => mine)
+  paths.set(path, tail)
+  const done = (): void => {
+    leave()
+    if (paths.get(path) === tail) paths.delete(path)
+  }
+  await before
+  try {
+    const held = await lockAcrossProcesses(fs, path)
+    return {
+      async release() {
+        try {
+          await held.release()
+        } finally {
+          done()
+        }
+      },
+    }
+  } catch (e) {
+    done()
+    throw e
+  }
+}
+
+async function lockAcrossProcesses(fs: FileSystem, path: string): Promise<HeldKeyLock> {
+  const token = randomUUID()
+  const owner = new TextEncoder().encode(`${JSON.stringify({ pid: process.pid, host: hostname(), token })}\n`)
+  const deadline = Date.now() + keyLockWaitMsMax
+  let pause = retryPauseMsMin
+  for (;;) {
+    const held = fs.lockExclusive !== undefined ? await osLock(fs, path, owner) : await fileLock(fs, path, token, owner)
+    if (held !== undefined) return held
+    if (Date.now() >= deadline) {
+      throw new CairnError(
+        'OBJECT_STORE_ERROR',
+        `another writer held the lock ${path} for over ${keyLockWaitMsMax} ms: if no cairn process is writing this repository, remove the file and retry`,
+        { context: { path } },
+      )
+    }
+    await sleep(pause * (0.5 + Math.random()))
+    pause = Math.min(pause * 2, retryPauseMsMax)
+  }
+}
+
+async function osLock(fs: FileSystem, path: string, owner: Uint8Array): Promise<HeldKeyLock | undefined> {
+  try {
+    return await fs.lockExclusive!(path, owner)
+  } catch (e) {
+    throw new IoError('lock', path, e)
+  }
+}
+
+/** One attempt of the lock-file protocol; `undefined` when a live owner holds it. */
+async function fileLock(fs: FileSystem, path: string, token: string, owner: Uint8Array): Promise<HeldKeyLock | undefined> {
+  const temp = `${path}.${token}.tmp`
+  const aside = `${path}.${token}.stale`
+  try {
+    const handle = await fs.open(temp, 'createNew')
+    try {
+      await handle.write(owner, 0)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    try {
+      await fs.link(temp, path)
+      return heldFile(fs, path, token)
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e
+    }
+    const bytes = await readBytes(fs, path)
+    if (bytes === undefined || !isStale(bytes)) return undefined
+    try {
+      await fs.rename(path, aside)
+    } catch (e) {
+      if (isNotFound(e)) return undefined
+      throw e
+    }
+    const moved = await readBytes(fs, aside)
+    if (moved !== undefined && !sameBytes(moved, bytes)) {
+      // Another taker published its lock between our read and our rename: give it back.
+      await fs.link(aside, path).catch(() => undefined)
+    }
+    await fs.unlink(aside).catch(() => undefined)
+    return undefined
+  } catch (e) {
+    throw new IoError('lock', path, e)
+  } finally {
+    await fs.unlink(temp).catch(() => undefined)
+  }
+}
+
+function heldFile(fs: FileSystem, path: string, token: string): HeldKeyLock {
+  const generation = fs.generation
+  liveTokens.set(token, { fs, generation })
+  return {
+    async release() {
+      liveTokens.delete(token)
+      // After a (simulated) crash the lock died with its process; someone else may hold the file.
+      if (fs.generation !== generation) return
+      const bytes = await readBytes(fs, path)
+      if (bytes === undefined || ownerOf(bytes)?.token !== token) return
+      await fs.unlink(path).catch((e) => {
+        if (!isNotFound(e)) throw new IoError('unlock', path, e)
+      })
+    },
+  }
+}
+
+interface Owner {
+  pid: number
+  host: string
+  token: string
+}
+
+function ownerOf(bytes: Uint8Array): Owner | undefined {
+  try {
+    const o = JSON.parse(new TextDecoder().decode(bytes)) as Partial<Owner>
+    return typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.token === 'string' ? (o as Owner) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function isStale(bytes: Uint8Array): boolean {
+  const owner = ownerOf(bytes)
+  // Published whole by link, so unreadable means not ours: never guess it away.
+  if (owner === undefined) return false
+  if (owner.host !== hostname()) return false
+  if (owner.pid === process.pid) {
+    const live = liveTokens.get(owner.token)
+    return live === undefined || live.fs.generation !== live.generation
+  }
+  try {
+    process.kill(owner.pid, 0)
+    return false
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'EPERM'
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
+async function readBytes(fs: FileSystem, path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await fs.readFile(path)
+  } catch (e) {
+    if (isNotFound(e)) return undefined
+    throw e
+  }
+}
