@@ -58,6 +58,8 @@ export interface SnapshotManagerOptions {
   recover?: boolean
   /** The clock of the records' `recordedAtMs` (tests; default `Date.now`). */
   now?: () => number
+  /** `close()` closes the repository's object store too (default false: the caller owns it). */
+  closeObjectStore?: boolean
 }
 
 /** The manager's view of one partition, for status. */
@@ -197,12 +199,13 @@ export class SnapshotManager {
     return this.#closed
   }
 
-  /** Waits for the snapshots in flight and detaches from the store. Idempotent. */
+  /** Waits for the snapshots in flight and detaches from the store (and closes the object store if it owns it). Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     await Promise.all([...this.#inFlight.values(), ...this.#recovering.values()].map((p) => p.catch(() => undefined)))
     this.store.attachRecovery(undefined)
+    if (this.#options.closeObjectStore === true) await this.repo.store.close()
   }
 
   async #create(id: string, options: CreateSnapshotOptions): Promise<SnapshotCreated> {
