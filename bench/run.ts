@@ -13,6 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type CaseResult, formatCase, formatSummary, machineInfo, type Suite, type SuiteContext } from './harness.js'
+import { bootstrapSuite } from './suites/bootstrap.js'
 import { fsyncLimitSuite } from './suites/fsync-limit.js'
 import { logAppendSuite } from './suites/log-append.js'
 import { logReadSuite } from './suites/log-read.js'
@@ -20,7 +21,7 @@ import { manyPartitionsSuite } from './suites/many-partitions.js'
 import { serverSuite } from './suites/server.js'
 import { stateSuites } from './suites/state.js'
 
-const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite]
+const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite, bootstrapSuite]
 
 function select(args: string[]): Suite[] {
   if (args.length === 0) return suites
