@@ -60,6 +60,8 @@ export class SnapshotPolicy {
   readonly #delay: TrimDelay
   readonly #now: () => number
   readonly #startedMs: number
+  /** The archived LSN each partition was last trimmed to (see #trimPartition). */
+  readonly #trimTried = new Map<string, number>()
   #timer: NodeJS.Timeout | undefined
   #checking: Promise<void> | undefined
   #stopped = false
@@ -146,16 +148,19 @@ export class SnapshotPolicy {
         return
       }
     }
-    if (this.#trim) await this.#trimPartition(id, info.firstLsn)
+    if (this.#trim) await this.#trimPartition(id, info.firstLsn, info.open)
   }
 
-  async #trimPartition(id: string, firstLsn: number): Promise<void> {
+  async #trimPartition(id: string, firstLsn: number, open: boolean): Promise<void> {
     const manager = this.#manager
     const archived = manager.lastSnapshot(id)?.archivedLsn
     if (archived === undefined || this.#stopped || manager.closed) return
     const ready = this.#delay.observe(id, archived, this.#now())
     // Nothing below the ready archived LSN is left (and opening a closed partition would be for nothing).
     if (ready < firstLsn) return
+    // A closed partition does not change: reopening it to try the same trim again would only churn the pool.
+    if (!open && this.#trimTried.get(id) === ready) return
+    this.#trimTried.set(id, ready)
     try {
       const result = await manager.trim(id, ready)
       if (result !== undefined && result.firstLsn > result.firstLsnBefore) manager.report({ kind: 'trim', partition: id, result })
