@@ -26,3 +26,13 @@ export {
 export { type ProbeResult, probeConditionalWrites, probeKeyPrefix } from './probe-conditional-writes.js'
 export { MemoryObjectStore, type MemoryObjectStoreOptions } from './memory/memory-object-store.js'
 export { type OpenObjectStoreOptions, openObjectStore } from './open-object-store.js'
+export {
+  bareEtag,
+  multipartPartBytes,
+  multipartThresholdBytes,
+  S3ObjectStore,
+  type S3ObjectStoreOptions,
+  s3AttemptsMax,
+  s3DefaultRegion,
+  s3OptionsOf,
+} from './s3/index.js'

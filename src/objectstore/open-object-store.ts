@@ -3,17 +3,20 @@
  * stores live as long as the process: every open of one name sees the same objects.
  */
 import type { FileSystem } from '../io/file-system.js'
-import { CairnError } from '../io/errors.js'
 import { FileObjectStore } from './fs/file-object-store.js'
 import { MemoryObjectStore } from './memory/memory-object-store.js'
 import type { ObjectStore } from './object-store.js'
 import { parseObjectStoreUrl } from './object-store-url.js'
+import { s3OptionsOf } from './s3/s3-config.js'
+import { S3ObjectStore, type S3ObjectStoreOptions } from './s3/s3-object-store.js'
 
 export interface OpenObjectStoreOptions {
   /** The file system of `file://` stores (default: the real one). */
   fs?: FileSystem
   /** The environment S3 settings fall back to (default `process.env`). */
   env?: Record<string, string | undefined>
+  /** For `s3://` stores: credentials (default: the standard AWS chain), retries, multipart sizes. */
+  s3?: Pick<S3ObjectStoreOptions, 'credentials' | 'maxAttempts' | 'multipartThresholdBytes' | 'partBytes'>
 }
 
 const memoryStores = new Map<string, MemoryObjectStore>()
@@ -38,7 +41,7 @@ export async function openObjectStore(url: string, options: OpenObjectStoreOptio
       }
       return new MemoryObjectStore({ name: location.name, sharing: first })
     }
-    default:
-      throw new CairnError('INVALID_ARGUMENT', `${location.kind} object stores are not built yet (${url})`, { context: { url } })
+    case 's3':
+      return new S3ObjectStore({ ...s3OptionsOf(location, options.env ?? process.env), ...options.s3 })
   }
 }

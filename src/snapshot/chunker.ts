@@ -40,41 +40,86 @@ export function isBoundaryKey(key: Uint8Array, bytes: number): boolean {
 }
 
 /**
+ * The chunker as a push API (no async step per entry: the hot loop of `create`): `add` each entry
+ * in order and take the chunks it completes, then `finish` for the last one.
+ *
+ * @example
+ * const builder = new ChunkBuilder()
+ * for await (const [k, v] of snap.scan()) for (const c of builder.add(k, v) ?? []) await upload(c)
+ * const last = builder.finish(); if (last) await upload(last)
+ */
+export class ChunkBuilder {
+  readonly #scratch = new Uint8Array(chunkBytesMax)
+  #used = 0
+  #count = 0
+  // The previous key, copied (the source may reuse its buffer): checks the order.
+  readonly #previous = new Uint8Array(keyBytesMax)
+  #previousLength = -1
+
+  /** Adds one entry; returns the chunks it completes (usually none: undefined). */
+  add(key: Uint8Array, value: Uint8Array): CanonicalChunk[] | undefined {
+    assert(key.length > 0 && key.length <= keyBytesMax, 'snapshot keys are 1 to keyBytesMax bytes')
+    assert(this.#isAfterPrevious(key), 'snapshot entries must come in strictly ascending key order')
+    this.#previous.set(key)
+    this.#previousLength = key.length
+    const size = entryBytes(key, value)
+    let done: CanonicalChunk[] | undefined
+    if (this.#count > 0 && this.#used + size > chunkBytesMax) done = [this.#cut()]
+    if (size > chunkBytesMax) {
+      const bytes = new Uint8Array(size)
+      writeEntry(bytes, 0, key, value)
+      const own = { id: sha256Hex(bytes), bytes, entries: 1 }
+      return done === undefined ? [own] : [...done, own]
+    }
+    this.#used = writeEntry(this.#scratch, this.#used, key, value)
+    this.#count++
+    if (this.#used >= chunkBytesMin && isBoundaryKey(key, size)) {
+      if (done === undefined) done = [this.#cut()]
+      else done.push(this.#cut())
+    }
+    return done
+  }
+
+  /** The last chunk, if entries are left. */
+  finish(): CanonicalChunk | undefined {
+    return this.#count > 0 ? this.#cut() : undefined
+  }
+
+  /** Bytewise `previous < key`, by hand: Buffer.compare's argument checks cost more than this. */
+  #isAfterPrevious(key: Uint8Array): boolean {
+    const previous = this.#previous
+    const n = this.#previousLength
+    if (n < 0) return true
+    const common = n < key.length ? n : key.length
+    for (let i = 0; i < common; i++) {
+      const a = previous[i]!
+      const b = key[i]!
+      if (a !== b) return a < b
+    }
+    return n < key.length
+  }
+
+  #cut(): CanonicalChunk {
+    const bytes = this.#scratch.slice(0, this.#used)
+    const chunk = { id: sha256Hex(bytes), bytes, entries: this.#count }
+    this.#used = 0
+    this.#count = 0
+    return chunk
+  }
+}
+
+/**
  * Chunks of a sorted stream of entries (strictly ascending keys, as a scan yields them).
  *
  * @example
  * for await (const chunk of canonicalChunks(snap.scan())) console.log(chunk.id, chunk.entries)
  */
 export async function* canonicalChunks(entries: AsyncIterable<readonly [Uint8Array, Uint8Array]> | Iterable<readonly [Uint8Array, Uint8Array]>): AsyncGenerator<CanonicalChunk> {
-  const scratch = new Uint8Array(chunkBytesMax)
-  let used = 0
-  let count = 0
-  // The previous key, copied (the source may reuse its buffer): checks the order.
-  const previous = new Uint8Array(keyBytesMax)
-  let previousLength = -1
-  const cut = (): CanonicalChunk => {
-    const bytes = scratch.slice(0, used)
-    const chunk = { id: sha256Hex(bytes), bytes, entries: count }
-    used = 0
-    count = 0
-    return chunk
-  }
+  const builder = new ChunkBuilder()
   for await (const [key, value] of entries) {
-    assert(key.length > 0 && key.length <= keyBytesMax, 'snapshot keys are 1 to keyBytesMax bytes')
-    assert(previousLength < 0 || Buffer.compare(previous.subarray(0, previousLength), key) < 0, 'snapshot entries must come in strictly ascending key order')
-    previous.set(key)
-    previousLength = key.length
-    const size = entryBytes(key, value)
-    if (count > 0 && used + size > chunkBytesMax) yield cut()
-    if (size > chunkBytesMax) {
-      const bytes = new Uint8Array(size)
-      writeEntry(bytes, 0, key, value)
-      yield { id: sha256Hex(bytes), bytes, entries: 1 }
-      continue
-    }
-    used = writeEntry(scratch, used, key, value)
-    count++
-    if (used >= chunkBytesMin && isBoundaryKey(key, size)) yield cut()
+    const done = builder.add(key, value)
+    if (done !== undefined) yield* done
   }
-  if (count > 0) yield cut()
+  const last = builder.finish()
+  if (last !== undefined) yield last
 }

@@ -1,6 +1,6 @@
 /** Canonical snapshots of partitions and the object-store repository that keeps them. */
 export { entryBytes, decodeEntries } from './canonical-entries.js'
-export { type CanonicalChunk, canonicalChunks, isBoundaryKey } from './chunker.js'
+export { type CanonicalChunk, ChunkBuilder, canonicalChunks, isBoundaryKey } from './chunker.js'
 export { keyHash } from './key-hash.js'
 export { chunkKey, latestKey, manifestKey, newSnapshotId } from './repository-layout.js'
 export { producerDefault, SnapshotRepository } from './repository.js'

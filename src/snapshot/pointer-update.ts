@@ -30,6 +30,8 @@ export function checkWriter(pointer: SnapshotPointer, options: Pick<CreateOption
   )
 }
 
+const refusals = ['REPOSITORY_FENCED', 'CORRUPT_SNAPSHOT', 'UNSUPPORTED_FORMAT', 'CONDITIONAL_WRITES_UNSUPPORTED'] as const
+
 export type PublishOutcome = { published: true; epoch: number } | { published: false; epoch: number; newest: RetainedSnapshot }
 
 export async function publishSnapshot(ctx: RepositoryContext, manifest: SnapshotManifest, manifestKey: string, options: CreateOptions): Promise<PublishOutcome> {
@@ -54,8 +56,9 @@ export async function publishSnapshot(ctx: RepositoryContext, manifest: Snapshot
       return { epoch, pointer: pointerOf(ctx, manifest.partition, { storeId: options.writer.storeId, epoch }, retained) }
     })
   } catch (e) {
-    // Fenced or a damaged pointer: nothing of ours is published, so its manifest goes.
-    if (isCairnError(e, 'REPOSITORY_FENCED')) await dropOurs()
+    // Refused before our pointer write (fenced, a damaged pointer, an unsafe store): nothing of
+    // ours is published, so its manifest goes. Any other error may hide a write that happened.
+    if (refusals.some((code) => isCairnError(e, code))) await dropOurs()
     throw e
   }
   if (!outcome.published) await dropOurs()

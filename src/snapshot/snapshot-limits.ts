@@ -18,7 +18,11 @@ export const uploadParallelismDefault = 8
 export const downloadParallelismDefault = 8
 /** Compare-and-swap attempts on `latest.json` before a `create` gives up. */
 export const pointerUpdateAttemptsMax = 16
-/** A chunk younger than this is never swept by GC: an upload may be about to reference it. */
-export const gcGraceMsDefault = 60 * 60 * 1000
+/**
+ * A chunk younger than this is never swept by GC: an upload may be about to reference it. Long,
+ * because a create rewrites every chunk it reuses that is older than half of it (see
+ * snapshot-upload.ts): the longer the grace, the rarer those refreshing uploads.
+ */
+export const gcGraceMsDefault = 7 * 24 * 60 * 60 * 1000
 /** The biggest manifest or pointer object read back (a garbage object is not parsed). */
 export const manifestBytesMax = 64 * 1024 * 1024

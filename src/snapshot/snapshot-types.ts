@@ -22,12 +22,12 @@ export interface SnapshotRepositoryOptions {
   downloadParallelism?: number
   /** Publish pointers on a store that ignores conditional writes (unsafe: pointers can regress). */
   allowUnsafePointerUpdates?: boolean
-  /** GC never deletes a chunk or orphan manifest younger than this (default 24 h). */
+  /** GC never deletes a chunk or orphan manifest younger than this (default 7 days). */
   gcGraceMs?: number
   /** The software that writes manifests (default `cairn <version>`). */
   producer?: string
-  /** How chunks are stored (default 'deflate'; never changes a chunk's id). */
-  compression?: ChunkCompression
+  /** How chunks are stored (never changes a chunk's id); 'auto' (default): deflate for remote stores, none for file:// and memory://. */
+  compression?: ChunkCompression | 'auto'
   /** The clock (tests). */
   now?: () => number
 }

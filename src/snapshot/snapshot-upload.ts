@@ -16,13 +16,15 @@
 import { CairnError, isCairnError } from '../io/errors.js'
 import { assertPartitionId } from '../partition/index.js'
 import { BoundedTasks } from './bounded-tasks.js'
-import { canonicalChunks } from './chunker.js'
+import { type CanonicalChunk, ChunkBuilder } from './chunker.js'
 import type { RepositoryContext } from './repository-context.js'
 import { chunkKey, manifestKey, newSnapshotId } from './repository-layout.js'
 import { encodeManifest, type ManifestChunk, rootHashOf, type SnapshotManifest } from './snapshot-manifest.js'
 import type { CreateOptions, CreateResult, Entry, SnapshotSource } from './snapshot-types.js'
 import { encodeStoredChunk } from './stored-chunk.js'
 import { checkWriter, publishSnapshot } from './pointer-update.js'
+import { isSnapshotDamage } from './snapshot-download.js'
+import type { RetainedSnapshot } from './snapshot-pointer.js'
 
 export async function createSnapshot(ctx: RepositoryContext, partition: string, source: SnapshotSource, options: CreateOptions): Promise<CreateResult> {
   assertPartitionId(partition)
@@ -31,12 +33,14 @@ export async function createSnapshot(ctx: RepositoryContext, partition: string, 
   const { store } = ctx
   const startedMs = ctx.options.now()
 
-  // Fail fast, before any upload: a fenced writer, or a repository already at or past this LSN.
+  // Fail fast, before any upload: a store that cannot protect the pointer, a fenced writer, or
+  // a repository already at or past this LSN.
+  await ctx.ensureConditionalWrites()
   const current = await ctx.readPointer(partition)
   if (current !== undefined) {
     const epoch = checkWriter(current.pointer, options, store.url)
     const newest = current.pointer.snapshots[0]!
-    if (newest.lsn >= source.lsn) return await existingResult(ctx, partition, newest.snapshotId, epoch)
+    if (newest.lsn >= source.lsn) return await existingResult(ctx, partition, newest, epoch)
   }
 
   const chunks: ManifestChunk[] = []
@@ -66,16 +70,24 @@ export async function createSnapshot(ctx: RepositoryContext, partition: string, 
   }
   const report = () => options.onProgress?.({ chunksDone: chunks.length, chunksUploaded, bytesUploaded, entries })
   const iterator = sourceIterator(source)
+  const builder = new ChunkBuilder()
+  const take = async (chunk: CanonicalChunk): Promise<void> => {
+    chunks.push({ id: chunk.id, bytes: chunk.bytes.length, entries: chunk.entries })
+    entries += chunk.entries
+    bytes += chunk.bytes.length
+    await tasks.run(async () => {
+      await upload(chunk.id, chunk.bytes)
+      report()
+    })
+  }
   try {
-    for await (const chunk of canonicalChunks(iterator)) {
-      chunks.push({ id: chunk.id, bytes: chunk.bytes.length, entries: chunk.entries })
-      entries += chunk.entries
-      bytes += chunk.bytes.length
-      await tasks.run(async () => {
-        await upload(chunk.id, chunk.bytes)
-        report()
-      })
+    // No async step per entry: only a completed chunk awaits (an upload slot).
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+      const done = builder.add(next.value[0], next.value[1])
+      if (done !== undefined) for (const chunk of done) await take(chunk)
     }
+    const last = builder.finish()
+    if (last !== undefined) await take(last)
     await tasks.drain()
   } finally {
     await tasks.settle()
@@ -113,23 +125,32 @@ export async function createSnapshot(ctx: RepositoryContext, partition: string, 
   const base = { partition, bytesUploaded, chunksUploaded, chunksTotal: chunks.length, epoch: published.epoch }
   if (published.published) return { ...base, lsn: manifest.lsn, snapshotId, rootHash: manifest.rootHash, entries, bytes, published: true }
   // Lost to a newer snapshot: ours is not published (its manifest was deleted); answer with that one.
-  const newer = await existingResult(ctx, partition, published.newest.snapshotId, published.epoch)
+  const newer = await existingResult(ctx, partition, published.newest, published.epoch)
   return { ...newer, bytesUploaded, chunksUploaded }
 }
 
-/** The answer for a snapshot the repository already has (not published by this call). */
-async function existingResult(ctx: RepositoryContext, partition: string, snapshotId: string, epoch: number): Promise<CreateResult> {
-  const m = await ctx.readManifest(partition, snapshotId)
+/**
+ * The answer for a snapshot the repository already has (not published by this call). Its counts
+ * come from its manifest; a damaged manifest is `verify`'s and a restore's business, not a
+ * reason to fail a create that has nothing to publish, so then they are 0.
+ */
+async function existingResult(ctx: RepositoryContext, partition: string, newest: RetainedSnapshot, epoch: number): Promise<CreateResult> {
+  let m: SnapshotManifest | undefined
+  try {
+    m = await ctx.readManifest(partition, newest.snapshotId, newest.manifestKey)
+  } catch (e) {
+    if (!isSnapshotDamage(e)) throw e
+  }
   return {
     partition,
-    lsn: m.lsn,
-    snapshotId,
-    rootHash: m.rootHash,
+    lsn: newest.lsn,
+    snapshotId: newest.snapshotId,
+    rootHash: newest.rootHash,
     bytesUploaded: 0,
     chunksUploaded: 0,
-    chunksTotal: m.chunks.length,
-    entries: m.entries,
-    bytes: m.bytes,
+    chunksTotal: m?.chunks.length ?? 0,
+    entries: m?.entries ?? 0,
+    bytes: m?.bytes ?? 0,
     published: false,
     epoch,
   }

@@ -133,6 +133,17 @@ describe('repository damage', () => {
     await assert.rejects(repo.create('p', sourceOf(makeEntries(10), 99), { writer }), isCode('UNSUPPORTED_FORMAT'))
   })
 
+  test('a create with nothing to publish answers even when the latest manifest is damaged', async () => {
+    const { store, repo, s30 } = await threeSnapshots()
+    await store.put(s30.manifestKey, enc.encode('{'))
+    const r = await repo.create('p', sourceOf(makeEntries(10), 25), { writer })
+    assert.equal(r.published, false)
+    assert.equal(r.snapshotId, s30.snapshotId)
+    assert.equal(r.lsn, 30)
+    // A newer one publishes over it.
+    assert.equal((await repo.create('p', sourceOf(makeEntries(10), 31), { writer })).published, true)
+  })
+
   test('a manifest that lies about its chunks (root hash, totals) is CORRUPT_SNAPSHOT', async () => {
     const { store, repo, s30 } = await threeSnapshots()
     const manifest = JSON.parse(new TextDecoder().decode((await store.get(s30.manifestKey)).bytes))

@@ -17,7 +17,7 @@ const enc = new TextEncoder()
 type Op = { type: 'put'; key: number; value: number; size: number } | { type: 'delete'; key: number } | { type: 'deleteRange'; start: number; end: number }
 
 const keyOf = (k: number) => enc.encode(`k${String(k).padStart(5, '0')}`)
-const valueOf = (v: number, size: number) => {
+const valueFor = (v: number, size: number) => {
   const out = new Uint8Array(size)
   for (let i = 0; i < size; i++) out[i] = (v * 131 + i * 7) & 0xff
   return out
@@ -33,7 +33,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 )
 
 function toInput(op: Op): StateOpInput {
-  if (op.type === 'put') return { type: 'put', key: keyOf(op.key), value: valueOf(op.value, op.size) }
+  if (op.type === 'put') return { type: 'put', key: keyOf(op.key), value: valueFor(op.value, op.size) }
   if (op.type === 'delete') return { type: 'delete', key: keyOf(op.key) }
   return { type: 'deleteRange', start: keyOf(op.start), end: keyOf(op.end) }
 }
@@ -42,7 +42,7 @@ function toInput(op: Op): StateOpInput {
 function model(ops: Op[]): [Uint8Array, Uint8Array][] {
   const state = new Map<number, Uint8Array>()
   for (const op of ops) {
-    if (op.type === 'put') state.set(op.key, valueOf(op.value, op.size))
+    if (op.type === 'put') state.set(op.key, valueFor(op.value, op.size))
     else if (op.type === 'delete') state.delete(op.key)
     else for (const k of [...state.keys()]) if (k >= op.start && k < op.end) state.delete(k)
   }
@@ -107,16 +107,16 @@ describe('canonical snapshot determinism', () => {
   })
 
   test('an unchanged key range keeps its chunk ids when another range changes', async () => {
-    const entries = Array.from({ length: 20_000 }, (_, i): [Uint8Array, Uint8Array] => [keyOf(i), valueOf(i, 60)])
+    const entries = Array.from({ length: 20_000 }, (_, i): [Uint8Array, Uint8Array] => [keyOf(i), valueFor(i, 60)])
     const before = await chunksOf(entries)
-    const changed = entries.map(([k, v], i): [Uint8Array, Uint8Array] => [k, i >= 10_000 && i < 10_050 ? valueOf(i + 1, 60) : v])
+    const changed = entries.map(([k, v], i): [Uint8Array, Uint8Array] => [k, i >= 10_000 && i < 10_050 ? valueFor(i + 1, 60) : v])
     const after = await chunksOf(changed)
     assert.ok(before.length > 10, `${before.length} chunks`)
     const same = new Set(before.map((c) => c.id))
     const differing = after.filter((c) => !same.has(c.id))
     assert.ok(differing.length >= 1 && differing.length <= 2, `${differing.length} chunks differ`)
     // Inserting entries shifts no boundary outside the chunk they land in (content-defined cuts).
-    const inserted = [...entries.slice(0, 5001), [enc.encode('k05000a'), valueOf(1, 60)] as [Uint8Array, Uint8Array], ...entries.slice(5001)]
+    const inserted = [...entries.slice(0, 5001), [enc.encode('k05000a'), valueFor(1, 60)] as [Uint8Array, Uint8Array], ...entries.slice(5001)]
     const withInsert = await chunksOf(inserted)
     assert.ok(withInsert.filter((c) => !same.has(c.id)).length <= 2)
   })

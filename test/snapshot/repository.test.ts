@@ -4,10 +4,11 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { CairnError } from '../../src/io/index.js'
-import { MemoryObjectStore, type ObjectStore } from '../../src/objectstore/index.js'
+import { CairnError, MemoryFileSystem } from '../../src/io/index.js'
+import { FaultObjectStore, MemoryObjectStore, type ObjectStore } from '../../src/objectstore/index.js'
+import { Store } from '../../src/partition/index.js'
 import { chunkBytesMax, chunkBytesMin, SnapshotRepository } from '../../src/snapshot/index.js'
-import { collect, hex, keysUnder, makeEntries, sourceOf } from './snapshot-helpers.js'
+import { collect, type Entries, hex, keysUnder, makeEntries, partitionSource, sourceOf } from './snapshot-helpers.js'
 
 const isCode = (code: string) => (e: unknown) => e instanceof CairnError && e.code === code
 const writer = { storeId: 'store-a' }
@@ -51,6 +52,78 @@ describe('SnapshotRepository', () => {
       assert.ok(s <= chunkBytesMax, `chunk ${i} is ${s} bytes`)
       if (i < sizes.length - 1) assert.ok(s >= chunkBytesMin, `chunk ${i} is ${s} bytes`)
     }
+  })
+
+  test("a partition's read snapshot round-trips exactly, writes after it excluded", async () => {
+    const store = await Store.open('/data', { fs: new MemoryFileSystem() })
+    try {
+      const p = await store.ensurePartition('orders')
+      const entries = makeEntries(6000, { valueBytes: 80 })
+      for (let i = 0; i < entries.length; i += 500) {
+        await p.write({ ops: entries.slice(i, i + 500).map(([key, value]) => ({ type: 'put' as const, key, value })) })
+        if (i % 2000 === 0) await p.flush()
+      }
+      await p.deleteRange(entries[100]![0], entries[200]![0])
+      const { source, close } = partitionSource(p)
+      const expected: Entries = []
+      for await (const [k, v] of p.scan()) expected.push([Uint8Array.from(k), Uint8Array.from(v)])
+      await p.put('zzz-after', 'not in the snapshot')
+      try {
+        const repo = await SnapshotRepository.open(new MemoryObjectStore())
+        const r = await repo.create('orders', source, { writer })
+        assert.equal(r.lsn, p.appliedLsn - 1)
+        assert.equal(r.entries, expected.length)
+        const opened = await repo.open('orders')
+        assert.equal(opened.manifest.logId, p.logId)
+        assert.deepEqual(hex(await collect(opened.entries())), hex(expected))
+      } finally {
+        await close()
+      }
+    } finally {
+      await store.close()
+    }
+  })
+
+  test('the source iterator is closed when create fails, and when it succeeds', async () => {
+    const entries = makeEntries(5000)
+    let returned = 0
+    const source = {
+      lsn: 3,
+      logId: 'l',
+      scan: () => {
+        const inner = entries[Symbol.iterator]()
+        const it: AsyncIterableIterator<[Uint8Array, Uint8Array]> = {
+          next: async () => inner.next(),
+          return: async () => {
+            returned++
+            return { done: true, value: undefined }
+          },
+          [Symbol.asyncIterator]: () => it,
+        }
+        return it
+      },
+    }
+    const store = new FaultObjectStore(new MemoryObjectStore())
+    store.failNext('put', 'fail', { keyPrefix: 'chunks/' })
+    const repo = await SnapshotRepository.open(store)
+    await assert.rejects(repo.create('p', source, { writer }), isCode('OBJECT_STORE_ERROR'))
+    assert.equal(returned, 1)
+    await repo.create('p', source, { writer })
+    assert.equal(returned, 2)
+  })
+
+  test('compression changes the stored bytes, never the chunk ids or root', async () => {
+    const entries = makeEntries(5000, { valueBytes: 120 }).map(([k, v]): [Uint8Array, Uint8Array] => [k, v.fill(7, 60)])
+    const plainStore = new MemoryObjectStore()
+    const packedStore = new MemoryObjectStore()
+    const plain = await (await SnapshotRepository.open(plainStore, { compression: 'none' })).create('p', sourceOf(entries, 1), { writer })
+    const packedRepo = await SnapshotRepository.open(packedStore, { compression: 'deflate' })
+    const packed = await packedRepo.create('p', sourceOf(entries, 1), { writer })
+    assert.equal(packed.rootHash, plain.rootHash)
+    assert.deepEqual(await keysUnder(packedStore, 'chunks/'), await keysUnder(plainStore, 'chunks/'))
+    assert.ok(packed.bytesUploaded < plain.bytesUploaded * 0.8, `${packed.bytesUploaded} vs ${plain.bytesUploaded}`)
+    assert.deepEqual(hex(await collect((await packedRepo.open('p')).entries())), hex(entries))
+    assert.deepEqual((await packedRepo.verify('p')).problems, [])
   })
 
   test('an entry bigger than the maximum is a chunk on its own', async () => {

@@ -56,6 +56,19 @@ describe('cairn snapshot', () => {
     assert.equal(one.stdout.trim().split('\n').length, 1)
   })
 
+  test('list goes on past a partition whose latest.json is damaged, and exits 1', async () => {
+    const { url } = await seeded()
+    const store = await openObjectStore(url)
+    await store.put('partitions/orders/latest.json', new TextEncoder().encode('not json'))
+    const text = await cli('snapshot', 'list', '--repo', url)
+    assert.equal(text.code, 1)
+    assert.match(text.stdout, /^orders: CORRUPT_SNAPSHOT /m)
+    assert.match(text.stdout, /^users: 1 retained/m)
+    const json = await cli('snapshot', 'list', '--repo', url, '--json')
+    assert.equal(json.code, 1)
+    assert.deepEqual(json.stdout.trim().split('\n').map((l) => JSON.parse(l).error?.code ?? 'ok'), ['CORRUPT_SNAPSHOT', 'ok'])
+  })
+
   test('show prints the latest manifest, or the one named', async () => {
     const { url, repo } = await seeded()
     const older = (await repo.list('orders'))[1]!

@@ -2,7 +2,7 @@
  * `cairn snapshot prune --repo URL [--partition P] [--keep N] [--no-gc] [--grace-ms MS] [--json]`:
  * keeps the newest N snapshots of each partition (default: the repository default, 3), deletes
  * the other manifests, then garbage-collects chunks no retained manifest names and older than
- * the grace period (default 24 h; chunks of uploads in flight are younger).
+ * the grace period (default 7 days; chunks of uploads in flight are younger).
  */
 import type { Command } from 'commander'
 import { intParser } from '../options.js'
@@ -26,7 +26,7 @@ export function registerSnapshotPrune(group: Command): void {
   withUnsafePointerUpdates(withPartition(withRepository(group.command('prune').description('keep the newest N snapshots, then delete unreferenced chunks'))))
     .option('-k, --keep <n>', 'snapshots to keep per partition (default 3)', intParser('keep', 1, 1_000_000))
     .option('--no-gc', 'only prune manifests; leave chunks')
-    .option('--grace-ms <ms>', 'GC spares chunks younger than this (default 24 h)', intParser('grace-ms', 0))
+    .option('--grace-ms <ms>', 'GC spares chunks younger than this (default 7 days)', intParser('grace-ms', 0))
     .action(async (options: PruneCliOptions) => {
       await withSnapshotRepository(options, options.graceMs === undefined ? {} : { gcGraceMs: options.graceMs }, async (repo) => {
         for (const partition of await partitionsOf(repo, options)) {

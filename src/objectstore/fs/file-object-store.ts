@@ -6,7 +6,8 @@
  *   step (rename, or link for `ifNoneMatch`) and fsyncs the key's folder: a reader, or the disk
  *   after power loss, holds the old object or the new one, never a part;
  * - `ifNoneMatch: '*'` is `link(temp, DIR/K)`, which the kernel refuses with EEXIST when the name
- *   exists (atomic across processes); `ifMatch` compares and renames under the key's lock
+ *   exists (atomic across processes), after which the folder is fsynced before answering
+ *   `PRECONDITION_FAILED` (the object's creator may not have yet); `ifMatch` compares and renames under the key's lock
  *   (key-lock.ts), which unconditional puts and deletes take too, so no replace or delete slips
  *   between a compare and its rename;
  * - the etag is the SHA-256 of the contents, hex (computed, never stored, so it cannot disagree
@@ -21,7 +22,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { posix, resolve } from 'node:path'
 import { mkdirDurable } from '../../io/atomic-write.js'
 import { sha256Hex } from '../../io/checksum.js'
-import { CairnError, IoError, isAlreadyExists, isNotFound } from '../../io/errors.js'
+import { CairnError, IoError, isAlreadyExists, isNotFound, withIoError } from '../../io/errors.js'
 import type { FileSystem } from '../../io/file-system.js'
 import { NodeFileSystem } from '../../io/node-file-system.js'
 import { clampByteRange, validateByteRange } from '../byte-range.js'
@@ -74,15 +75,25 @@ export class FileObjectStore implements ObjectStore {
     this.#generation = fs.generation
   }
 
-  /** Opens (and creates, durably) the store in `dir`; removes temp files of puts that died long ago. */
+  /**
+   * Opens (and creates, durably) the store in `dir`; removes temp files of puts that died long
+   * ago. An existing `dir` that cannot be written (a read-only mount) opens for reading: puts
+   * and deletes then fail with `IO_ERROR`.
+   */
   static async open(dir: string, options: FileObjectStoreOptions = {}): Promise<FileObjectStore> {
     const fs = options.fs ?? new NodeFileSystem()
     const absolute = options.fs === undefined ? resolve(dir) : posix.resolve('/', dir)
     const store = new FileObjectStore(absolute, fs)
-    await withIo('create folder', store.#tmp, async () => {
+    try {
       await mkdirDurable(fs, store.#tmp)
       await mkdirDurable(fs, store.#locks)
-    })
+    } catch (e) {
+      // A repository on a read-only mount (restoring from backup media) can still be read.
+      const code = (e as NodeJS.ErrnoException).code
+      const readOnly = (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') && (await fs.stat(absolute).catch(() => undefined))?.isDirectory === true
+      if (!readOnly) throw new IoError('create folder', store.#tmp, e)
+      return store
+    }
     await store.#removeOldTempFiles()
     return store
   }
@@ -107,16 +118,20 @@ export class FileObjectStore implements ObjectStore {
     const etag = sha256Hex(body)
     const path = this.#pathOf(key)
     const folder = posix.dirname(path)
-    const temp = await this.#writeTemp(body)
+    const temp = await this.#writeTemp(key, body)
     try {
       await this.#ensureFolder(key, folder)
       const condition = options.condition
       if (condition !== undefined && 'ifNoneMatch' in condition) {
         try {
+          this.#alive()
           await this.fs.link(temp, path)
         } catch (e) {
           if (isAlreadyExists(e)) {
             if ((await this.#stat(path))?.isDirectory === true) throw folderConflict(this.url, key)
+            // Its creator may not have fsynced the folder yet (or died first): "it exists" must
+            // still hold after a power loss, since the caller acts on it.
+            await this.#syncDir(folder, key)
             throw preconditionFailed(this.url, key, condition)
           }
           throw this.#ioError('link', path, e, key)
@@ -132,6 +147,7 @@ export class FileObjectStore implements ObjectStore {
             throw folderConflict(this.url, key)
           }
           try {
+            this.#alive()
             await this.fs.rename(temp, path)
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw folderConflict(this.url, key)
@@ -171,30 +187,29 @@ export class FileObjectStore implements ObjectStore {
     this.#checkOpen()
     validateListPrefix(prefix, this.url)
     const limit = listLimitOf(options, this.url)
-    const after = options.startAfter
     const slash = prefix.lastIndexOf('/')
     const base = slash < 0 ? '' : prefix.slice(0, slash + 1)
-    const keys: string[] = []
-    await this.#walk(base, prefix, after, keys)
-    keys.sort(compareObjectKeys)
-    const objects: ListedObject[] = []
-    for (const key of keys) {
-      if (objects.length === limit) break
-      const stat = await this.#stat(this.#pathOf(key))
-      // Deleted since the walk saw it.
-      if (stat === undefined || stat.isDirectory) continue
-      objects.push({ key, size: stat.size, lastModified: new Date(stat.mtimeMs) })
-    }
-    const last = objects[objects.length - 1]
-    return last !== undefined && keys.length > 0 && keys[keys.length - 1] !== last.key ? { objects, next: last.key } : { objects }
+    // One more than a page: whether it exists says whether there is a next page.
+    const found: ListedObject[] = []
+    await this.#walk(base, prefix, options.startAfter, found, limit + 1)
+    const objects = found.slice(0, limit)
+    return found.length > limit ? { objects, next: objects[objects.length - 1]!.key } : { objects }
   }
 
   async close(): Promise<void> {
     this.#closed = true
   }
 
-  /** Collects keys below the folder `base` (a key prefix ending in `/`, or empty) that match. */
-  async #walk(base: string, prefix: string, after: string | undefined, out: string[]): Promise<void> {
+  /**
+   * Appends to `out`, in key order, the objects below the folder `base` (a key prefix ending in
+   * `/`, or empty) that start with `prefix` and come after `after`, until `out` holds `want`.
+   *
+   * Key order is folder order once each folder's entries are sorted by their UTF-8 bytes with a
+   * folder's name counting as `name/`: a folder `x` sorts after `x-` and `x.y` (below `/`). So
+   * a folder waits in `pending` until no entry left can sort before it. Entries wholly at or
+   * before the cursor are skipped by name, without a stat, so a page costs about `want` stats.
+   */
+  async #walk(base: string, prefix: string, after: string | undefined, out: ListedObject[], want: number): Promise<void> {
     this.#alive()
     const folder = base === '' ? this.dir : posix.join(this.dir, base)
     let names: string[]
@@ -205,21 +220,35 @@ export class FileObjectStore implements ObjectStore {
       if (isNotFound(e) || code === 'ENOTDIR') return
       throw this.#ioError('list', folder, e)
     }
+    names.sort(compareObjectKeys)
+    const pending: string[] = []
+    const flush = async (before: string | undefined): Promise<void> => {
+      while (pending.length > 0 && out.length < want && (before === undefined || compareObjectKeys(pending[0]!, before) < 0)) {
+        await this.#walk(pending.shift()!, prefix, after, out, want)
+      }
+    }
     for (const name of names) {
+      if (out.length >= want) return
       if (base === '' && name === reservedFolder) continue
       const key = base + name
+      if (!key.startsWith(prefix)) continue
       const sub = `${key}/`
-      // Only what can still match the prefix, and is not wholly at or before the cursor.
-      if (!key.startsWith(prefix) && !prefix.startsWith(sub) && prefix !== key) continue
+      const fileAfter = after === undefined || compareObjectKeys(key, after) > 0
+      const folderAfter = fileAfter || compareObjectKeys(sub, after!) > 0 || after!.startsWith(sub)
+      if (!folderAfter) continue
+      await flush(key)
+      if (out.length >= want) return
       const stat = await this.#stat(posix.join(folder, name))
       if (stat === undefined) continue
       if (stat.isDirectory) {
-        if (after !== undefined && !after.startsWith(sub) && compareObjectKeys(sub, after) < 0) continue
-        if (sub.startsWith(prefix) || prefix.startsWith(sub)) await this.#walk(sub, prefix, after, out)
-      } else if (key.startsWith(prefix) && (after === undefined || compareObjectKeys(key, after) > 0)) {
-        out.push(key)
+        let at = pending.length
+        while (at > 0 && compareObjectKeys(pending[at - 1]!, sub) > 0) at--
+        pending.splice(at, 0, sub)
+      } else if (fileAfter) {
+        out.push({ key, size: stat.size, lastModified: new Date(stat.mtimeMs) })
       }
     }
+    await flush(undefined)
   }
 
   /** Reads `range` of the object (all of it by default), hashing every byte for the etag. */
@@ -261,7 +290,7 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
-  async #writeTemp(body: Uint8Array): Promise<string> {
+  async #writeTemp(key: string, body: Uint8Array): Promise<string> {
     this.#alive()
     const temp = posix.join(this.#tmp, `${randomUUID()}.tmp`)
     try {
@@ -274,7 +303,7 @@ export class FileObjectStore implements ObjectStore {
       }
     } catch (e) {
       await this.fs.unlink(temp).catch(() => undefined)
-      throw this.#ioError('write', temp, e)
+      throw this.#ioError('write', temp, e, key)
     }
     return temp
   }
@@ -284,15 +313,22 @@ export class FileObjectStore implements ObjectStore {
     try {
       await mkdirDurable(this.fs, folder)
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code
-      if (code === 'EEXIST' || code === 'ENOTDIR') throw folderConflict(this.url, key)
+      // A file where a folder should be fails as EEXIST, ENOTDIR or ENOENT, by file system.
+      if (await this.#fileOnPath(folder)) throw folderConflict(this.url, key)
       throw this.#ioError('create folder', folder, e, key)
     }
     // mkdirDurable leaves an existing file in place; a key cannot live below an object.
-    for (let up = folder; up !== this.dir && up.length > this.dir.length; up = posix.dirname(up)) {
-      if ((await this.#stat(up))?.isDirectory !== true) throw folderConflict(this.url, key)
-    }
+    if (await this.#fileOnPath(folder)) throw folderConflict(this.url, key)
     this.#durableFolders.add(folder)
+  }
+
+  /** Whether `folder` or one of its parents below DIR is a file (an object). */
+  async #fileOnPath(folder: string): Promise<boolean> {
+    for (let up = folder; up !== this.dir && up.length > this.dir.length; up = posix.dirname(up)) {
+      const stat = await this.#stat(up)
+      if (stat !== undefined && !stat.isDirectory) return true
+    }
+    return false
   }
 
   async #syncDir(folder: string, key: string): Promise<void> {
@@ -318,13 +354,20 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
+  /** Temp files of puts, and of lock takers (`.tmp`, `.stale`), that died over an hour ago. */
   async #removeOldTempFiles(): Promise<void> {
-    const names = await withIo('list', this.#tmp, () => this.fs.list(this.#tmp))
     const now = Date.now()
-    for (const name of names) {
-      const path = posix.join(this.#tmp, name)
-      const stat = await this.#stat(path)
-      if (stat !== undefined && !stat.isDirectory && now - stat.mtimeMs > tempFileAgeMsMax) await this.fs.unlink(path).catch(() => undefined)
+    for (const [folder, leftover] of [
+      [this.#tmp, () => true],
+      [this.#locks, (name: string) => name.endsWith('.tmp') || name.endsWith('.stale')],
+    ] as const) {
+      const names = await withIoError('list', folder, () => this.fs.list(folder))
+      for (const name of names) {
+        if (!leftover(name)) continue
+        const path = posix.join(folder, name)
+        const stat = await this.#stat(path)
+        if (stat !== undefined && !stat.isDirectory && now - stat.mtimeMs > tempFileAgeMsMax) await this.fs.unlink(path).catch(() => undefined)
+      }
     }
   }
 
@@ -365,12 +408,4 @@ export class FileObjectStore implements ObjectStore {
 
 function folderConflict(url: string, key: string): CairnError {
   return invalidArgument(url, `key ${key} and another key clash on disk: a file:// store cannot hold both an object "a" and an object "a/b"`, { key })
-}
-
-async function withIo<T>(operation: string, path: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run()
-  } catch (e) {
-    throw new IoError(operation, path, e)
-  }
 }

@@ -5,7 +5,8 @@
  *
  * Invariants:
  * - in this process, holders of one lock path queue on a promise chain, so only one of them at a
- *   time asks the file system;
+ *   time asks the file system; a simulated crash (a new `fs.generation`) starts a new queue,
+ *   since the dead holders never leave theirs;
  * - across processes, where the file system offers an OS lock (`lockExclusive`), the kernel
  *   decides, and the lock dies with its holder (a killed process never leaves a stuck key);
  * - elsewhere (MemoryFileSystem, or no native addon), a lock file published whole (`link` of a
@@ -48,16 +49,18 @@ export async function lockKey(fs: FileSystem, path: string): Promise<HeldKeyLock
     paths = new Map()
     queues.set(fs, paths)
   }
-  const before = paths.get(path) ?? Promise.resolve()
+  // By crash generation too: holders from before a simulated crash are dead and never leave.
+  const slot = `${fs.generation ?? 0}:${path}`
+  const before = paths.get(slot) ?? Promise.resolve()
   let leave!: () => void
   const mine = new Promise<void>((resolve) => {
     leave = resolve
   })
   const tail = before.then(() => mine)
-  paths.set(path, tail)
+  paths.set(slot, tail)
   const done = (): void => {
     leave()
-    if (paths.get(path) === tail) paths.delete(path)
+    if (paths.get(slot) === tail) paths.delete(slot)
   }
   await before
   try {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { MemoryFileSystem } from '../../../src/io/index.js'
+import { FaultFileSystem, type FileSystem, MemoryFileSystem } from '../../../src/io/index.js'
 import { FileObjectStore, openObjectStore } from '../../../src/objectstore/index.js'
 import { runObjectStoreConformance } from '../../helpers/object-store-conformance.js'
 import { makeTempDir } from '../../helpers/temp-dir.js'
@@ -68,4 +68,65 @@ test('file store: a temp file left by a put that died long ago is removed at ope
   await (await fs.open('/repo/.cairn/tmp/recent.tmp', 'createNew')).close()
   await FileObjectStore.open('/repo', { fs })
   assert.deepEqual(await fs.list('/repo/.cairn/tmp'), ['recent.tmp'])
+})
+
+test('file store: a page of a large folder stats about a page of files, whatever the cursor (no walk of everything)', async () => {
+  const fs = new FaultFileSystem(new MemoryFileSystem())
+  const store = await FileObjectStore.open('/repo', { fs })
+  for (let i = 0; i < 600; i++) await store.put(`chunks/${String(i).padStart(4, '0')}`, bytes('x'))
+  let stats = 0
+  fs.failWhen((op) => {
+    if (op.name === 'stat') stats += 1
+    return false
+  })
+  const page = await store.list('chunks/', { startAfter: 'chunks/0300', limit: 10 })
+  assert.deepEqual(
+    page.objects.map((o) => o.key),
+    Array.from({ length: 10 }, (_, i) => `chunks/${String(301 + i).padStart(4, '0')}`),
+  )
+  assert.equal(page.next, 'chunks/0310')
+  assert.ok(stats <= 12, `${stats} stats for a page of 10`)
+})
+
+/** The file system of a read-only mount: every change fails with EROFS. */
+function readOnly(inner: MemoryFileSystem): FileSystem {
+  const erofs = () => Promise.reject(Object.assign(new Error('EROFS: read-only file system'), { code: 'EROFS' }))
+  return {
+    open: (path, mode) => (mode === 'read' ? inner.open(path, mode) : erofs()),
+    readFile: (path) => inner.readFile(path),
+    syncDir: erofs,
+    rename: erofs,
+    link: erofs,
+    unlink: erofs,
+    mkdir: erofs,
+    removeTree: erofs,
+    list: (path) => inner.list(path),
+    stat: (path) => inner.stat(path),
+  }
+}
+
+test('file store: a repository on a read-only mount opens and reads; writes fail as IO_ERROR', async () => {
+  const fs = new MemoryFileSystem()
+  const writer = await FileObjectStore.open('/repo', { fs })
+  await writer.put('p/latest.json', bytes('v1'))
+  await fs.removeTree('/repo/.cairn')
+  const store = await FileObjectStore.open('/repo', { fs: readOnly(fs) })
+  assert.equal(new TextDecoder().decode((await store.get('p/latest.json')).bytes), 'v1')
+  assert.deepEqual(
+    (await store.list('')).objects.map((o) => o.key),
+    ['p/latest.json'],
+  )
+  await assert.rejects(store.put('p/x', bytes('x')), (e) => (e as { code?: string }).code === 'IO_ERROR')
+  await assert.rejects(FileObjectStore.open('/missing', { fs: readOnly(fs) }), (e) => (e as { code?: string }).code === 'IO_ERROR')
+})
+
+test('file store: leftovers of lock takers that died long ago (.tmp, .stale beside the locks) are removed at open; locks are not', async () => {
+  let clock = 0
+  const fs = new MemoryFileSystem({ now: () => clock })
+  await FileObjectStore.open('/repo', { fs })
+  for (const name of ['k.lock.1.tmp', 'k.lock.2.stale', 'k.lock']) await (await fs.open(`/repo/.cairn/locks/${name}`, 'createNew')).close()
+  clock = Date.now()
+  await (await fs.open('/repo/.cairn/locks/k.lock.3.tmp', 'createNew')).close()
+  await FileObjectStore.open('/repo', { fs })
+  assert.deepEqual(await fs.list('/repo/.cairn/locks'), ['k.lock', 'k.lock.3.tmp'])
 })
