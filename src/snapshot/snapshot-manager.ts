@@ -175,6 +175,12 @@ export class SnapshotManager {
     })
   }
 
+  /** The last background failure of partition `id` not yet followed by a success, if any. */
+  lastError(id: string): PartitionSnapshotStatus['lastError'] | undefined {
+    const e = this.#errors.get(id)
+    return e === undefined ? undefined : { ...e }
+  }
+
   /** @internal Records a background failure (status) and tells `onEvent`. */
   reportError(partition: string, what: 'snapshot' | 'trim', error: unknown): void {
     const e = error instanceof Error ? error : new Error(String(error))
@@ -251,6 +257,8 @@ export class SnapshotManager {
         source: 'created',
         recordedAtMs: this.now(),
       })
+      // A success (a take-over after REPOSITORY_FENCED, say) ends what the status reported.
+      if (this.#errors.get(id)?.what === 'snapshot') this.#errors.delete(id)
       return { ...result, reused: false, ...(archivedLsn !== undefined && { archivedLsn }) }
     } finally {
       this.#release()

@@ -10,7 +10,8 @@
  * - the timer is unref'd (it never keeps the process alive) and `stop()` clears it and waits for
  *   the check running; nothing is started after `stop()`;
  * - a failure is recorded in the manager's status and told to `onEvent`, never thrown out of the
- *   timer (a repository outage must not take the process down); a closed store stops the policy;
+ *   timer (a repository outage must not take the process down), and retried at the next check,
+ *   except REPOSITORY_FENCED: that partition waits for a take-over; a closed store stops the policy;
  * - only partitions with figures are looked at (open, or closed since the store opened): a
  *   partition that was never opened has not changed since the store opened.
  */
@@ -138,6 +139,9 @@ export class SnapshotPolicy {
       const lastMs = last?.recordedAtMs ?? this.#startedMs
       due = records >= this.#recordsMin || bytes >= this.#bytesMin || (this.#intervalMsMax !== undefined && this.#now() - lastMs >= this.#intervalMsMax)
     }
+    // Fenced: another store owns the partition in the repository; retrying every check would only
+    // repeat the error (and a GET). It resumes once a take-over (or any create) succeeds.
+    if (manager.lastError(id)?.code === 'REPOSITORY_FENCED') due = false
     if (due && !this.#stopped && !manager.closed) {
       try {
         const result = await manager.createSnapshot(id)

@@ -146,4 +146,37 @@ describe('SnapshotPolicy', () => {
     await manager.close()
     await store.close()
   })
+
+  test('a fenced partition is not retried by the policy (one error, not one per check) until a take-over succeeds', async () => {
+    const objects = new CountingObjectStore()
+    const owner = await openStore(new MemoryFileSystem())
+    const ownerManager = SnapshotManager.attach(owner, await repositoryOver(objects))
+    await writeRecords(await owner.createPartition('p'), 1, 20, 5)
+    await ownerManager.createSnapshot('p')
+    const store = await openStore(new MemoryFileSystem())
+    const events: SnapshotEvent[] = []
+    const manager = SnapshotManager.attach(store, await repositoryOver(objects), { onEvent: (e) => events.push(e), recover: false })
+    const policy = new SnapshotPolicy(manager, { recordsMin: 10 })
+    const p = await store.createPartition('p')
+    await writeRecords(p, 1, 50, 5)
+    await policy.check()
+    await policy.check()
+    await policy.check()
+    assert.deepEqual(
+      events.map((e) => (e.kind === 'error' ? (e.error as { code?: string }).code : e.kind)),
+      ['REPOSITORY_FENCED'],
+    )
+    assert.equal(manager.status().find((s) => s.partition === 'p')?.lastError?.code, 'REPOSITORY_FENCED')
+    const taken = await manager.createSnapshot('p', { takeOver: true })
+    assert.equal(taken.published, true)
+    assert.equal(manager.status().find((s) => s.partition === 'p')?.lastError, undefined, 'the take-over cleared it')
+    await writeRecords(p, 51, 80, 5)
+    await policy.check()
+    assert.equal(manager.lastSnapshot('p')?.lsn, 80, 'the policy resumed')
+    await policy.stop()
+    await manager.close()
+    await store.close()
+    await ownerManager.close()
+    await owner.close()
+  })
 })
