@@ -28,7 +28,7 @@ export interface RestoreFromRepositoryOptions {
   /** A chosen snapshot (no fallback then); default the newest readable. */
   snapshotId?: string
   onProgress?: (progress: OpenProgress) => void
-  /** The snapshot must be at or past this LSN (a trim gap's end); CORRUPT_SNAPSHOT-style fallback stops below it. */
+  /** The snapshot must be at or past this LSN (a trim gap's end): one below it is TRIM_GAP, nothing restored. */
   minLsn?: number
 }
 
@@ -106,8 +106,8 @@ export async function restoreFromRepository(
 }
 
 /**
- * A partition this store lacks: restored from the repository's newest readable snapshot (true),
- * or false when the repository has none. Any other failure is thrown.
+ * A partition this store lacks: restored from the repository's newest readable snapshot (its
+ * result), or undefined when the repository has none. Any other failure is thrown.
  */
 export async function bootstrapPartition(store: Store, repo: SnapshotRepository, id: string): Promise<RestoreFromRepositoryResult | undefined> {
   try {
