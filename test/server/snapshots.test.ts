@@ -75,6 +75,26 @@ describe('server: snapshots', () => {
     }
   })
 
+  test('a server on a fresh store bootstraps a partition from the repository at its first request', async () => {
+    const repo = `file://${tmp.path}/repo-boot`
+    const a = await serverOnRepo(`${tmp.path}/boot-a`, repo)
+    const fresh = await serverOnRepo(`${tmp.path}/boot-b`, repo)
+    try {
+      const put = await fetch(`${a.url}/v1/partitions/orders/kv/o1`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: 'shipped' })
+      assert.equal(put.status, 200)
+      assert.equal((await fetch(`${a.url}/v1/partitions/orders/snapshots`, { method: 'POST' })).status, 200)
+      const got = await fetch(`${fresh.url}/v1/partitions/orders/kv/o1`)
+      assert.equal(got.status, 200)
+      assert.equal(await got.text(), 'shipped')
+      const status = await json(await fetch(`${fresh.url}/v1/status`))
+      const last = status.snapshots.partitions.find((x: { partition: string }) => x.partition === 'orders').last
+      assert.equal(last.source, 'restored')
+    } finally {
+      await a.stop()
+      await fresh.stop()
+    }
+  })
+
   test('a server without a repository answers 404 with what to do', async () => {
     const s = await startServer()
     try {
