@@ -106,6 +106,16 @@ describe('canonical snapshot determinism', () => {
     )
   })
 
+  test('chunks average about the 64 KiB target whatever the entry size', async () => {
+    for (const valueBytes of [20, 1000]) {
+      const count = Math.min(99_999, Math.round(6e6 / (valueBytes + 8))) // keyOf pads to 5 digits
+      const entries = Array.from({ length: count }, (_, i): [Uint8Array, Uint8Array] => [keyOf(i), valueFor(i, valueBytes)])
+      const chunks = await chunksOf(entries)
+      const mean = chunks.reduce((n, c) => n + c.bytes.length, 0) / chunks.length
+      assert.ok(mean > 48 * 1024 && mean < 84 * 1024, `${valueBytes}-byte values: ${chunks.length} chunks of ${Math.round(mean)} bytes on average`)
+    }
+  })
+
   test('an unchanged key range keeps its chunk ids when another range changes', async () => {
     const entries = Array.from({ length: 20_000 }, (_, i): [Uint8Array, Uint8Array] => [keyOf(i), valueFor(i, 60)])
     const before = await chunksOf(entries)
