@@ -37,7 +37,11 @@ export interface CreateSnapshotOptions {
   onProgress?: (progress: CreateProgress) => void
 }
 
-/** What `createSnapshot` answers: the repository's result, and the archived LSN after it. */
+/**
+ * What `createSnapshot` answers: the repository's result, and the archived LSN after it. `epoch`
+ * is the writer epoch this store holds in the repository after the call (0: none, e.g. a
+ * take-over whose snapshot was not newer than the latest published nothing and took nothing).
+ */
 export interface SnapshotCreated extends CreateResult {
   /** True when an existing snapshot at or above `minLsn` was returned instead of a new one. */
   reused: boolean
@@ -245,21 +249,25 @@ export class SnapshotManager {
         await snap.close()
         release()
       }
-      // One GET: the archived LSN the publish left (retention may have dropped the oldest).
-      const archivedLsn = (await this.repo.latest(id))?.archivedLsn
+      // One GET: the archived LSN the publish left (retention may have dropped the oldest), and
+      // who owns the partition now. The epoch recorded is the one the pointer gives this store:
+      // a take-over that published nothing (its snapshot not newer) took nothing.
+      const pointer = await this.repo.latest(id)
+      const archivedLsn = pointer?.archivedLsn
+      const epoch = pointer?.writer.storeId === this.store.storeId ? pointer.writer.epoch : result.published ? result.epoch : last?.epoch
       await writeSnapshotMeta(this.store, id, {
         repository: this.repo.url,
         snapshotId: result.snapshotId,
         lsn: result.lsn,
         rootHash: result.rootHash,
         ...(archivedLsn !== undefined && { archivedLsn }),
-        epoch: result.epoch,
-        source: 'created',
+        ...(epoch !== undefined && { epoch }),
+        source: result.published ? 'created' : (last?.snapshotId === result.snapshotId ? last.source : 'restored'),
         recordedAtMs: this.now(),
       })
       // A success (a take-over after REPOSITORY_FENCED, say) ends what the status reported.
       if (this.#errors.get(id)?.what === 'snapshot') this.#errors.delete(id)
-      return { ...result, reused: false, ...(archivedLsn !== undefined && { archivedLsn }) }
+      return { ...result, epoch: epoch ?? 0, reused: false, ...(archivedLsn !== undefined && { archivedLsn }) }
     } finally {
       this.#release()
     }
