@@ -1,9 +1,10 @@
 /**
  * The server with a snapshot repository: POST /v1/partitions/:p/snapshots (empty body or
  * {"minLsn": N}, zod-validated; STALE_PARTITION and REPOSITORY_FENCED as 409), GET /v1/status
- * with each partition's first LSN, trim holds and last snapshot, two servers racing on one
- * file:// repository (only one publishes, the other is fenced until it takes over), and
- * `cairn serve --repo` whose policy snapshots and trims on its own.
+ * with each partition's first LSN, trim holds and last snapshot, bootstrap at a fresh server's
+ * first request, two servers racing on one repository (file://, and the compare-and-swap S3 test
+ * server through the AWS SDK: only one publishes, the other is fenced until it takes over), and
+ * `cairn serve --repo` whose policy snapshots on its own.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -13,6 +14,7 @@ import { createServer } from '../../src/server/create-server.js'
 import { SnapshotManager, SnapshotRepository } from '../../src/snapshot/index.js'
 import { json, post, startServer } from '../helpers/server-helpers.js'
 import { startServe } from '../helpers/serve-process.js'
+import { type CasS3Server, startCasS3Server, useTestS3Credentials } from '../helpers/s3-servers.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 
 async function serverOnRepo(dir: string, repoUrl: string) {
@@ -32,10 +34,14 @@ async function writeSome(url: string, partition: string, count: number): Promise
 
 describe('server: snapshots', () => {
   let tmp: TempDir
+  let cas: CasS3Server
   before(async () => {
     tmp = await makeTempDir('cairn-server-snap-')
+    useTestS3Credentials()
+    cas = await startCasS3Server()
   })
   after(async () => {
+    await cas.stop()
     await tmp.cleanup()
   })
 
@@ -107,10 +113,11 @@ describe('server: snapshots', () => {
     }
   })
 
-  test('two servers racing on one repository: only one publishes; the other is fenced until it takes over', async () => {
-    const repo = `file://${tmp.path}/repo-race`
-    const a = await serverOnRepo(`${tmp.path}/a`, repo)
-    const b = await serverOnRepo(`${tmp.path}/b`, repo)
+  for (const kind of ['file', 's3'] as const) {
+  test(`two servers racing on one ${kind} repository: only one publishes; the other is fenced until it takes over`, async () => {
+    const repo = kind === 'file' ? `file://${tmp.path}/repo-race` : cas.url
+    const a = await serverOnRepo(`${tmp.path}/${kind}-a`, repo)
+    const b = await serverOnRepo(`${tmp.path}/${kind}-b`, repo)
     try {
       await writeSome(a.url, 'shared', 30)
       await writeSome(b.url, 'shared', 40)
@@ -142,6 +149,7 @@ describe('server: snapshots', () => {
       await b.stop()
     }
   })
+  }
 
   test('cairn serve --repo: the policy snapshots past its threshold on its own', async () => {
     const repo = `file://${tmp.path}/repo-serve`
