@@ -114,41 +114,41 @@ describe('server: snapshots', () => {
   })
 
   for (const kind of ['file', 's3'] as const) {
-  test(`two servers racing on one ${kind} repository: only one publishes; the other is fenced until it takes over`, async () => {
-    const repo = kind === 'file' ? `file://${tmp.path}/repo-race` : cas.url
-    const a = await serverOnRepo(`${tmp.path}/${kind}-a`, repo)
-    const b = await serverOnRepo(`${tmp.path}/${kind}-b`, repo)
-    try {
-      await writeSome(a.url, 'shared', 30)
-      await writeSome(b.url, 'shared', 40)
-      const answers = await Promise.all([a, b].map((s) => fetch(`${s.url}/v1/partitions/shared/snapshots`, { method: 'POST' })))
-      const bodies = await Promise.all(answers.map((r) => json(r)))
-      const statuses = answers.map((r) => r.status).sort()
-      assert.deepEqual(statuses, [200, 409], JSON.stringify(bodies))
-      const winner = answers[0]!.status === 200 ? 0 : 1
-      const loser = [a, b][1 - winner]!
-      assert.equal(bodies[1 - winner].error.code, 'REPOSITORY_FENCED')
-      assert.match(bodies[1 - winner].error.message, /take-over/)
-      const latest = await loser.manager.repo.latest('shared')
-      assert.equal(latest?.snapshots.length, 1, 'one snapshot published')
-      assert.equal(latest?.snapshots[0]?.lsn, bodies[winner].lsn)
-      // Still fenced on a retry; a take-over publishes and fences the winner in turn.
-      assert.equal((await fetch(`${loser.url}/v1/partitions/shared/snapshots`, { method: 'POST' })).status, 409)
-      // A take-over publishes only a snapshot newer than the latest: the loser first gets ahead.
-      await writeSome(loser.url, 'shared', 100)
-      const taken = await post(`${loser.url}/v1/partitions/shared/snapshots`, { takeOver: true })
-      assert.equal(taken.status, 200)
-      assert.equal((await json(taken)).epoch, 2)
-      const winnerServer = [a, b][winner]!
-      await writeSome(winnerServer.url, 'shared', 200)
-      const fenced = await fetch(`${winnerServer.url}/v1/partitions/shared/snapshots`, { method: 'POST' })
-      assert.equal(fenced.status, 409)
-      assert.equal((await json(fenced)).error.code, 'REPOSITORY_FENCED')
-    } finally {
-      await a.stop()
-      await b.stop()
-    }
-  })
+    test(`two servers racing on one ${kind} repository: only one publishes; the other is fenced until it takes over`, async () => {
+      const repo = kind === 'file' ? `file://${tmp.path}/repo-race` : cas.url
+      const a = await serverOnRepo(`${tmp.path}/${kind}-a`, repo)
+      const b = await serverOnRepo(`${tmp.path}/${kind}-b`, repo)
+      try {
+        await writeSome(a.url, 'shared', 30)
+        await writeSome(b.url, 'shared', 40)
+        const answers = await Promise.all([a, b].map((s) => fetch(`${s.url}/v1/partitions/shared/snapshots`, { method: 'POST' })))
+        const bodies = await Promise.all(answers.map((r) => json(r)))
+        const statuses = answers.map((r) => r.status).sort()
+        assert.deepEqual(statuses, [200, 409], JSON.stringify(bodies))
+        const winner = answers[0]!.status === 200 ? 0 : 1
+        const loser = [a, b][1 - winner]!
+        assert.equal(bodies[1 - winner].error.code, 'REPOSITORY_FENCED')
+        assert.match(bodies[1 - winner].error.message, /take-over/)
+        const latest = await loser.manager.repo.latest('shared')
+        assert.equal(latest?.snapshots.length, 1, 'one snapshot published')
+        assert.equal(latest?.snapshots[0]?.lsn, bodies[winner].lsn)
+        // Still fenced on a retry; a take-over publishes and fences the winner in turn.
+        assert.equal((await fetch(`${loser.url}/v1/partitions/shared/snapshots`, { method: 'POST' })).status, 409)
+        // A take-over publishes only a snapshot newer than the latest: the loser first gets ahead.
+        await writeSome(loser.url, 'shared', 100)
+        const taken = await post(`${loser.url}/v1/partitions/shared/snapshots`, { takeOver: true })
+        assert.equal(taken.status, 200)
+        assert.equal((await json(taken)).epoch, 2)
+        const winnerServer = [a, b][winner]!
+        await writeSome(winnerServer.url, 'shared', 200)
+        const fenced = await fetch(`${winnerServer.url}/v1/partitions/shared/snapshots`, { method: 'POST' })
+        assert.equal(fenced.status, 409)
+        assert.equal((await json(fenced)).error.code, 'REPOSITORY_FENCED')
+      } finally {
+        await a.stop()
+        await b.stop()
+      }
+    })
   }
 
   test('cairn serve --repo: the policy snapshots past its threshold on its own', async () => {
