@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type CaseResult, formatCase, formatSummary, machineInfo, type Suite, type SuiteContext } from './harness.js'
 import { checkpointSuite } from './suites/checkpoint.js'
+import { bootstrapSuite } from './suites/bootstrap.js'
 import { fsyncLimitSuite } from './suites/fsync-limit.js'
 import { logAppendSuite } from './suites/log-append.js'
 import { logReadSuite } from './suites/log-read.js'
@@ -24,7 +25,7 @@ import { serverSuite } from './suites/server.js'
 import { snapshotSuite } from './suites/snapshot.js'
 import { stateSuites } from './suites/state.js'
 
-const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite, snapshotSuite, checkpointSuite]
+const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite, snapshotSuite, checkpointSuite, bootstrapSuite]
 
 function select(args: string[]): Suite[] {
   if (args.length === 0) return suites

@@ -21,6 +21,7 @@ export { decodeStateBatch, encodeStateBatch, type StateBatch, stateRecordType } 
 export { decodeEntry, type PartitionEntry } from './partition-entry.js'
 export { assertPartitionId, isPartitionId, partitionIdPattern } from './partition-id.js'
 export { Store, type StoreOptions } from './store.js'
+export type { PartitionRecovery } from './partition-recovery.js'
 export type { StoreInfo } from './store-info.js'
 export { ReadOnlyPartition, type ReadOnlyPartitionInfo, readOnlyPartitionAttemptsMax } from './read-only-partition.js'
 export { StoreReader, type StoreReaderInfo, type StoreReaderOptions, type StoreReaderPartition } from './store-reader.js'

@@ -3,8 +3,8 @@
  * the state's durable LSN + 1, so applied LSN == the log's last LSN once a partition is open.
  *
  * Invariants:
- * - a state durable past the log's end, or a log trimmed above what state needs, is corruption
- *   (CORRUPT_LOG), never silently skipped;
+ * - a state durable past the log's end is corruption (CORRUPT_LOG), a log trimmed above what
+ *   state needs is TRIM_GAP (trim-gap.ts); neither is ever silently skipped;
  * - replay applies the ops stored in each record (the reducer never runs again), every LSN in
  *   order, each the previous + 1;
  * - a flush during replay may make durable in state what the last process wrote but never
@@ -18,6 +18,7 @@ import { LsmTree } from '../state/index.js'
 import type { PartitionOptions } from './partition-types.js'
 import { assertNextLsn } from './partition-apply.js'
 import { decodeStateBatch, stateRecordType } from './state-record.js'
+import { trimGap } from './trim-gap.js'
 
 /** Opens the partition's state and replays its log into it; on failure closes both (the partition owns the log). */
 export async function openState(options: PartitionOptions): Promise<LsmTree> {
@@ -51,13 +52,8 @@ export async function replay(id: string, log: Log, tree: LsmTree): Promise<void>
       { context: { partition: id, durableLsn: tree.durableLsn, lastLsn: log.lastLsn } },
     )
   }
-  if (from < log.firstLsn && log.lastLsn >= from) {
-    throw new CorruptionError(
-      'CORRUPT_LOG',
-      `partition ${id}: state needs the log from LSN ${from} but it starts at ${log.firstLsn}: restore from a backup`,
-      { context: { partition: id, from, firstLsn: log.firstLsn } },
-    )
-  }
+  // A gap, not corruption: a snapshot at or past it repairs the partition (trim-gap.ts).
+  if (from < log.firstLsn) throw trimGap(id, from, log.firstLsn, log.lastLsn)
   if (from <= log.lastLsn) {
     // What is replayed may be what a crashed process wrote and never synced (the page cache kept
     // it): a flush below may make it durable in state only because the log's open made it durable

@@ -30,6 +30,7 @@ import { toScanRange } from './partition-read.js'
 import { openReadOnlyLog, partitionStateDir } from './read-only-log.js'
 import { type Bytes, toBytes } from './reducer.js'
 import { decodeStateBatch, stateRecordType } from './state-record.js'
+import { trimGap } from './trim-gap.js'
 
 /** Attempts of a read-only open before it gives up with STORE_BUSY. */
 export const readOnlyPartitionAttemptsMax = 8
@@ -110,6 +111,8 @@ export class ReadOnlyPartition {
         cause = e
       }
     }
+    // The gap stayed through every attempt: a real one, not a trim racing this open.
+    if (isCairnError(cause, 'TRIM_GAP')) throw cause
     throw storeBusy(options.id, cause)
   }
 
@@ -144,7 +147,7 @@ export class ReadOnlyPartition {
         // The log's view can lag the manifest by the groups the writer had in flight: look again.
         if (chain.lastLsn < tree.durableLsn) await active.refresh()
         // Within the active log (the common case) replay reads it directly (see StoreReader.read).
-        await replay(tree, tree.durableLsn + 1 >= links[links.length - 1]!.firstLsn ? active : chain)
+        await replay(id, tree, tree.durableLsn + 1 >= links[links.length - 1]!.firstLsn ? active : chain)
         const info = {
           logId: chain.logId,
           firstLsn: chain.firstLsn,
@@ -214,12 +217,14 @@ export class ReadOnlyPartition {
 
 /**
  * Applies the log's records after the state's durable LSN, in memory only. A log that starts
- * above that LSN was trimmed after the manifest was read (the owner flushed and trimmed): the
- * read fails with LSN_TRIMMED and the open starts again.
+ * above that LSN was trimmed after the manifest was read (the owner flushed and trimmed), or
+ * has a trim gap: TRIM_GAP, and the open starts again (a gap still there after every attempt is
+ * what the open answers).
  */
-async function replay(tree: LsmTree, log: Log): Promise<void> {
+async function replay(id: string, tree: LsmTree, log: Log): Promise<void> {
   const from = tree.durableLsn + 1
   if (from > log.lastLsn) return
+  if (from < log.firstLsn) throw trimGap(id, from, log.firstLsn, log.lastLsn)
   for await (const batch of log.readBatches(from)) {
     for (const entry of batch) tree.apply(entry.lsn, entry.type === stateRecordType ? decodeStateBatch(entry.payload, entry.lsn).ops : [])
   }
@@ -227,7 +232,7 @@ async function replay(tree: LsmTree, log: Log): Promise<void> {
 
 /** The owner changed the files this attempt was reading: a fresh attempt will see the new ones. */
 function ownerMovedOn(e: unknown): boolean {
-  if (isCairnError(e, 'LSN_TRIMMED')) return true
+  if (isCairnError(e, 'LSN_TRIMMED') || isCairnError(e, 'TRIM_GAP')) return true
   // A segment or table listed a moment ago and deleted (trimmed, compacted away) before it was opened.
   return isCairnError(e, 'IO_ERROR') && e.context.errno === 'ENOENT'
 }

@@ -17,7 +17,7 @@ import type { Partition } from './partition.js'
 import type { PartitionPool } from './partition-pool.js'
 import type { StoreLayout } from './store-layout.js'
 import type { StoreLimits } from './store-limits.js'
-import { lookAtPartitions, type StorePartitionInfo } from './store-partition-info.js'
+import { type LookedAtEntry, lookAtPartitions, type StorePartitionInfo } from './store-partition-info.js'
 import { lostAndFound } from './store-recovery.js'
 
 export interface StoreInfo {
@@ -67,7 +67,12 @@ export async function storeInfo(store: StoreInfoSources): Promise<StoreInfo> {
   const data = catalog.data
   const ids = Object.keys(data.partitions).sort()
   const unknown = ids.filter((id) => pool.peek(id) === undefined && !closedInfo.has(id))
-  const looked = await lookAtPartitions(fs, unknown, (id) => ({ logId: data.partitions[id]!.activeLogId, dir: layout.partitionDir(id) }))
+  const entryOf = (id: string): LookedAtEntry => {
+    const entry = data.partitions[id]!
+    const oldest = entry.logs[0]!
+    return { logId: entry.activeLogId, dir: layout.partitionDir(id), oldestLogDir: layout.logDir(id, oldest.logId), oldestLogFirstLsn: oldest.firstLsn }
+  }
+  const looked = await lookAtPartitions(fs, unknown, entryOf)
   const partitions: StorePartitionInfo[] = []
   for (const id of ids) {
     const open = pool.peek(id)
@@ -79,7 +84,7 @@ export async function storeInfo(store: StoreInfoSources): Promise<StoreInfo> {
     const known =
       closedInfo.get(id) ??
       looked.get(id) ??
-      (await lookAtPartitions(fs, [id], () => ({ logId: data.partitions[id]!.activeLogId, dir: layout.partitionDir(id) }))).get(id)!
+      (await lookAtPartitions(fs, [id], entryOf)).get(id)!
     // Remembered: a closed partition does not change while the store holds its lock.
     if (!closedInfo.has(id)) closedInfo.set(id, known)
     partitions.push(known)

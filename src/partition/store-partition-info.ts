@@ -9,6 +9,7 @@
  */
 import { posix } from 'node:path'
 import type { FileSystem } from '../io/file-system.js'
+import { parseSegmentFileName } from '../log/segment-header.js'
 import type { PartitionInfo } from './partition.js'
 
 /** A partition not opened since the store opened: the catalog's entry and a look at its files. */
@@ -17,6 +18,10 @@ export interface UnopenedPartitionInfo {
   /** The active log of its chain. */
   logId: string
   open: false
+  /** The first LSN its log holds (the first segment of the oldest log of its chain). */
+  firstLsn: number
+  /** None: a hold keeps its partition open (listed for the same shape as an open partition's). */
+  trimHolds: []
   /** Files under the partition's directory (log segments, tables, manifests). */
   fileCount: number
   /** Their bytes. */
@@ -34,14 +39,25 @@ export function hasPartitionFigures(info: StorePartitionInfo): info is Partition
 /** Partitions `lookAtPartitions` looks at on disk at once. */
 export const infoLooksMax = 8
 
+/** What `lookAtPartitions` needs of a partition's catalog entry. */
+export interface LookedAtEntry {
+  /** The active log's id. */
+  logId: string
+  /** The partition's directory. */
+  dir: string
+  /** The oldest log of its chain: its directory and the LSN it started at. */
+  oldestLogDir: string
+  oldestLogFirstLsn: number
+}
+
 /**
- * What the catalog (`entryOf`: the active log's id and the partition's directory) and a walk of
- * each directory tell of the partitions `ids`, `infoLooksMax` at a time.
+ * What the catalog (`entryOf`) and a walk of each directory tell of the partitions `ids`,
+ * `infoLooksMax` at a time.
  */
 export async function lookAtPartitions(
   fs: FileSystem,
   ids: readonly string[],
-  entryOf: (id: string) => { logId: string; dir: string },
+  entryOf: (id: string) => LookedAtEntry,
 ): Promise<Map<string, UnopenedPartitionInfo>> {
   const looked = new Map<string, UnopenedPartitionInfo>()
   let next = 0
@@ -49,8 +65,9 @@ export async function lookAtPartitions(
     Array.from({ length: Math.min(infoLooksMax, ids.length) }, async () => {
       while (next < ids.length) {
         const id = ids[next++]!
-        const { logId, dir } = entryOf(id)
-        looked.set(id, { id, logId, open: false, ...(await summarizeDir(fs, dir)) })
+        const entry = entryOf(id)
+        const firstLsn = await firstSegmentLsn(fs, entry.oldestLogDir, entry.oldestLogFirstLsn)
+        looked.set(id, { id, logId: entry.logId, open: false, firstLsn, trimHolds: [], ...(await summarizeDir(fs, entry.dir)) })
       }
     }),
   )
@@ -82,4 +99,23 @@ export async function summarizeDir(fs: FileSystem, dir: string): Promise<{ fileC
     }
   }
   return { fileCount, diskBytes }
+}
+
+/**
+ * The first LSN of a log, from its segment names (a trim removes whole segments from the front):
+ * `startLsn` when it has none or cannot be listed.
+ */
+async function firstSegmentLsn(fs: FileSystem, logDir: string, startLsn: number): Promise<number> {
+  let names: string[]
+  try {
+    names = await fs.list(logDir)
+  } catch {
+    return startLsn
+  }
+  let first = Number.POSITIVE_INFINITY
+  for (const name of names) {
+    const lsn = parseSegmentFileName(name)
+    if (lsn !== undefined && lsn < first) first = lsn
+  }
+  return Number.isFinite(first) ? Math.max(first, startLsn) : startLsn
 }

@@ -33,6 +33,7 @@ import { partitionNotFound, storeNotFound } from './not-found.js'
 import { Partition, type PartitionOptions, type PartitionSettings } from './partition.js'
 import { assertPartitionId } from './partition-id.js'
 import { PartitionPool } from './partition-pool.js'
+import type { PartitionRecovery } from './partition-recovery.js'
 import type { Reducer } from './reducer.js'
 import { type StoreInfo, storeInfo } from './store-info.js'
 import { checkpointManifestFileName, StoreLayout } from './store-layout.js'
@@ -111,6 +112,8 @@ export class Store {
   readonly #cleanClosed = new Set<string>()
   /** Partitions a failed roll touched: never reopened trusted while this store is open. */
   readonly #suspect = new Set<string>()
+  /** Restores what the store cannot open by itself (partition-recovery.ts), when attached. */
+  #recovery: PartitionRecovery | undefined
   #closed = false
 
   private constructor(dir: string, fs: FileSystem, options: StoreOptions, limits: StoreLimits, catalog: Catalog, lock: StoreLock) {
@@ -170,15 +173,48 @@ export class Store {
     return this.#catalog.partition(id) !== undefined
   }
 
-  /** Opens an existing partition (or hands out the open one); `PARTITION_NOT_FOUND` if there is none. */
+  /**
+   * Opens an existing partition (or hands out the open one); `PARTITION_NOT_FOUND` if there is
+   * none. With a recovery attached (`attachRecovery`), a partition the catalog lacks is first
+   * offered to its `bootstrap`, and one whose open fails with TRIM_GAP to its `repairTrimGap`.
+   */
   partition(id: string): Promise<Partition> {
     this.#checkOpen()
     assertPartitionId(id)
     const creating = this.#creating.get(id)
     if (creating !== undefined) return creating
     // The catalog is asked only when the partition is not open (its entry is a copy).
-    if (this.#pool.peek(id) === undefined && this.#catalog.partition(id) === undefined) return Promise.reject(partitionNotFound(id))
-    return this.#pool.acquire(id, () => this.#openPartition(id, this.#catalog.partition(id)!, false))
+    if (this.#pool.peek(id) === undefined && this.#catalog.partition(id) === undefined) {
+      if (this.#recovery === undefined) return Promise.reject(partitionNotFound(id))
+      return this.#bootstrapThenOpen(id, () => Promise.reject(partitionNotFound(id)))
+    }
+    const open = this.#pool.acquire(id, () => this.#openPartition(id, this.#catalog.partition(id)!, false))
+    return this.#recovery === undefined ? open : open.catch((e) => this.#afterOpenFailed(id, e))
+  }
+
+  /**
+   * @internal Attaches what restores partitions the store cannot open by itself (the snapshot
+   * manager: partition-recovery.ts); `undefined` detaches it.
+   */
+  attachRecovery(recovery: PartitionRecovery | undefined): void {
+    this.#recovery = recovery
+  }
+
+  /** A partition the catalog lacks: the recovery's bootstrap, then the open (or `otherwise`). */
+  async #bootstrapThenOpen(id: string, otherwise: () => Promise<Partition>): Promise<Partition> {
+    const restored = await this.#recovery!.bootstrap(id)
+    this.#checkOpen()
+    if (!restored && this.#catalog.partition(id) === undefined && !this.#creating.has(id)) return await otherwise()
+    return await this.#pool.acquire(id, () => this.#openPartition(id, this.#catalog.partition(id)!, false))
+  }
+
+  /** An open that failed: a TRIM_GAP is offered to the recovery once, then the open is tried again. */
+  async #afterOpenFailed(id: string, e: unknown): Promise<Partition> {
+    if (!isCairnError(e, 'TRIM_GAP') || this.#recovery === undefined) throw e
+    if (!(await this.#recovery.repairTrimGap(id, e))) throw e
+    this.#checkOpen()
+    // The repair restored through restorePartition, which opened it: this is that partition.
+    return await (this.#creating.get(id) ?? this.#pool.acquire(id, () => this.#openPartition(id, this.#catalog.partition(id)!, false)))
   }
 
   /** Creates a partition; `PARTITION_EXISTS` if it exists. Concurrent creations share catalog writes. */
@@ -207,10 +243,13 @@ export class Store {
    * each once) at LSN `lsn`, its log a new one starting at `lsn + 1`. A new partition, or the
    * replacement of an existing one, switched atomically (store-restore.ts): an open partition is
    * closed first, through the pool (its in-flight writes drain; the object callers hold answers
-   * CLOSED after), and the restored one is opened through it.
+   * CLOSED after), and the restored one is opened through it. With `keepLog`, only the state of
+   * an existing partition is replaced and its log chain kept: the records after `lsn` are
+   * replayed into it (the repair of a TRIM_GAP, from a snapshot at or past the gap).
    *
    * @example
    * const orders = await store.restorePartition('orders', { lsn: 42, entries: [[key, value]] })
+   * const repaired = await store.restorePartition('gapped', { lsn: 900, entries, keepLog: true })
    */
   restorePartition(id: string, input: RestorePartitionInput): Promise<Partition> {
     this.#checkOpen()
@@ -250,11 +289,16 @@ export class Store {
     }
   }
 
-  /** Opens the partition, creating it if missing. */
+  /** Opens the partition, creating it if missing (after offering it to the recovery's bootstrap, if attached). */
   async ensurePartition(id: string): Promise<Partition> {
     assertPartitionId(id)
     await this.#creating.get(id)?.catch(() => undefined)
     if (this.#pool.peek(id) !== undefined || this.#catalog.partition(id) !== undefined) return await this.partition(id)
+    if (this.#recovery !== undefined) return await this.#bootstrapThenOpen(id, () => this.#create(id))
+    return await this.#create(id)
+  }
+
+  async #create(id: string): Promise<Partition> {
     try {
       return await this.createPartition(id)
     } catch (e) {

@@ -1,6 +1,7 @@
 /** What a route handler gets, and what it answers. */
 import type { IncomingMessage } from 'node:http'
 import { assertPartitionId, type Partition, type Store } from '../partition/index.js'
+import type { SnapshotManager } from '../snapshot/index.js'
 import { ApiError } from '../wire/index.js'
 import { cutMessage } from './error-response.js'
 import { JsonShapeGuard } from './json-shape-guard.js'
@@ -41,6 +42,8 @@ export interface Context {
   sendContinue: () => void
   /** Aborted when a shutdown stops waiting for slow bodies. */
   shutdown: AbortSignal
+  /** The snapshot repository attached to the store (`cairn serve --repo`), if any. */
+  snapshots?: SnapshotManager | undefined
 }
 
 export type Reply =

@@ -21,6 +21,7 @@ import { sendJson, toErrorResponse } from './error-response.js'
 import { postBackup } from './handlers/backups.js'
 import { deleteKey, getKey, getScan, postBatch, putKey } from './handlers/kv.js'
 import { getRecords, postRecords } from './handlers/records.js'
+import { postSnapshot } from './handlers/snapshots.js'
 import { getStatus } from './handlers/status.js'
 import { InflightBudget } from './inflight-budget.js'
 import { lingerClose } from './linger.js'
@@ -90,6 +91,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     .add('POST', '/v1/partitions/:p/batch', postBatch)
     .add('GET', '/v1/partitions/:p/scan', getScan)
     .add('POST', '/v1/backups', postBackup)
+    .add('POST', '/v1/partitions/:p/snapshots', postSnapshot)
 
   let inFlight = 0
   let closing: Promise<void> | undefined
@@ -157,6 +159,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
           reservePage,
           sendContinue,
           shutdown: shutdownSignal.signal,
+          snapshots: options.snapshots?.manager,
         })
         status = reply.status ?? 200
         const closeAfter = closing !== undefined || closingSockets.has(req.socket)
@@ -335,6 +338,9 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
       clearTimeout(deadline)
       clearTimeout(flushTimer)
     }
+    // No snapshot or trim may run on a closed store: the policy stops, the manager waits for its work.
+    await options.snapshots?.policy?.stop()
+    await options.snapshots?.manager.close()
     // Every request has answered, so every append it made is durable; now release the store.
     await store.close()
   }

@@ -10,6 +10,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { CairnError } from '../io/errors.js'
+import type { SnapshotManager, SnapshotPolicy } from '../snapshot/index.js'
 import { recordBytesMaxDefault } from '../partition/index.js'
 import { tokenChecker } from './check-token.js'
 import type { ResolvedServerOptions } from './context.js'
@@ -64,6 +65,12 @@ export interface ServerOptions {
   backupDir?: string | undefined
   /** Called with each unexpected (5xx) error; default: ignore. */
   onError?: (error: unknown, req: IncomingMessage) => void
+  /**
+   * A snapshot repository attached to the store (`cairn serve --repo`): POST
+   * /v1/partitions/:p/snapshots and the status's `snapshots` use it; the policy (if any) runs
+   * beside. The server owns both: `close()` stops the policy and closes the manager before the store.
+   */
+  snapshots?: { manager: SnapshotManager; policy?: SnapshotPolicy | undefined } | undefined
 }
 
 /** The options a server runs with, resolved at its creation. */

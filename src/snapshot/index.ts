@@ -35,3 +35,18 @@ export type {
   VerifyResult,
 } from './snapshot-types.js'
 export type { ChunkCompression } from './stored-chunk.js'
+// The store integration (h-snapstore): manager, policy, bootstrap, trimming.
+export {
+  type CreateSnapshotOptions,
+  type PartitionSnapshotStatus,
+  type SnapshotCreated,
+  type SnapshotEvent,
+  SnapshotManager,
+  type SnapshotManagerOptions,
+  snapshotsInFlightMax,
+} from './snapshot-manager.js'
+export { readSnapshotMeta, type SnapshotMeta, snapshotMetaNamespace } from './snapshot-manager-meta.js'
+export { logBytesSince, policyBytesMinDefault, policyCheckMsDefault, policyRecordsMinDefault, SnapshotPolicy, type SnapshotPolicyOptions } from './snapshot-policy.js'
+export { bootstrapPartition, repairTrimGap, type RestoreFromRepositoryOptions, type RestoreFromRepositoryResult, restoreFromRepository } from './bootstrap.js'
+export { type TrimResult, trimToArchived } from './trim-to-archived.js'
+export { TrimDelay, trimDelayObservationsMax } from './trim-delay.js'

@@ -151,6 +151,63 @@ describe('Store.restorePartition', () => {
   })
 
   for (const crash of ['processCrash', 'powerLoss'] as const) {
+    test(`a ${crash} at any step of a keepLog restore leaves the old state or the new, with the whole log`, async () => {
+      let finished = false
+      const oldValue = (i: number) => `value ${i} ${'o'.repeat(100)}`
+      for (let k = 1; !finished; k++) {
+        const seed = seed0 + 5000 + k
+        try {
+          const mem = new MemoryFileSystem({ seed })
+          const setup = await Store.open(root, { fs: mem, segmentBytesMax: 4096, memtableBytesMax: 4096 })
+          const old = await setup.createPartition('p')
+          for (let i = 0; i < 40; i++) await old.put(`old${i}`, oldValue(i))
+          await setup.close()
+          const fs = new FaultFileSystem(mem)
+          let n = 0
+          let fired = false
+          fs.failWhen((op) => {
+            if (!mutating.has(op.name) || fired) return false
+            fired = ++n === k
+            return fired
+          })
+          let acknowledged = false
+          try {
+            const store = await Store.open(root, { fs })
+            try {
+              await store.restorePartition('p', { lsn: 20, entries: restored(60), keepLog: true })
+              acknowledged = true
+            } finally {
+              await store.close()
+            }
+          } catch (e) {
+            assert.ok(fired, `only the injected fault fails (${String(e)})`)
+          }
+          finished = !fired
+          if (crash === 'processCrash') mem.processCrash()
+          else mem.powerLoss()
+          const store = await Store.open(root, { fs: mem })
+          const p = await store.partition('p')
+          const keys = await keysOf(p)
+          const expected: Record<string, string> = {}
+          if (keys.key0000 !== undefined) {
+            for (const [key, value] of restored(60)) expected[dec.decode(key)] = dec.decode(value)
+            for (let i = 20; i < 40; i++) expected[`old${i}`] = oldValue(i)
+            assert.deepEqual(keys, expected, 'the new state, whole, with the records after 20 replayed')
+          } else {
+            assert.ok(!acknowledged, 'an acknowledged restore is not undone')
+            for (let i = 0; i < 40; i++) expected[`old${i}`] = oldValue(i)
+            assert.deepEqual(keys, expected, 'the old state, whole')
+          }
+          assert.deepEqual(await lsnsOf(p), Array.from({ length: 40 }, (_, i) => i + 1), 'the log, whole, either way')
+          assert.deepEqual(await leftovers(mem, store, 'p'), [], 'leftovers removed at the partition open')
+          await store.close()
+        } catch (e) {
+          throw new Error(`${crash} after mutating operation ${k} failed (rerun with CAIRN_SEED=${seed - 5000 - k}): ${(e as Error).message}`, { cause: e })
+        }
+        assert.ok(k < 1000, 'the restore ends within 1000 mutating operations')
+      }
+    })
+
     test(`a ${crash} at any step of a replacement leaves the old partition or the new, never a mix`, async () => {
       let finished = false
       for (let k = 1; !finished; k++) {

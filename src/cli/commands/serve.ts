@@ -34,6 +34,13 @@ interface ServeOptions extends DataOptions {
   memoryBytesMax: number
   openPartitionsMax: number
   backupDir?: string
+  repo?: string
+  allowUnsafePointerUpdates?: boolean
+  snapshotRecords?: number
+  snapshotBytes?: number
+  snapshotIntervalMs?: number
+  snapshotCheckMs?: number
+  trimDelayMs?: number
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
@@ -74,6 +81,13 @@ export function registerServe(program: Command): void {
     .option('--open-partitions-max <n>', 'partitions open at once (idle ones are closed, least recently used first)', intParser('open-partitions-max', 1, openPartitionsMaxLimit), openPartitionsMaxDefault)
     .option('--backup-dir <root>', 'enable POST /v1/backups: each backup is a checkpoint in the backup set at ROOT')
     .option('--shutdown-ms <ms>', 'on SIGTERM, how long in-flight requests get before they are answered 503 and cut', intParser('shutdown-ms', 0), shutdownMsDefault)
+    .option('--repo <url>', 'a snapshot repository (file:///dir, s3://bucket/prefix): policy snapshots, log trimming, bootstrap of missing partitions')
+    .option('--allow-unsafe-pointer-updates', "with --repo: publish even if the repository ignores conditional writes (unsafe with concurrent writers)")
+    .option('--snapshot-records <n>', 'with --repo: snapshot a partition once this many records were appended since its last (default 100000)', intParser('snapshot-records', 1))
+    .option('--snapshot-bytes <bytes>', 'with --repo: ... or once this many log bytes were (default 64 MiB)', intParser('snapshot-bytes', 1))
+    .option('--snapshot-interval-ms <ms>', 'with --repo: ... or once its last snapshot is this old and something is new', intParser('snapshot-interval-ms', 1))
+    .option('--snapshot-check-ms <ms>', 'with --repo: how often the policy looks at the partitions (default 10000)', intParser('snapshot-check-ms', 1))
+    .option('--trim-delay-ms <ms>', 'with --repo: trim the log to an archived LSN only once it has been archived this long (default 0)', intParser('trim-delay-ms', 0))
     .action(async (options: ServeOptions) => {
       const envToken = process.env.CAIRN_TOKEN
       if (options.token === undefined && envToken === '') {
@@ -85,7 +99,15 @@ export function registerServe(program: Command): void {
       // Logs go to stderr: stdout stays free for whatever wraps the server.
       const logger = pino({ name: 'cairn' }, pino.destination({ fd: 2, sync: true }))
       const store = await Store.open(options.data, { create: true, memoryBytesMax: options.memoryBytesMax, openPartitionsMax: options.openPartitionsMax })
+      let snapshots: Awaited<ReturnType<typeof attachRepository>>
+      try {
+        snapshots = await attachRepository(store, options, logger)
+      } catch (e) {
+        await store.close()
+        throw e
+      }
       const server = createServer(store, {
+        snapshots,
         token,
         autoCreate: options.autoCreate,
         maxPartitions: options.maxPartitions,
@@ -103,16 +125,19 @@ export function registerServe(program: Command): void {
       try {
         address = await server.listen(options.port, options.host)
       } catch (e) {
+        await snapshots?.policy.stop()
+        await snapshots?.manager.close()
         await store.close()
         throw e
       }
+      snapshots?.policy.start()
       if (token === undefined && !isLoopbackBind(options.host)) {
         logger.warn(
           { host: options.host },
           'WARNING: listening on a non-loopback address WITHOUT a token: anyone who can reach this address can read, write and delete every partition; set --token or CAIRN_TOKEN',
         )
       }
-      logger.info({ url: address.url, data: store.dir, storeId: store.storeId, auth: token !== undefined, maxPartitions: options.maxPartitions, memoryBytesMax: options.memoryBytesMax, openPartitionsMax: options.openPartitionsMax }, 'listening')
+      logger.info({ url: address.url, data: store.dir, storeId: store.storeId, repository: snapshots?.manager.repo.url, auth: token !== undefined, maxPartitions: options.maxPartitions, memoryBytesMax: options.memoryBytesMax, openPartitionsMax: options.openPartitionsMax }, 'listening')
       await new Promise<void>((resolve, reject) => {
         let stopping = false
         const onSignal = (signal: NodeJS.Signals) => {
@@ -129,4 +154,38 @@ export function registerServe(program: Command): void {
       })
       logger.info('stopped')
     })
+}
+
+/**
+ * With `--repo`: the repository attached to the store (bootstrap of missing partitions, trim-gap
+ * repair) and the policy (snapshots by thresholds, then trimming), its events logged. The object
+ * store module is loaded only then; opening it makes no request.
+ */
+async function attachRepository(store: Store, options: ServeOptions, logger: import('pino').Logger) {
+  if (options.repo === undefined) {
+    const repoOnly = ['allowUnsafePointerUpdates', 'snapshotRecords', 'snapshotBytes', 'snapshotIntervalMs', 'snapshotCheckMs', 'trimDelayMs'] as const
+    const given = repoOnly.find((name) => options[name] !== undefined)
+    if (given !== undefined) throw new CairnError('INVALID_ARGUMENT', `--${given.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --repo URL`)
+    return undefined
+  }
+  const [{ openObjectStore }, { SnapshotManager, SnapshotPolicy, SnapshotRepository }] = await Promise.all([import('../../objectstore/index.js'), import('../../snapshot/index.js')])
+  const objects = await openObjectStore(options.repo)
+  const repo = await SnapshotRepository.open(objects, { allowUnsafePointerUpdates: options.allowUnsafePointerUpdates === true })
+  const manager = SnapshotManager.attach(store, repo, {
+    closeObjectStore: true,
+    onEvent: (event) => {
+      if (event.kind === 'error') logger.warn({ partition: event.partition, what: event.what, err: event.error }, `${event.what} failed`)
+      else if (event.kind === 'snapshot') logger.info({ partition: event.partition, lsn: event.result.lsn, snapshotId: event.result.snapshotId, published: event.result.published, bytesUploaded: event.result.bytesUploaded }, 'snapshot')
+      else if (event.kind === 'trim') logger.info({ partition: event.partition, firstLsn: event.result.firstLsn }, 'log trimmed')
+      else logger.warn({ partition: event.partition, why: event.why, lsn: event.result.lsn, snapshotId: event.result.snapshotId, fellBackFrom: event.result.fellBackFrom }, 'partition restored from the repository')
+    },
+  })
+  const policy = new SnapshotPolicy(manager, {
+    ...(options.snapshotRecords !== undefined && { recordsMin: options.snapshotRecords }),
+    ...(options.snapshotBytes !== undefined && { bytesMin: options.snapshotBytes }),
+    ...(options.snapshotIntervalMs !== undefined && { intervalMsMax: options.snapshotIntervalMs }),
+    ...(options.snapshotCheckMs !== undefined && { checkMs: options.snapshotCheckMs }),
+    ...(options.trimDelayMs !== undefined && { trimDelayMs: options.trimDelayMs }),
+  })
+  return { manager, policy }
 }
