@@ -1,6 +1,7 @@
 /** The `cairn` command tree. */
 import { Command } from 'commander'
 import { registerInfo } from './commands/info.js'
+import { registerIngest } from './commands/ingest.js'
 import { registerInit } from './commands/init.js'
 import { registerKv } from './commands/kv.js'
 import { registerLogAppend } from './commands/log-append.js'
@@ -27,5 +28,6 @@ export function buildProgram(): Command {
   registerLogRead(log)
   registerKv(program)
   registerServe(program)
+  registerIngest(program)
   return program
 }
