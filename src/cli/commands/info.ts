@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander'
 import { assertPartitionId } from '../../partition/index.js'
+import { readIngestStatus } from './ingest-api-pending.js'
 import { withReadablePartition, withReadableStore } from '../open-store.js'
 import { type DataOptions, withData } from '../options.js'
 import { writeLine } from '../output.js'
@@ -44,7 +45,7 @@ async function storeInfo(options: InfoOptions): Promise<void> {
 
 async function partitionInfo(partitionId: string, options: InfoOptions): Promise<void> {
   assertPartitionId(partitionId)
-  const info = await withReadablePartition(options.data, partitionId, async (p) => ({ readOnly: false, ...p.info() }) as Record<string, unknown>)
+  const info = await withReadablePartition(options.data, partitionId, async (p, meta) => ({ readOnly: false, ...p.info(), ...ingestFields(meta) }) as Record<string, unknown>)
   if (options.json) {
     await writeLine(toJson(info))
     return
@@ -52,6 +53,12 @@ async function partitionInfo(partitionId: string, options: InfoOptions): Promise
   const { readOnly, asOfMs, ...rest } = info
   if (readOnly === true) await writeLine(readOnlyNote(Number(asOfMs)))
   await writeLine(fieldsLine(rest))
+}
+
+/** An ingested partition's consistent LSN (absent until the ingester published one). */
+function ingestFields(meta: unknown): { consistentLsn?: number } {
+  const lsn = readIngestStatus(meta)?.consistentLsn
+  return lsn === undefined ? {} : { consistentLsn: lsn }
 }
 
 function readOnlyNote(asOfMs: number, more?: string): string {
