@@ -7,20 +7,23 @@
  * default 2,000,000), CAIRN_BENCH_WRITERS (default 64), CAIRN_BENCH_STATE_KEYS (default 500,000),
  * CAIRN_BENCH_PEERS (e.g. "lmdb,sqlite"), CAIRN_BENCH_PEERS_ONLY=1 (run state suites for the
  * peers even while cairn has no state API), CAIRN_BENCH_SERVER_ROUNDS (default 3), CAIRN_BENCH_OUT (results dir),
- * CAIRN_BENCH_PARTITIONS (many-partitions, default 1,000), CAIRN_BENCH_BASE (many-partitions: another checkout to compare with).
+ * CAIRN_BENCH_PARTITIONS (many-partitions, default 1,000), CAIRN_BENCH_BASE (many-partitions: another checkout to compare with),
+ * CAIRN_BENCH_INGEST_ROWS (default 1,000,000), CAIRN_BENCH_INGEST_STREAM_ROWS (default 200,000),
+ * CAIRN_BENCH_INGEST_LOAD_RPS (default 10,000), CAIRN_BENCH_INGEST_ROUNDS (default 3).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type CaseResult, formatCase, formatSummary, machineInfo, type Suite, type SuiteContext } from './harness.js'
 import { fsyncLimitSuite } from './suites/fsync-limit.js'
+import { ingestSuite } from './suites/ingest.js'
 import { logAppendSuite } from './suites/log-append.js'
 import { logReadSuite } from './suites/log-read.js'
 import { manyPartitionsSuite } from './suites/many-partitions.js'
 import { serverSuite } from './suites/server.js'
 import { stateSuites } from './suites/state.js'
 
-const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite]
+const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite, ingestSuite]
 
 function select(args: string[]): Suite[] {
   if (args.length === 0) return suites
