@@ -19,6 +19,7 @@ import { ApiError } from '../wire/index.js'
 import type { Context, Reply } from './context.js'
 import { sendJson, toErrorResponse } from './error-response.js'
 import { deleteKey, getKey, getScan, postBatch, putKey } from './handlers/kv.js'
+import { ingestStatusHandler } from './handlers/ingest.js'
 import { getRecords, postRecords } from './handlers/records.js'
 import { getStatus } from './handlers/status.js'
 import { InflightBudget } from './inflight-budget.js'
@@ -88,6 +89,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     .add('DELETE', '/v1/partitions/:p/kv/:key', deleteKey)
     .add('POST', '/v1/partitions/:p/batch', postBatch)
     .add('GET', '/v1/partitions/:p/scan', getScan)
+    .add('GET', '/v1/ingest/status', ingestStatusHandler(options.ingest))
 
   let inFlight = 0
   let closing: Promise<void> | undefined
@@ -315,6 +317,11 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
   })
 
   async function shutdown(): Promise<void> {
+    // The ingester stops while requests drain: what it acknowledged to its source is durable before the store closes.
+    const ingestStopped = options.ingest?.stop().then(
+      () => undefined,
+      (e: unknown) => ({ failed: e }),
+    )
     const closed = new Promise<void>((resolve) => http.close(() => resolve()))
     // Idle keep-alive sockets (and sockets that never sent a request) hold nothing: close them now.
     closeIdle()
@@ -334,7 +341,9 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
       clearTimeout(flushTimer)
     }
     // Every request has answered, so every append it made is durable; now release the store.
+    const ingest = await ingestStopped
     await store.close()
+    if (ingest !== undefined) throw ingest.failed
   }
 
   return {

@@ -13,6 +13,7 @@ import { CairnError } from '../io/errors.js'
 import { recordBytesMaxDefault } from '../partition/index.js'
 import { tokenChecker } from './check-token.js'
 import type { ResolvedServerOptions } from './context.js'
+import type { ServerIngest } from './handlers/ingest.js'
 import {
   bodyBytesMaxDefault,
   headersTimeoutMsDefault,
@@ -60,6 +61,8 @@ export interface ServerOptions {
   requestTimeoutMs?: number
   /** After this long, `close()` answers requests still waiting for their body 503 and cuts what is left (default 10 s). */
   shutdownMs?: number
+  /** An ingester running inside the server: GET /v1/ingest/status answers its status; `close()` stops it before the store closes. */
+  ingest?: ServerIngest | undefined
   /** Called with each unexpected (5xx) error; default: ignore. */
   onError?: (error: unknown, req: IncomingMessage) => void
 }
