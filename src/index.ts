@@ -59,3 +59,14 @@ export {
   type WriteBatch,
 } from './partition/index.js'
 export { type CairnServer, createServer, type ServerOptions } from './server/index.js'
+export {
+  type DropIngestOptions,
+  dropIngest,
+  type IngestPhase,
+  type IngestStatus,
+  type PostgresIngestOptions,
+  PostgresIngester,
+  readIngestStatus,
+  type TableCopyState,
+  type TableStatus,
+} from './ingest/index.js'

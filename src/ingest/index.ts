@@ -1,0 +1,14 @@
+/** Ingest: replicating external sources (Postgres) into partitions. See docs/ingest.md. */
+export { type DropIngestOptions, dropIngest } from './postgres/drop-ingest.js'
+export {
+  type IngestMeta,
+  type IngestPhase,
+  type IngestStatus,
+  readIngestStatus,
+  type TableCopyState,
+  type TableStatus,
+} from './postgres/ingest-status.js'
+export { encodeKey, tableRange } from './postgres/key-encoding.js'
+export { defaultSourceName, type PostgresIngestOptions, PostgresIngester } from './postgres/postgres-ingester.js'
+export { columnJson, rowJson, sessionOptions } from './postgres/row-encoding.js'
+export { chunkRowsDefault, copyParallelismDefault } from './postgres/snapshotter.js'

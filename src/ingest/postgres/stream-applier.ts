@@ -1,0 +1,431 @@
+/**
+ * Applies the replication stream to the partition, whole source transactions at a time, and
+ * merges copied chunks in at their high watermark (DBLog).
+ *
+ * Invariants:
+ * - one partition write holds whole source transactions (several, when they queue up), or part
+ *   of one transaction too large for a write; only a write that ends on a commit carries `src`
+ *   (the end LSN of its last commit), so a published position never splits a transaction;
+ * - the progress a write makes (source LSN, chunk progress) is the payload of that same write:
+ *   rows and the progress they stand for are durable together or not at all;
+ * - Postgres is told only the `src` of a durable write (`confirm` after `write` resolved);
+ * - a chunk row is written at its window's high watermark, and only if no change of the stream
+ *   inside the window touched its key (nor a truncate of its table): the stream always wins;
+ * - a transaction whose commit is at or below the durable source LSN was applied already and is
+ *   skipped (Postgres may resend from its confirmed position).
+ */
+import { assert } from '../../io/assert.js'
+import { CairnError } from '../../io/errors.js'
+import type { Partition, StateOpInput } from '../../partition/index.js'
+import { encodeKey, tablePrefix, tableRange } from './key-encoding.js'
+import { foldProgress, type IngestMeta, type IngestProgress, type TableProgress } from './ingest-status.js'
+import { formatLsn, type PgLsn, parseLsn } from './lsn.js'
+import { type ColumnValue, type PgoutputMessage, type RelationMessage, unchangedToast } from './pgoutput.js'
+import type { SourceTable } from './source.js'
+import { columnJson } from './row-encoding.js'
+
+/** A write is cut at about this many bytes of rows (a larger transaction spans several writes). */
+export const batchBytesMaxDefault = 4 * 1024 * 1024
+/** Messages queued before the socket is paused (backpressure). */
+export const queuedMessagesMax = 20_000
+
+export interface ChunkEntry {
+  key: Uint8Array
+  value: string
+}
+
+export interface ChunkRows {
+  entries: ChunkEntry[]
+  /** Key text of the chunk's last row (where the next chunk starts). */
+  lastKey?: string[]
+  /** The table has no rows past this chunk. */
+  last: boolean
+  bytes: number
+}
+
+export interface Window {
+  id: string
+  table: string
+  open: boolean
+  touched: Set<string>
+  truncated: boolean
+  rows?: ChunkRows
+  /** Settles once the chunk's write is durable (or the ingester stops or fails). */
+  done: Promise<void>
+  resolve: () => void
+  reject: (e: unknown) => void
+}
+
+interface Relation {
+  message: RelationMessage
+  table: SourceTable
+  /** Index in the relation's columns of each key column. */
+  keyIndex: number[]
+}
+
+interface Batch {
+  ops: StateOpInput[]
+  overlay: Map<string, string | null>
+  truncated: Set<string>
+  tables: Record<string, TableProgress>
+  src?: PgLsn
+  bytes: number
+  windows: Window[]
+}
+
+export interface StreamApplierOptions {
+  partition: Partition
+  meta: IngestMeta
+  prefix: string
+  batchBytesMax?: number
+  /** Describes a table the stream shows (new in the publication); the applier queues its copy. */
+  describe: (oid: number, name: string) => Promise<SourceTable>
+  /** A row's current text values, fetched by key (an unchanged TOAST column with no stored row). */
+  fetchRow: (table: SourceTable, key: (string | null)[]) => Promise<Record<string, unknown> | undefined>
+  onNewTable: (table: SourceTable) => void
+  onDurable: (src: PgLsn | undefined, lsn: number) => void
+  pause: () => void
+  resume: () => void
+}
+
+const keyString = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+const decoder = new TextDecoder()
+
+export class StreamApplier {
+  readonly #o: StreamApplierOptions
+  readonly meta: IngestMeta
+  readonly tables = new Map<string, SourceTable>()
+  readonly #relations = new Map<number, Relation>()
+  readonly #windows = new Map<string, Window>()
+  readonly #queue: { msg: PgoutputMessage; walEnd: PgLsn }[] = []
+  #wake: (() => void) | undefined
+  #paused = false
+  #batch: Batch = newBatch()
+  #txn: { skip: boolean; finalLsn: PgLsn; commitTimeMs: number } | undefined
+  #stopped = false
+  #failure: unknown
+  /** The WAL end Postgres last reported (for lag). */
+  walEnd: PgLsn = 0n
+  lastCommitTimeMs: number | undefined
+  readonly done: Promise<void>
+
+  constructor(options: StreamApplierOptions) {
+    this.#o = options
+    this.meta = options.meta
+    this.done = this.#run()
+    this.done.catch(() => undefined)
+  }
+
+  /** Called by the replication stream, in order, synchronously. */
+  push(msg: PgoutputMessage, walEnd: PgLsn): void {
+    if (walEnd > this.walEnd) this.walEnd = walEnd
+    this.#queue.push({ msg, walEnd })
+    if (!this.#paused && this.#queue.length >= queuedMessagesMax) {
+      this.#paused = true
+      this.#o.pause()
+    }
+    this.#wake?.()
+  }
+
+  /** Registers a chunk's window before its low watermark is emitted. */
+  openWindow(id: string, table: string): Window {
+    let resolve!: () => void
+    let reject!: (e: unknown) => void
+    const done = new Promise<void>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    done.catch(() => undefined)
+    const w: Window = { id, table, open: false, touched: new Set(), truncated: false, done, resolve, reject }
+    if (this.#failure !== undefined || this.#stopped) reject(this.#failure ?? new CairnError('CLOSED', 'the ingester stopped'))
+    else this.#windows.set(id, w)
+    return w
+  }
+
+  forgetWindow(w: Window): void {
+    this.#windows.delete(w.id)
+  }
+
+  /** Adds a table to ingest (new in the publication); its queued copy is recorded with the next write. */
+  addTable(table: SourceTable): void {
+    if (this.tables.has(table.name)) return
+    this.tables.set(table.name, table)
+    if (this.progressOf(table.name) === undefined) this.#batch.tables[table.name] = { state: 'queued', rowsCopied: 0, bytesCopied: 0, chunksCopied: 0 }
+  }
+
+  /** The latest progress of a table (what is durable, or pending in the batch being built). */
+  progressOf(table: string): TableProgress | undefined {
+    return this.#batch.tables[table] ?? this.meta.tables[table]
+  }
+
+  /** Stops after writing what is whole; windows in flight fail. */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    this.#wake?.()
+    await this.done.catch(() => undefined)
+  }
+
+  async #run(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.#stopped) break
+        const next = this.#queue.shift()
+        if (next === undefined) {
+          if (this.#txn === undefined && this.#batch.src !== undefined) {
+            await this.#flush(true)
+            continue
+          }
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve
+          })
+          this.#wake = undefined
+          continue
+        }
+        if (this.#paused && this.#queue.length < queuedMessagesMax / 2) {
+          this.#paused = false
+          this.#o.resume()
+        }
+        await this.#handle(next.msg)
+        if (this.#batch.bytes >= (this.#o.batchBytesMax ?? batchBytesMaxDefault)) await this.#flush(this.#txn === undefined)
+      }
+      // A clean stop writes what is whole (a transaction cut short is sent again by Postgres).
+      if (this.#txn === undefined && this.#batch.src !== undefined) await this.#flush(true)
+    } catch (e) {
+      this.#failure = e
+      throw e
+    } finally {
+      const reason = this.#failure ?? new CairnError('CLOSED', 'the ingester stopped before this chunk was written')
+      for (const w of this.#windows.values()) w.reject(reason)
+      for (const w of this.#batch.windows) w.reject(reason)
+      this.#windows.clear()
+    }
+  }
+
+  async #handle(msg: PgoutputMessage): Promise<void> {
+    switch (msg.tag) {
+      case 'begin': {
+        const durable = this.meta.sourceLsn === undefined ? 0n : parseLsn(this.meta.sourceLsn)
+        this.#txn = { skip: msg.finalLsn < durable, finalLsn: msg.finalLsn, commitTimeMs: msg.commitTimeMs }
+        return
+      }
+      case 'commit': {
+        const txn = this.#txn
+        this.#txn = undefined
+        if (txn === undefined || txn.skip) return
+        this.#batch.src = msg.endLsn
+        this.lastCommitTimeMs = msg.commitTimeMs
+        return
+      }
+      case 'relation':
+        return this.#relation(msg)
+      case 'other':
+        return
+    }
+    if (this.#txn === undefined || this.#txn.skip) return
+    switch (msg.tag) {
+      case 'insert': {
+        const rel = this.#rel(msg.oid)
+        const key = this.#key(rel, msg.newTuple)
+        this.#put(rel, key, JSON.stringify(this.#row(rel, msg.newTuple)))
+        return
+      }
+      case 'update':
+        return this.#update(msg.oid, msg.oldTuple, msg.newTuple)
+      case 'delete': {
+        const rel = this.#rel(msg.oid)
+        this.#delete(rel, this.#key(rel, msg.oldTuple, 'delete'))
+        return
+      }
+      case 'truncate':
+        for (const oid of msg.oids) {
+          const rel = this.#rel(oid)
+          const { start, end } = tableRange(rel.table.name)
+          this.#batch.ops.push({ type: 'deleteRange', start, end })
+          this.#batch.truncated.add(rel.table.name)
+          const prefix = keyString(tablePrefix(rel.table.name))
+          for (const k of this.#batch.overlay.keys()) if (k.startsWith(prefix)) this.#batch.overlay.delete(k)
+          for (const w of this.#windows.values()) if (w.open && w.table === rel.table.name) w.truncated = true
+        }
+        return
+      case 'message':
+        if (msg.prefix === this.#o.prefix) this.#watermark(msg.content)
+        return
+    }
+  }
+
+  #rel(oid: number): Relation {
+    const rel = this.#relations.get(oid)
+    if (rel === undefined) throw new CairnError('SOURCE_UNAVAILABLE', `the replication stream used relation ${oid} before describing it: restart the ingester`)
+    return rel
+  }
+
+  async #relation(msg: RelationMessage): Promise<void> {
+    const name = `${msg.schema}.${msg.name}`
+    let table = this.tables.get(name)
+    if (table === undefined) {
+      table = await this.#o.describe(msg.oid, name)
+      this.addTable(table)
+      this.#o.onNewTable(table)
+    }
+    const keyIndex = table.keyColumns.map((k) => msg.columns.findIndex((c) => c.name === k))
+    if (keyIndex.some((i) => i < 0)) {
+      throw new CairnError('SOURCE_TABLE_UNSUPPORTED', `table ${name} no longer publishes its key columns (${table.keyColumns.join(', ')}): restart the ingester`, {
+        context: { table: name },
+      })
+    }
+    this.#relations.set(msg.oid, { message: msg, table, keyIndex })
+  }
+
+  #key(rel: Relation, tuple: ColumnValue[], what = 'change'): Uint8Array {
+    const values: (string | null)[] = []
+    for (const i of rel.keyIndex) {
+      const v = tuple[i]
+      if (v === unchangedToast || (v === null && rel.table.replicaIdentity !== 'full')) {
+        throw new CairnError(
+          'SOURCE_TABLE_UNSUPPORTED',
+          `a ${what} of table ${rel.table.name} does not carry its key (${rel.table.keyColumns.join(', ')}); its REPLICA IDENTITY is ${rel.message.replicaIdentity}: give the table a primary key or set REPLICA IDENTITY FULL`,
+          { context: { table: rel.table.name } },
+        )
+      }
+      values.push(v ?? null)
+    }
+    return encodeKey(
+      rel.table.name,
+      rel.keyIndex.map((i) => ({ typeOid: rel.message.columns[i]!.typeOid })),
+      values,
+    )
+  }
+
+  #row(rel: Relation, tuple: ColumnValue[], fallback?: Record<string, unknown>): Record<string, unknown> {
+    const row: Record<string, unknown> = {}
+    for (const [i, col] of rel.message.columns.entries()) {
+      const v = tuple[i]
+      row[col.name] = v === unchangedToast ? fallback?.[col.name] : columnJson(col.typeOid, v ?? null)
+    }
+    return row
+  }
+
+  async #update(oid: number, oldTuple: ColumnValue[] | undefined, newTuple: ColumnValue[]): Promise<void> {
+    const rel = this.#rel(oid)
+    // A key column left out of the new tuple (unchanged TOAST) is the old one.
+    const keyTuple = newTuple.map((v, i) => (v === unchangedToast && oldTuple !== undefined ? oldTuple[i]! : v))
+    const newKey = this.#key(rel, keyTuple, 'update')
+    const oldKey = oldTuple === undefined ? newKey : this.#key(rel, oldTuple, 'update')
+    let row: Record<string, unknown>
+    if (newTuple.includes(unchangedToast)) {
+      // Unchanged TOAST values: from the old tuple (REPLICA IDENTITY FULL), else the stored row,
+      // else (a row not copied yet) the source's current row.
+      let base: Record<string, unknown> | undefined
+      if (oldTuple !== undefined && !oldTuple.includes(unchangedToast) && oldTuple.length === newTuple.length) base = this.#row(rel, oldTuple)
+      base ??= await this.#stored(oldKey)
+      base ??= await this.#o.fetchRow(
+        rel.table,
+        rel.keyIndex.map((i) => keyTuple[i] as string | null),
+      )
+      row = this.#row(rel, newTuple, base)
+    } else row = this.#row(rel, newTuple)
+    if (keyString(oldKey) !== keyString(newKey)) this.#delete(rel, oldKey)
+    this.#put(rel, newKey, JSON.stringify(row))
+  }
+
+  async #stored(key: Uint8Array): Promise<Record<string, unknown> | undefined> {
+    const k = keyString(key)
+    let text: string | null | undefined = this.#batch.overlay.get(k)
+    if (text === undefined) {
+      const table = this.#tableOfKey(key)
+      if (table !== undefined && this.#batch.truncated.has(table)) return undefined
+      const value = await this.#o.partition.get(key)
+      text = value === undefined ? null : decoder.decode(value)
+    }
+    return text === null ? undefined : (JSON.parse(text) as Record<string, unknown>)
+  }
+
+  #tableOfKey(key: Uint8Array): string | undefined {
+    const end = key.indexOf(0)
+    return end < 0 ? undefined : decoder.decode(key.subarray(0, end))
+  }
+
+  #touch(table: string, k: string): void {
+    for (const w of this.#windows.values()) if (w.open && w.table === table) w.touched.add(k)
+  }
+
+  #put(rel: Relation, key: Uint8Array, value: string): void {
+    const k = keyString(key)
+    this.#batch.ops.push({ type: 'put', key, value })
+    this.#batch.overlay.set(k, value)
+    this.#batch.bytes += key.length + value.length
+    this.#touch(rel.table.name, k)
+  }
+
+  #delete(rel: Relation, key: Uint8Array): void {
+    const k = keyString(key)
+    this.#batch.ops.push({ type: 'delete', key })
+    this.#batch.overlay.set(k, null)
+    this.#batch.bytes += key.length
+    this.#touch(rel.table.name, k)
+  }
+
+  #watermark(content: Uint8Array): void {
+    let mark: { w?: string; id?: string }
+    try {
+      mark = JSON.parse(decoder.decode(content))
+    } catch {
+      return
+    }
+    const w = mark.id === undefined ? undefined : this.#windows.get(mark.id)
+    // A window of an earlier run (or one given up) is not ours to close.
+    if (w === undefined) return
+    if (mark.w === 'L') {
+      w.open = true
+      return
+    }
+    if (mark.w !== 'H' || !w.open) return
+    const rows = w.rows
+    assert(rows !== undefined, 'a chunk is read before its high watermark is emitted')
+    this.#windows.delete(w.id)
+    w.open = false
+    const prev = this.progressOf(w.table)
+    let kept = 0
+    if (!w.truncated) {
+      for (const e of rows.entries) {
+        const k = keyString(e.key)
+        if (w.touched.has(k)) continue
+        this.#batch.ops.push({ type: 'put', key: e.key, value: e.value })
+        this.#batch.overlay.set(k, e.value)
+        kept++
+      }
+    }
+    this.#batch.bytes += rows.bytes
+    const txn = this.#txn
+    assert(txn !== undefined, 'a watermark is transactional')
+    this.#batch.tables[w.table] = {
+      state: rows.last ? 'done' : 'copying',
+      rowsCopied: (prev?.rowsCopied ?? 0) + rows.entries.length,
+      bytesCopied: (prev?.bytesCopied ?? 0) + rows.bytes,
+      chunksCopied: (prev?.chunksCopied ?? 0) + 1,
+      ...((rows.lastKey ?? prev?.lastKey) !== undefined && { lastKey: rows.lastKey ?? prev?.lastKey }),
+      ...(rows.last && { doneAtLsn: formatLsn(txn.finalLsn) }),
+    }
+    void kept
+    this.#batch.windows.push(w)
+  }
+
+  async #flush(whole: boolean): Promise<void> {
+    const batch = this.#batch
+    this.#batch = newBatch()
+    const progress: IngestProgress = { ingest: 1 }
+    // Mid-transaction, the last commit is not where this write ends: record no position.
+    if (whole && batch.src !== undefined) progress.src = formatLsn(batch.src)
+    else if (batch.src !== undefined) this.#batch.src = batch.src
+    if (Object.keys(batch.tables).length > 0) progress.tables = batch.tables
+    if (batch.ops.length === 0 && progress.src === undefined && progress.tables === undefined) return
+    const lsn = await this.#o.partition.write({ ops: batch.ops, payloads: [JSON.stringify(progress)] })
+    foldProgress(this.meta, lsn, progress)
+    this.#o.onDurable(progress.src === undefined ? undefined : batch.src, lsn)
+    for (const w of batch.windows) w.resolve()
+  }
+}
+
+function newBatch(): Batch {
+  return { ops: [], overlay: new Map(), truncated: new Set(), tables: {}, bytes: 0, windows: [] }
+}

@@ -1,0 +1,77 @@
+/** Helpers of the Postgres ingest tests: rows on both sides in cairn's encoding, and waiting for the ingester. */
+import pg from 'pg'
+import type { PostgresIngester } from '../../src/ingest/index.js'
+import { encodeKey, tableRange } from '../../src/ingest/postgres/key-encoding.js'
+import { parseLsn } from '../../src/ingest/postgres/lsn.js'
+import { rowJson } from '../../src/ingest/postgres/row-encoding.js'
+import { connectText, describeTable, quoteTable } from '../../src/ingest/postgres/source.js'
+import type { Partition, ReadSnapshot } from '../../src/partition/index.js'
+
+const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1')
+
+/** Every row of `table` in Postgres as cairn encodes it: key (latin1) -> JSON text. */
+export async function sourceRows(url: string, table: string, client?: pg.Client): Promise<Map<string, string>> {
+  const c = client ?? (await connectText(url, 'cairn-test'))
+  try {
+    const t = await describeTable(c, table)
+    const keyIndex = t.keyColumns.map((k) => t.columns.findIndex((col) => col.name === k))
+    const r = await c.query<(string | null)[]>({ text: `SELECT ${t.columns.map((col) => `"${col.name}"`).join(', ')} FROM ${quoteTable(table)}`, rowMode: 'array' })
+    const out = new Map<string, string>()
+    for (const row of r.rows) {
+      const key = encodeKey(
+        table,
+        keyIndex.map((i) => t.columns[i]!),
+        keyIndex.map((i) => row[i] ?? null),
+      )
+      out.set(latin1(key), rowJson(t.columns, row))
+    }
+    return out
+  } finally {
+    if (client === undefined) await c.end()
+  }
+}
+
+/** Every entry of `table` in the partition (or a snapshot of it). */
+export async function cairnRows(source: Partition | ReadSnapshot, table: string): Promise<Map<string, string>> {
+  const { start, end } = tableRange(table)
+  const out = new Map<string, string>()
+  for await (const [k, v] of source.scan({ gte: start, lt: end })) out.set(latin1(k), new TextDecoder().decode(v))
+  return out
+}
+
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+/** Waits until the ingester applied every source commit made before this call, and every copy is done. */
+export async function waitCaughtUp(ingester: PostgresIngester, url: string, timeoutMs = 30_000): Promise<void> {
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  let target: bigint
+  try {
+    await c.query(`SELECT pg_logical_emit_message(true, 'cairn-test-probe', 'x')`)
+    target = parseLsn((await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0]!.lsn)
+  } finally {
+    await c.end()
+  }
+  await waitFor(
+    'the ingester to catch up',
+    () => {
+      const s = ingester.status()
+      if (s.phase === 'failed') throw new Error(`ingester failed: ${s.error?.code} ${s.error?.message}`)
+      return s.sourceLsn !== undefined && parseLsn(s.sourceLsn) >= target && s.tables.every((t) => t.state === 'done')
+    },
+    timeoutMs,
+  )
+}
+
+export function diffRows(expected: Map<string, string>, actual: Map<string, string>): string[] {
+  const out: string[] = []
+  for (const [k, v] of expected) if (actual.get(k) !== v) out.push(`key ${JSON.stringify(k)}: expected ${v}, got ${actual.get(k)}`)
+  for (const [k, v] of actual) if (!expected.has(k)) out.push(`key ${JSON.stringify(k)}: unexpected ${v}`)
+  return out.slice(0, 10)
+}
