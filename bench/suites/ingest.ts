@@ -20,7 +20,7 @@
  * Run alone: `node --import tsx bench/run.ts ingest`.
  */
 import type pg from 'pg'
-import { PostgresIngester } from '../../src/cli/commands/ingest-api-pending.js'
+import { PostgresIngester } from '../../src/ingest/index.js'
 import { Store } from '../../src/partition/index.js'
 import { startPostgres, type TestPostgres } from '../../test/helpers/postgres.js'
 import { type CaseResult, finishCase, median, round, type Row, type Suite, type SuiteContext, withTempDir } from '../harness.js'

@@ -6,7 +6,6 @@
  */
 import type { Command } from 'commander'
 import { assertPartitionId } from '../../partition/index.js'
-import { readIngestStatus } from './ingest-api-pending.js'
 import { withReadablePartition, withReadableStore } from '../open-store.js'
 import { type DataOptions, withData } from '../options.js'
 import { writeLine } from '../output.js'
@@ -45,7 +44,7 @@ async function storeInfo(options: InfoOptions): Promise<void> {
 
 async function partitionInfo(partitionId: string, options: InfoOptions): Promise<void> {
   assertPartitionId(partitionId)
-  const info = await withReadablePartition(options.data, partitionId, async (p, meta) => ({ readOnly: false, ...p.info(), ...ingestFields(meta) }) as Record<string, unknown>)
+  const info = await withReadablePartition(options.data, partitionId, async (p, meta) => ({ readOnly: false, ...p.info(), ...(await ingestFields(meta)) }) as Record<string, unknown>)
   if (options.json) {
     await writeLine(toJson(info))
     return
@@ -56,8 +55,11 @@ async function partitionInfo(partitionId: string, options: InfoOptions): Promise
 }
 
 /** An ingested partition's consistent LSN (absent until the ingester published one). */
-function ingestFields(meta: unknown): { consistentLsn?: number } {
-  const lsn = readIngestStatus(meta)?.consistentLsn
+async function ingestFields(meta: Readonly<Record<string, unknown>>): Promise<{ consistentLsn?: number }> {
+  if (meta.ingest === undefined) return {}
+  // Loaded only for an ingested partition: other commands do not pay for the Postgres client.
+  const { readIngestStatus } = await import('../../ingest/index.js')
+  const lsn = readIngestStatus(meta.ingest)?.consistentLsn
   return lsn === undefined ? {} : { consistentLsn: lsn }
 }
 

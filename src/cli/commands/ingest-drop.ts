@@ -6,7 +6,6 @@
 import type { Command } from 'commander'
 import { assertPartitionId } from '../../partition/index.js'
 import { writeLine } from '../output.js'
-import { dropIngest } from './ingest-api-pending.js'
 import { postgresUrlParser, publicationParser, slotParser } from './ingest-options.js'
 
 interface IngestDropOptions {
@@ -26,7 +25,10 @@ export function registerIngestDrop(ingest: Command): void {
     .option('--publication <name>', 'the publication', publicationParser)
     .action(async (options: IngestDropOptions) => {
       assertPartitionId(options.partition)
-      const names = await dropIngest({ url: options.url, partition: options.partition, ...(options.slot !== undefined && { slotName: options.slot }), ...(options.publication !== undefined && { publicationName: options.publication }) })
-      await writeLine(`dropped slot ${names.slotName} and publication ${names.publicationName} (if they existed)`)
+      const { dropIngest, defaultSourceName } = await import('../../ingest/index.js')
+      const slotName = options.slot ?? defaultSourceName(options.partition)
+      const publicationName = options.publication ?? defaultSourceName(options.partition)
+      const dropped = await dropIngest({ url: options.url, slotName, publicationName })
+      await writeLine(`slot ${slotName}: ${dropped.slotDropped ? 'dropped' : 'not found'}; publication ${publicationName}: ${dropped.publicationDropped ? 'dropped' : 'not found'}`)
     })
 }

@@ -8,7 +8,7 @@
 import type { Command } from 'commander'
 import { assertPartitionId, Store } from '../../partition/index.js'
 import { type DataOptions, intParser, withData } from '../options.js'
-import { PostgresIngester } from './ingest-api-pending.js'
+import type { PostgresIngester } from '../../ingest/index.js'
 import { postgresUrlParser, publicationParser, slotParser, tablesParser } from './ingest-options.js'
 import { progressIntervalMsDefault, progressView } from './ingest-progress.js'
 
@@ -39,6 +39,8 @@ export function registerIngestPostgres(ingest: Command): void {
     .option('--progress-ms <ms>', 'without a terminal: at most one progress report per this many ms', intParser('progress-ms', 0), progressIntervalMsDefault)
     .action(async (options: IngestPostgresOptions) => {
       assertPartitionId(options.partition)
+      // Loaded here: other commands do not pay for the Postgres client.
+      const { PostgresIngester } = await import('../../ingest/index.js')
       const view = progressView(process.stderr, { intervalMs: options.progressMs })
       const store = await Store.open(options.data, { create: true })
       let ingester: PostgresIngester

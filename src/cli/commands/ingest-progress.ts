@@ -5,7 +5,7 @@
  * gets a readable history instead of a redraw per chunk.
  */
 import { MultiBar, type SingleBar } from 'cli-progress'
-import type { IngestStatus, IngestTableStatus } from './ingest-api-pending.js'
+import type { IngestStatus, TableStatus } from '../../ingest/index.js'
 
 /** Plain lines are written at most this often by default. */
 export const progressIntervalMsDefault = 5000
@@ -64,7 +64,7 @@ export function streamLine(s: IngestStatus): string {
 }
 
 /** `orders: copying 12,000 of ~100,000 rows (12%), 1.2 MiB, eta 8.0 s` */
-export function tableLine(t: IngestTableStatus): string {
+export function tableLine(t: TableStatus): string {
   if (t.state === 'queued') return `${t.name}: queued${t.rowsEstimate === undefined ? '' : ` (~${count(t.rowsEstimate)} rows)`}`
   if (t.state === 'done') return `${t.name}: copied ${count(t.rowsCopied)} rows, ${formatBytes(t.bytesCopied)}`
   const of = t.rowsEstimate === undefined || t.rowsEstimate <= 0 ? '' : ` of ~${count(t.rowsEstimate)} (${Math.min(100, Math.floor((100 * t.rowsCopied) / t.rowsEstimate))}%)`

@@ -9,7 +9,7 @@ import { ApiError } from '../../wire/index.js'
 import { withReadableStore } from '../open-store.js'
 import { type DataOptions, withData } from '../options.js'
 import { writeLine } from '../output.js'
-import { type IngestStatus, readIngestStatus } from './ingest-api-pending.js'
+import type { IngestStatus } from '../../ingest/index.js'
 import { streamLine, tableLine } from './ingest-progress.js'
 
 interface IngestStatusOptions extends DataOptions {
@@ -42,7 +42,8 @@ export async function readStatus(dir: string, partition: string): Promise<{ stat
   return await withReadableStore(dir, async (readable) => {
     const meta = readable.readOnly ? await readable.reader.partitionMeta(partition) : readable.store.catalog.partition(partition)?.meta
     if (meta === undefined) throw new ApiError('INGEST_NOT_FOUND', `the store has no partition ${JSON.stringify(partition)}: give the partition the ingester writes to (--partition)`)
-    const status = readIngestStatus(meta)
+    const { readIngestStatus } = await import('../../ingest/index.js')
+    const status = readIngestStatus(meta.ingest)
     if (status === undefined) throw new ApiError('INGEST_NOT_FOUND', `partition ${JSON.stringify(partition)} has no ingest status: no ingester has written to it (cairn ingest postgres --partition ${partition})`)
     return { status, readOnly: readable.readOnly }
   })

@@ -18,7 +18,7 @@ import {
   shutdownMsDefault,
 } from '../../server/server-limits.js'
 import { type DataOptions, intParser, withData } from '../options.js'
-import { PostgresIngester } from './ingest-api-pending.js'
+import type { PostgresIngester } from '../../ingest/index.js'
 import { postgresUrlParser, tablesParser } from './ingest-options.js'
 
 interface ServeOptions extends DataOptions {
@@ -159,6 +159,7 @@ function checkIngestOptions(options: ServeOptions): void {
 /** The ingester of `--ingest-postgres`, started on the open store (undefined without it). */
 async function startIngest(store: Store, options: ServeOptions, onFailure: (e: unknown) => void): Promise<PostgresIngester | undefined> {
   if (options.ingestPostgres === undefined) return undefined
+  const { PostgresIngester } = await import('../../ingest/index.js')
   const ingester = await PostgresIngester.start({
     url: options.ingestPostgres,
     store,

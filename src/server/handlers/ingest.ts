@@ -3,12 +3,13 @@
  * --ingest-postgres`), as it is now: per-table copy progress, lag, the consistent LSN, and the
  * error that stopped it if one did. 404 INGEST_NOT_FOUND when the server runs none.
  */
+import type { IngestStatus } from '../../ingest/index.js'
 import { ApiError } from '../../wire/index.js'
 import type { Context, Reply } from '../context.js'
 
 /** What the server needs of an ingester it runs: its status, and a clean stop before the store closes. */
 export interface ServerIngest {
-  status(): object
+  status(): IngestStatus
   /** Everything acknowledged to the source is durable in the store when it resolves. */
   stop(): Promise<void>
 }
