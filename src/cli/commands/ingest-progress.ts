@@ -134,10 +134,10 @@ class BarsView implements ProgressView {
     this.#stream.update(0, { line: streamLine(status) })
     for (const t of status.tables) {
       const total = Math.max(t.rowsEstimate ?? 0, t.rowsCopied, 1)
-      const payload = { name: t.name, state: t.state, bytes: formatBytes(t.bytesCopied), eta: t.state === 'copying' ? formatMs(t.etaMs) : '-', rows: count(t.rowsCopied) }
+      const payload = { name: t.name, state: t.state, bytes: formatBytes(t.bytesCopied), etaText: t.state === 'copying' ? formatMs(t.etaMs) : '-', rows: count(t.rowsCopied) }
       let bar = this.#tables.get(t.name)
       if (bar === undefined) {
-        bar = this.#multi.create(total, t.rowsCopied, payload, { format: '  {name} [{bar}] {percentage}% {rows} rows {bytes} {state} eta {eta}' })
+        bar = this.#multi.create(total, t.rowsCopied, payload, { format: '  {name} [{bar}] {percentage}% {rows} rows {bytes} {state} eta {etaText}' })
         this.#tables.set(t.name, bar)
       }
       bar.setTotal(t.state === 'done' ? Math.max(t.rowsCopied, 1) : total)
