@@ -67,6 +67,8 @@ export {
   type PostgresIngestOptions,
   PostgresIngester,
   readIngestStatus,
+  readStoredIngestStatus,
+  type StoredIngestStatusOptions,
   type TableCopyState,
   type TableStatus,
 } from './ingest/index.js'

@@ -9,6 +9,7 @@ export {
   type TableStatus,
 } from './postgres/ingest-status.js'
 export { encodeKey, tableRange } from './postgres/key-encoding.js'
-export { defaultSourceName, type PostgresIngestOptions, PostgresIngester } from './postgres/postgres-ingester.js'
+export { readStoredIngestStatus, type StoredIngestStatusOptions } from './postgres/stored-ingest-status.js'
+export { defaultSourceName, type IngestHooks, type PostgresIngestOptions, PostgresIngester } from './postgres/postgres-ingester.js'
 export { columnJson, rowJson, sessionOptions } from './postgres/row-encoding.js'
 export { chunkRowsDefault, copyParallelismDefault } from './postgres/snapshotter.js'

@@ -54,10 +54,11 @@ export async function waitCaughtUp(ingester: PostgresIngester, url: string, time
   let target: bigint
   try {
     await c.query(`SELECT pg_logical_emit_message(true, 'cairn-test-probe', 'x')`)
-    target = parseLsn((await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0]!.lsn)
+    target = parseLsn((await c.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn() AS lsn')).rows[0]!.lsn)
   } finally {
     await c.end()
   }
+  if (process.env.CAIRN_DEBUG !== undefined) console.error('waiting for', target.toString(16))
   await waitFor(
     'the ingester to catch up',
     () => {
@@ -69,9 +70,12 @@ export async function waitCaughtUp(ingester: PostgresIngester, url: string, time
   )
 }
 
+const short = (v: string | undefined): string | undefined => (v !== undefined && v.length > 160 ? `${v.slice(0, 100)}...(${v.length} chars)...${v.slice(-50)}` : v)
+
+/** What differs (at most 10 lines), values cut short. */
 export function diffRows(expected: Map<string, string>, actual: Map<string, string>): string[] {
   const out: string[] = []
-  for (const [k, v] of expected) if (actual.get(k) !== v) out.push(`key ${JSON.stringify(k)}: expected ${v}, got ${actual.get(k)}`)
-  for (const [k, v] of actual) if (!expected.has(k)) out.push(`key ${JSON.stringify(k)}: unexpected ${v}`)
+  for (const [k, v] of expected) if (actual.get(k) !== v) out.push(`key ${JSON.stringify(k)}: expected ${short(v)}, got ${short(actual.get(k))}`)
+  for (const [k, v] of actual) if (!expected.has(k)) out.push(`key ${JSON.stringify(k)}: unexpected ${short(v)}`)
   return out.slice(0, 10)
 }

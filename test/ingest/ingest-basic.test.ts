@@ -1,9 +1,9 @@
 /** The ingester copies tables and streams their changes into a partition; the partition ends equal to Postgres. */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { dropIngest, PostgresIngester, readIngestStatus } from '../../src/ingest/index.js'
+import { dropIngest, PostgresIngester, readIngestStatus, readStoredIngestStatus } from '../../src/ingest/index.js'
 import { Store } from '../../src/partition/index.js'
-import { cairnRows, diffRows, sourceRows, waitCaughtUp } from '../helpers/ingest-helpers.js'
+import { cairnRows, diffRows, sourceRows, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
 
@@ -40,6 +40,18 @@ test('copy and stream of simple tables: equal row for row, then status, stop and
     }
     const status = ingester.status()
     assert.ok(status.consistentLsn !== undefined && status.consistentLsn <= partition.lastLsn)
+    assert.ok(status.sourceLsn !== undefined && status.confirmedLsn !== undefined && status.lagBytes !== undefined)
+    // What `cairn ingest status` sees from the catalog, with the ingester running.
+    await waitFor('the status to be recorded', async () => (await readStoredIngestStatus({ dir: dir.path }))?.consistentLsn !== undefined)
+    const stored = await readStoredIngestStatus({ dir: dir.path })
+    assert.deepEqual(
+      stored?.tables.map((t) => [t.name, t.state]),
+      [
+        ['public.items', 'done'],
+        ['public.pairs', 'done'],
+      ],
+    )
+    assert.equal(await readStoredIngestStatus({ dir: dir.path, partition: 'other' }), undefined)
     assert.deepEqual(
       status.tables.map((t) => [t.name, t.state]),
       [

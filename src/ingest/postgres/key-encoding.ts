@@ -22,23 +22,40 @@ export interface KeyColumn {
   typeOid: number
 }
 
+const prefixes = new Map<string, Uint8Array>()
+/** Table names seen are few; their encoded prefixes are kept (bounded: a runaway cache is cleared). */
+const prefixesMax = 10_000
+
 export function tablePrefix(table: string): Uint8Array {
-  const name = encoder.encode(table)
-  const out = new Uint8Array(name.length + 1)
-  out.set(name)
-  return out
+  let prefix = prefixes.get(table)
+  if (prefix === undefined) {
+    const name = encoder.encode(table)
+    prefix = new Uint8Array(name.length + 1)
+    prefix.set(name)
+    if (prefixes.size >= prefixesMax) prefixes.clear()
+    prefixes.set(table, prefix)
+  }
+  return prefix
 }
 
 /** [start, end) of every key of `table`. */
 export function tableRange(table: string): { start: Uint8Array; end: Uint8Array } {
-  const start = tablePrefix(table)
+  const start = tablePrefix(table).slice()
   const end = start.slice()
   end[end.length - 1] = 1
   return { start, end }
 }
 
 export function encodeKey(table: string, columns: readonly KeyColumn[], values: readonly (string | null)[]): Uint8Array {
-  const parts: Uint8Array[] = [tablePrefix(table)]
+  const prefix = tablePrefix(table)
+  if (columns.length === 1 && intOids.has(columns[0]!.typeOid) && values[0] !== null) {
+    // The common case (one integer key column) in one allocation.
+    const out = new Uint8Array(prefix.length + 9)
+    out.set(prefix)
+    writeInt(out, prefix.length, values[0]!)
+    return out
+  }
+  const parts: Uint8Array[] = [prefix]
   for (let i = 0; i < columns.length; i++) parts.push(encodeKeyValue(columns[i]!.typeOid, values[i]!))
   let size = 0
   for (const p of parts) size += p.length
@@ -51,13 +68,32 @@ export function encodeKey(table: string, columns: readonly KeyColumn[], values: 
   return out
 }
 
+const two32 = 2 ** 32
+
+/** Tag 0x10 and the integer `text` as 8 bytes big-endian, sign bit flipped, at `at`. */
+function writeInt(out: Uint8Array, at: number, text: string): void {
+  out[at] = 0x10
+  const n = Number(text)
+  if (Number.isSafeInteger(n)) {
+    const hi = (Math.floor(n / two32) ^ 0x8000_0000) >>> 0
+    const lo = n >= 0 ? n % two32 : (n % two32) + two32
+    out[at + 1] = hi >>> 24
+    out[at + 2] = (hi >>> 16) & 0xff
+    out[at + 3] = (hi >>> 8) & 0xff
+    out[at + 4] = hi & 0xff
+    out[at + 5] = Math.floor(lo / 0x100_0000) & 0xff
+    out[at + 6] = (lo >>> 16) & 0xff
+    out[at + 7] = (lo >>> 8) & 0xff
+    out[at + 8] = lo & 0xff
+  } else new DataView(out.buffer, out.byteOffset + at + 1, 8).setBigUint64(0, BigInt.asUintN(64, BigInt(text)) ^ (1n << 63n))
+}
+
 function encodeKeyValue(typeOid: number, text: string | null): Uint8Array {
   // Only a key of all columns (REPLICA IDENTITY FULL without a primary key) holds NULLs.
   if (text === null) return Uint8Array.of(0x01)
   if (intOids.has(typeOid)) {
     const out = new Uint8Array(9)
-    out[0] = 0x10
-    new DataView(out.buffer).setBigUint64(1, BigInt.asUintN(64, BigInt(text)) ^ (1n << 63n))
+    writeInt(out, 0, text)
     return out
   }
   if (typeOid === boolOid) return Uint8Array.of(0x08, text === 't' ? 1 : 0)

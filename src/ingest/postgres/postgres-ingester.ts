@@ -48,8 +48,10 @@ import type pg from 'pg'
 export const statusIntervalMs = 1000
 /** How often the slot's retained WAL and the publication's tables are polled. */
 export const pollIntervalMs = 2000
+/** How long a stream that ended is checked for a lost slot before its own error is reported. */
+export const slotLostCheckMs = 1000
 /** After this long without a write, a heartbeat message moves the slot on (an idle source). */
-export const heartbeatIdleMs = 10_000
+export const heartbeatIdleMsDefault = 10_000
 
 export interface PostgresIngestOptions {
   url: string
@@ -67,6 +69,24 @@ export interface PostgresIngestOptions {
   /** Tables copied at once (default 2). */
   copyParallelism?: number
   onProgress?: (status: IngestStatus) => void
+  /** How long creating the slot may wait on running transactions (default 30 s). */
+  slotCreateMsMax?: number
+  /**
+   * After this long without a write (an idle source, or one busy only outside the publication),
+   * a heartbeat message is emitted so the slot's position moves and WAL is not retained
+   * (default 10 s; checked every 2 s).
+   */
+  heartbeatIdleMs?: number
+  /** @internal Test seams. */
+  hooks?: IngestHooks
+}
+
+/** @internal Points where tests act inside the ingester. */
+export interface IngestHooks {
+  /** Awaited after a chunk's SELECT, before its high watermark: changes made here are inside its window. */
+  afterChunkRead?: (table: string, rows: number) => void | Promise<void>
+  /** Bytes at which a write is cut (default `batchBytesMaxDefault`). */
+  batchBytesMax?: number
 }
 
 /** A slot or publication name from a partition id (slot names allow [a-z0-9_] only). */
@@ -154,7 +174,7 @@ export class PostgresIngester {
     const wanted = this.#o.tables?.map(qualify)
     await ensurePublication(this.#control, this.publication, wanted)
     const hasProgress = meta.sourceLsn !== undefined || Object.keys(meta.tables).length > 0
-    await ensureSlot(this.#control, this.slot, !hasProgress)
+    await ensureSlot(this.#control, this.slot, !hasProgress, this.#o.slotCreateMsMax)
     // Every table is described (and refused if cairn cannot key it) before anything streams.
     const tables: SourceTable[] = []
     for (const name of await publishedTables(this.#control, this.publication)) tables.push(await describeTable(this.#control, name))
@@ -172,6 +192,7 @@ export class PostgresIngester {
       partition: this.#partition,
       meta,
       prefix,
+      ...(this.#o.hooks?.batchBytesMax !== undefined && { batchBytesMax: this.#o.hooks.batchBytesMax }),
       describe: (_oid, name) => describeTable(this.#control, name),
       fetchRow: (table, key) => this.#fetchRow(table, key),
       onNewTable: (table) => this.#snapshotter.enqueue(table),
@@ -189,6 +210,7 @@ export class PostgresIngester {
       prefix,
       chunkRows,
       copyParallelism,
+      ...(this.#o.hooks?.afterChunkRead !== undefined && { onChunkRead: this.#o.hooks.afterChunkRead }),
       onTableStart: (name) => this.#clocks.set(name, { startedAtMs: Date.now(), rowsAtStart: this.#applier.progressOf(name)?.rowsCopied ?? 0 }),
     })
     const startLsn = meta.sourceLsn === undefined ? 0n : parseLsn(meta.sourceLsn)
@@ -211,7 +233,7 @@ export class PostgresIngester {
     for (const t of tables) this.#snapshotter.enqueue(t)
     const fail = (e: unknown) => void this.#fail(e)
     this.#applier.done.catch(fail)
-    this.#stream.done.catch(fail)
+    this.#stream.done.catch((e: unknown) => void this.#streamEnded(e))
     this.#snapshotter.failed.catch(fail)
     this.#timers.push(setInterval(() => this.#tick(), statusIntervalMs))
     this.#timers.push(setInterval(() => void this.#poll().catch(fail), pollIntervalMs))
@@ -277,7 +299,7 @@ export class PostgresIngester {
       this.#applier.addTable(table)
       this.#snapshotter.enqueue(table)
     }
-    if (Date.now() - this.#lastWriteMs > heartbeatIdleMs) {
+    if (Date.now() - this.#lastWriteMs > (this.#o.heartbeatIdleMs ?? heartbeatIdleMsDefault)) {
       this.#lastWriteMs = Date.now()
       await this.#control.query('SELECT pg_logical_emit_message(true, $1, $2)', [`cairn:${this.slot}`, '{"w":"heartbeat"}'])
     }
@@ -289,7 +311,8 @@ export class PostgresIngester {
     const tables: TableStatus[] = []
     const now = Date.now()
     for (const [name, table] of this.#applier?.tables ?? []) {
-      const p: TableProgress | undefined = this.#applier.progressOf(name) ?? meta?.tables[name]
+      // What is durable, not what a write in the making holds.
+      const p: TableProgress | undefined = meta?.tables[name]
       const state = p?.state ?? 'queued'
       const rowsCopied = p?.rowsCopied ?? 0
       const t: TableStatus = { name, state: state === 'queued' && this.#clocks.has(name) ? 'copying' : state, rowsCopied, bytesCopied: p?.bytesCopied ?? 0 }
@@ -348,6 +371,27 @@ export class PostgresIngester {
     })
     this.#checkpointing = run.catch(() => undefined)
     return run
+  }
+
+  /**
+   * The stream ended unasked: SOURCE_SLOT_LOST if the slot is gone or invalidated (looked at a
+   * few times over `slotLostCheckMs`: whoever ended the stream may drop the slot just after),
+   * else the stream's error.
+   */
+  async #streamEnded(e: unknown): Promise<void> {
+    let error = e
+    const deadline = Date.now() + slotLostCheckMs
+    while (this.#stopping === undefined) {
+      try {
+        await ensureSlot(this.#control, this.slot, false)
+      } catch (slotError) {
+        if (slotError instanceof CairnError && slotError.code === 'SOURCE_SLOT_LOST') error = slotError
+        break
+      }
+      if (Date.now() >= deadline) break
+      await new Promise((r) => setTimeout(r, slotLostCheckMs / 5))
+    }
+    await this.#fail(error)
   }
 
   async #fail(e: unknown): Promise<void> {

@@ -12,8 +12,12 @@
  *   prints with DateStyle ISO and TimeZone UTC (e.g. `2026-12-01 20:37:22.5+00`).
  */
 
-/** Startup options of every connection the ingester opens (copy, stream, watermarks). */
-export const sessionOptions = '-c DateStyle=ISO,MDY -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8'
+/**
+ * Startup options of every connection the ingester opens (copy, stream, watermarks). Besides the
+ * printing settings: `synchronous_commit=on`, so a watermark's commit flushes the WAL and the
+ * WAL sender sends it at once (under `off` a chunk would wait for the WAL writer, ~200 ms).
+ */
+export const sessionOptions = '-c synchronous_commit=on -c DateStyle=ISO,MDY -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c client_encoding=UTF8'
 
 const boolOid = 16
 const numberOids = new Set([21, 23, 26, 700, 701])
@@ -105,9 +109,35 @@ export interface ColumnType {
   typeOid: number
 }
 
-/** The row as the JSON text stored as its value. */
+const intOids = new Set([21, 23, 26])
+const namePrefixes = new WeakMap<readonly ColumnType[], string[]>()
+
+/**
+ * The row as the JSON text stored as its value: the same text as `JSON.stringify` of the object
+ * of `columnJson`s (a duplicate column name aside), built directly (the copy's hot path).
+ */
 export function rowJson(columns: readonly ColumnType[], values: readonly (string | null)[]): string {
-  const row: Record<string, unknown> = {}
-  for (let i = 0; i < columns.length; i++) row[columns[i]!.name] = columnJson(columns[i]!.typeOid, values[i] ?? null)
-  return JSON.stringify(row)
+  let prefixes = namePrefixes.get(columns)
+  if (prefixes === undefined) {
+    prefixes = columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`)
+    namePrefixes.set(columns, prefixes)
+  }
+  let out = ''
+  for (let i = 0; i < columns.length; i++) {
+    const v = values[i] ?? null
+    const type = columns[i]!.typeOid
+    // An integer's text is its JSON; everything else goes through columnJson.
+    out += prefixes[i]! + (v !== null && intOids.has(type) ? v : v === null ? 'null' : JSON.stringify(columnJson(type, v)))
+  }
+  return columns.length === 0 ? '{}' : `${out}}`
+}
+
+/** The JSON text of a row held as an object of column values (already JSON), in column order like `rowJson`. */
+export function rowObjectJson(columns: readonly { name: string }[], row: Record<string, unknown>): string {
+  let out = ''
+  for (let i = 0; i < columns.length; i++) {
+    const name = columns[i]!.name
+    out += `${i === 0 ? '{' : ','}${JSON.stringify(name)}:${JSON.stringify(row[name] ?? null)}`
+  }
+  return columns.length === 0 ? '{}' : `${out}}`
 }

@@ -11,17 +11,24 @@
  *   the two in the stream;
  * - a table resumes after the last chunk recorded durably (`lastKey`); a chunk whose write is
  *   not durable is read again, never skipped;
- * - a table's next chunk starts only once the previous one is durable.
+ * - a table's chunks are read in key order and their windows follow each other in the stream
+ *   (each high watermark is emitted before the next low one), so their writes, and the
+ *   `lastKey` they record, come in key order too; at most `chunksInFlightMax` wait for theirs.
  */
 import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
 import { encodeKey } from './key-encoding.js'
 import { rowJson } from './row-encoding.js'
 import { connectText, ident, quoteTable, type SourceTable } from './source.js'
-import type { ChunkRows, StreamApplier } from './stream-applier.js'
+import type { ChunkRows, ChunkSnapshot, StreamApplier } from './stream-applier.js'
 
 export const chunkRowsDefault = 10_000
 export const copyParallelismDefault = 2
+/**
+ * Chunks of one table read ahead of the one being written: the next SELECT overlaps the wait
+ * for the previous high watermark and its write.
+ */
+export const chunksInFlightMax = 2
 
 export interface SnapshotterOptions {
   url: string
@@ -29,7 +36,8 @@ export interface SnapshotterOptions {
   prefix: string
   chunkRows: number
   copyParallelism: number
-  onChunkRead?: (table: string, rows: number) => void
+  /** Awaited between a chunk's SELECT and its high watermark (tests change rows in the window). */
+  onChunkRead?: (table: string, rows: number) => void | Promise<void>
   onTableStart?: (table: string) => void
 }
 
@@ -104,12 +112,34 @@ export class Snapshotter {
     try {
       this.#o.onTableStart?.(table.name)
       let lastKey = this.#o.applier.progressOf(table.name)?.lastKey
-      for (;;) {
-        if (this.#stopped) return
-        if (this.#o.applier.progressOf(table.name)?.state === 'done') return
-        const rows = await this.#chunk(client, table, lastKey)
-        if (rows.last) return
-        lastKey = rows.lastKey
+      const inFlight: Promise<boolean>[] = []
+      // A chunk to read again (see the applier's snapshot check): the ones in flight after it are
+      // discarded too, and the table goes on from its durable key.
+      const reread = async (): Promise<void> => {
+        await Promise.allSettled(inFlight.splice(0))
+        this.#o.applier.resumeChunks(table.name)
+        lastKey = this.#o.applier.progressOf(table.name)?.lastKey
+      }
+      try {
+        for (;;) {
+          if (this.#stopped) return
+          if (this.#o.applier.progressOf(table.name)?.state === 'done') return
+          const { rows, written } = await this.#chunk(client, table, lastKey)
+          inFlight.push(written)
+          lastKey = rows.lastKey
+          if (rows.last || inFlight.length >= chunksInFlightMax) {
+            if (await inFlight.shift()!) await reread()
+            else if (rows.last) {
+              let again = false
+              for (const w of inFlight.splice(0)) again = (await w) || again
+              if (!again) break
+              await reread()
+            }
+          }
+        }
+      } finally {
+        // Settled before the connection ends (a failed one is reported by the awaits above).
+        await Promise.allSettled(inFlight)
       }
     } finally {
       await client.end().catch(() => undefined)
@@ -121,20 +151,28 @@ export class Snapshotter {
     await client.query('SELECT pg_logical_emit_message(true, $1, $2)', [this.#o.prefix, JSON.stringify({ w: mark, id })])
   }
 
-  async #chunk(client: pg.Client, table: SourceTable, lastKey: string[] | undefined): Promise<ChunkRows> {
+  /** Reads one chunk inside its window; `written` settles once the applier wrote it (true: not written, read it again). */
+  async #chunk(client: pg.Client, table: SourceTable, lastKey: string[] | undefined): Promise<{ rows: ChunkRows; written: Promise<boolean> }> {
     const id = `${this.#nonce}.${++this.#windowCount}`
     const window = this.#o.applier.openWindow(id, table.name)
     try {
       await this.#emit(client, 'L', id)
       const rows = await this.#select(client, table, lastKey)
       this.chunksRead++
-      this.#o.onChunkRead?.(table.name, rows.entries.length)
+      await this.#o.onChunkRead?.(table.name, rows.entries.length)
       window.rows = rows
       await this.#emit(client, 'H', id)
-      await window.done
-      return rows
-    } finally {
+      const written = window.done.then(
+        () => window.retry,
+        (e: unknown) => {
+          throw e
+        },
+      ).finally(() => this.#o.applier.forgetWindow(window))
+      written.catch(() => undefined)
+      return { rows, written }
+    } catch (e) {
       this.#o.applier.forgetWindow(window)
+      throw e
     }
   }
 
@@ -152,7 +190,17 @@ export class Snapshotter {
     }
     params.push(this.#o.chunkRows)
     const sql = `SELECT ${cols} FROM ${quoteTable(table.name)} ${where} ORDER BY ${order} LIMIT $${params.length}`
-    const result = await client.query<(string | null)[]>({ text: sql, values: params, rowMode: 'array' })
+    // One snapshot for the chunk, and its list of transactions in progress (see the applier).
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
+    let result: pg.QueryResult<(string | null)[]>
+    let snapshot: ChunkSnapshot
+    try {
+      const snap = await client.query<{ s: string }>('SELECT pg_current_snapshot()::text AS s')
+      snapshot = parseSnapshot(snap.rows[0]!.s)
+      result = await client.query<(string | null)[]>({ text: sql, values: params, rowMode: 'array' })
+    } finally {
+      await client.query('COMMIT').catch(() => undefined)
+    }
     const keyIndex = table.keyColumns.map((k) => table.columns.findIndex((c) => c.name === k))
     const keyColumns = keyIndex.map((i) => table.columns[i]!)
     const entries = []
@@ -170,9 +218,17 @@ export class Snapshotter {
     const last = result.rows[result.rows.length - 1]
     return {
       entries,
+      snapshot,
       last: result.rows.length < this.#o.chunkRows,
       bytes,
       ...(last !== undefined && { lastKey: keyIndex.map((i) => last[i] as string) }),
     }
   }
+}
+
+/** `xmin:xmax:xip,...` (64-bit xids) as the stream's 32-bit xids. */
+function parseSnapshot(text: string): ChunkSnapshot {
+  const [, xmax, xip] = text.split(':')
+  const low = (x: string): number => Number(BigInt(x) & 0xffff_ffffn)
+  return { xmax: low(xmax!), xip: new Set(xip === undefined || xip === '' ? [] : xip.split(',').map(low)) }
 }

@@ -7,14 +7,15 @@
  * - every connection uses `sessionOptions`, so values print the same on the copy and the stream;
  * - the slot is created at most once and never silently re-created: a slot that is missing or
  *   invalidated after cairn recorded progress is SOURCE_SLOT_LOST (changes were lost);
- * - slot creation waits for running transactions at most `slotCreateMsMax`.
+ * - slot creation waits for running transactions at most `slotCreateMsMax`
+ *   (default `slotCreateMsMaxDefault`).
  */
 import pg from 'pg'
 import { CairnError } from '../../io/errors.js'
 import { sessionOptions } from './row-encoding.js'
 
 /** How long slot creation may wait on running transactions before SOURCE_UNAVAILABLE. */
-export const slotCreateMsMax = 30_000
+export const slotCreateMsMaxDefault = 30_000
 
 export function connectionConfig(url: string, application = 'cairn-ingest'): pg.ClientConfig {
   return { connectionString: url, options: sessionOptions, application_name: application, keepAlive: true }
@@ -97,7 +98,7 @@ export interface SlotInfo {
  * The slot, created (pgoutput, durable) when missing and `mayCreate`; SOURCE_SLOT_LOST when it is
  * missing but should exist, or invalidated.
  */
-export async function ensureSlot(client: pg.Client, slot: string, mayCreate: boolean): Promise<SlotInfo> {
+export async function ensureSlot(client: pg.Client, slot: string, mayCreate: boolean, slotCreateMsMax = slotCreateMsMaxDefault): Promise<SlotInfo> {
   const found = await client.query<{ plugin: string; wal_status: string | null; confirmed_flush_lsn: string | null; conflicting?: boolean | null; invalidation_reason?: string | null }>(
     'SELECT * FROM pg_replication_slots WHERE slot_name = $1',
     [slot],

@@ -12,7 +12,11 @@
  * - a chunk row is written at its window's high watermark, and only if no change of the stream
  *   inside the window touched its key (nor a truncate of its table): the stream always wins;
  * - a transaction whose commit is at or below the durable source LSN was applied already and is
- *   skipped (Postgres may resend from its confirmed position).
+ *   skipped (Postgres may resend from its confirmed position);
+ * - a transaction the stream applied before a window opened but that the chunk's snapshot did
+ *   not see (its commit record precedes the low watermark, yet it left Postgres' process array
+ *   after the snapshot was taken) counts as inside the window: its keys are dropped from the
+ *   chunk too, or, if its keys were too many to remember, the chunk is read again.
  */
 import { assert } from '../../io/assert.js'
 import { CairnError } from '../../io/errors.js'
@@ -22,20 +26,31 @@ import { foldProgress, type IngestMeta, type IngestProgress, type TableProgress 
 import { formatLsn, type PgLsn, parseLsn } from './lsn.js'
 import { type ColumnValue, type PgoutputMessage, type RelationMessage, unchangedToast } from './pgoutput.js'
 import type { SourceTable } from './source.js'
-import { columnJson } from './row-encoding.js'
+import { columnJson, rowObjectJson } from './row-encoding.js'
 
 /** A write is cut at about this many bytes of rows (a larger transaction spans several writes). */
 export const batchBytesMaxDefault = 4 * 1024 * 1024
 /** Messages queued before the socket is paused (backpressure). */
 export const queuedMessagesMax = 20_000
+/** Transactions remembered (with their keys) for the snapshot check of the next low watermark. */
+export const recentTxnsMax = 64
+/** Keys remembered per recent transaction; a larger one makes a chunk that did not see it read again. */
+export const recentTxnKeysMax = 50_000
 
 export interface ChunkEntry {
   key: Uint8Array
   value: string
 }
 
+/** The chunk's snapshot (`pg_current_snapshot()`), as 32-bit xids like the stream's. */
+export interface ChunkSnapshot {
+  xmax: number
+  xip: Set<number>
+}
+
 export interface ChunkRows {
   entries: ChunkEntry[]
+  snapshot?: ChunkSnapshot
   /** Key text of the chunk's last row (where the next chunk starts). */
   lastKey?: string[]
   /** The table has no rows past this chunk. */
@@ -50,10 +65,26 @@ export interface Window {
   touched: Set<string>
   truncated: boolean
   rows?: ChunkRows
+  /** The transactions applied just before the low watermark. */
+  before: RecentTxn[]
+  /** Set at the high watermark when the chunk was not written and must be read again. */
+  retry: boolean
   /** Settles once the chunk's write is durable (or the ingester stops or fails). */
   done: Promise<void>
   resolve: () => void
   reject: (e: unknown) => void
+}
+
+interface RecentTxn {
+  xid: number
+  /** Keys touched, by table; undefined once over `recentTxnKeysMax`. */
+  keys: Map<string, Set<string>> | undefined
+  count: number
+}
+
+/** True when the snapshot did not see `xid` (in progress, or begun after it): 32-bit wraparound order. */
+function invisible(snapshot: ChunkSnapshot, xid: number): boolean {
+  return snapshot.xip.has(xid) || ((xid - snapshot.xmax) >>> 0) < 0x8000_0000
 }
 
 interface Relation {
@@ -101,7 +132,10 @@ export class StreamApplier {
   #wake: (() => void) | undefined
   #paused = false
   #batch: Batch = newBatch()
-  #txn: { skip: boolean; finalLsn: PgLsn; commitTimeMs: number } | undefined
+  #txn: { skip: boolean; finalLsn: PgLsn; commitTimeMs: number; recent: RecentTxn } | undefined
+  readonly #recent: RecentTxn[] = []
+  /** Tables whose chunks are discarded until the snapshotter reads them again from the durable key. */
+  readonly #rereading = new Set<string>()
   #stopped = false
   #failure: unknown
   /** The WAL end Postgres last reported (for lag). */
@@ -136,7 +170,7 @@ export class StreamApplier {
       reject = rej
     })
     done.catch(() => undefined)
-    const w: Window = { id, table, open: false, touched: new Set(), truncated: false, done, resolve, reject }
+    const w: Window = { id, table, open: false, touched: new Set(), truncated: false, before: [], retry: false, done, resolve, reject }
     if (this.#failure !== undefined || this.#stopped) reject(this.#failure ?? new CairnError('CLOSED', 'the ingester stopped'))
     else this.#windows.set(id, w)
     return w
@@ -205,13 +239,15 @@ export class StreamApplier {
     switch (msg.tag) {
       case 'begin': {
         const durable = this.meta.sourceLsn === undefined ? 0n : parseLsn(this.meta.sourceLsn)
-        this.#txn = { skip: msg.finalLsn < durable, finalLsn: msg.finalLsn, commitTimeMs: msg.commitTimeMs }
+        this.#txn = { skip: msg.finalLsn < durable, finalLsn: msg.finalLsn, commitTimeMs: msg.commitTimeMs, recent: { xid: msg.xid, keys: new Map(), count: 0 } }
         return
       }
       case 'commit': {
         const txn = this.#txn
         this.#txn = undefined
         if (txn === undefined || txn.skip) return
+        this.#recent.push(txn.recent)
+        if (this.#recent.length > recentTxnsMax) this.#recent.shift()
         this.#batch.src = msg.endLsn
         this.lastCommitTimeMs = msg.commitTimeMs
         return
@@ -226,11 +262,11 @@ export class StreamApplier {
       case 'insert': {
         const rel = this.#rel(msg.oid)
         const key = this.#key(rel, msg.newTuple)
-        this.#put(rel, key, JSON.stringify(this.#row(rel, msg.newTuple)))
+        this.#put(rel, key, rowObjectJson(rel.message.columns, this.#row(rel, msg.newTuple)))
         return
       }
       case 'update':
-        return this.#update(msg.oid, msg.oldTuple, msg.newTuple)
+        return this.#update(msg.oid, msg.oldKind, msg.oldTuple, msg.newTuple)
       case 'delete': {
         const rel = this.#rel(msg.oid)
         this.#delete(rel, this.#key(rel, msg.oldTuple, 'delete'))
@@ -305,7 +341,7 @@ export class StreamApplier {
     return row
   }
 
-  async #update(oid: number, oldTuple: ColumnValue[] | undefined, newTuple: ColumnValue[]): Promise<void> {
+  async #update(oid: number, oldKind: 'K' | 'O' | undefined, oldTuple: ColumnValue[] | undefined, newTuple: ColumnValue[]): Promise<void> {
     const rel = this.#rel(oid)
     // A key column left out of the new tuple (unchanged TOAST) is the old one.
     const keyTuple = newTuple.map((v, i) => (v === unchangedToast && oldTuple !== undefined ? oldTuple[i]! : v))
@@ -313,10 +349,11 @@ export class StreamApplier {
     const oldKey = oldTuple === undefined ? newKey : this.#key(rel, oldTuple, 'update')
     let row: Record<string, unknown>
     if (newTuple.includes(unchangedToast)) {
-      // Unchanged TOAST values: from the old tuple (REPLICA IDENTITY FULL), else the stored row,
-      // else (a row not copied yet) the source's current row.
+      // Unchanged TOAST values: from the old row (REPLICA IDENTITY FULL sends it whole; a key
+      // tuple 'K' holds only the key, its other columns are nulls that mean nothing), else the
+      // stored row, else (a row not copied yet) the source's current row.
       let base: Record<string, unknown> | undefined
-      if (oldTuple !== undefined && !oldTuple.includes(unchangedToast) && oldTuple.length === newTuple.length) base = this.#row(rel, oldTuple)
+      if (oldKind === 'O' && oldTuple !== undefined && !oldTuple.includes(unchangedToast)) base = this.#row(rel, oldTuple)
       base ??= await this.#stored(oldKey)
       base ??= await this.#o.fetchRow(
         rel.table,
@@ -325,7 +362,7 @@ export class StreamApplier {
       row = this.#row(rel, newTuple, base)
     } else row = this.#row(rel, newTuple)
     if (keyString(oldKey) !== keyString(newKey)) this.#delete(rel, oldKey)
-    this.#put(rel, newKey, JSON.stringify(row))
+    this.#put(rel, newKey, rowObjectJson(rel.message.columns, row))
   }
 
   async #stored(key: Uint8Array): Promise<Record<string, unknown> | undefined> {
@@ -347,6 +384,20 @@ export class StreamApplier {
 
   #touch(table: string, k: string): void {
     for (const w of this.#windows.values()) if (w.open && w.table === table) w.touched.add(k)
+    const recent = this.#txn?.recent
+    if (recent?.keys === undefined) return
+    if (++recent.count > recentTxnKeysMax) {
+      recent.keys = undefined
+      return
+    }
+    const keys = recent.keys.get(table)
+    if (keys === undefined) recent.keys.set(table, new Set([k]))
+    else keys.add(k)
+  }
+
+  /** The snapshotter is about to read `table` again from its durable key: its chunks count again. */
+  resumeChunks(table: string): void {
+    this.#rereading.delete(table)
   }
 
   #put(rel: Relation, key: Uint8Array, value: string): void {
@@ -377,6 +428,7 @@ export class StreamApplier {
     if (w === undefined) return
     if (mark.w === 'L') {
       w.open = true
+      w.before = this.#recent.slice()
       return
     }
     if (mark.w !== 'H' || !w.open) return
@@ -384,6 +436,24 @@ export class StreamApplier {
     assert(rows !== undefined, 'a chunk is read before its high watermark is emitted')
     this.#windows.delete(w.id)
     w.open = false
+    // Transactions before the low watermark that the chunk's snapshot did not see.
+    if (rows.snapshot !== undefined) {
+      // The oldest remembered one unseen too: older ones may be, and they are forgotten.
+      const oldest = w.before[0]
+      if (w.before.length >= recentTxnsMax && oldest !== undefined && invisible(rows.snapshot, oldest.xid)) w.retry = true
+      for (const t of w.before) {
+        if (!invisible(rows.snapshot, t.xid)) continue
+        if (t.keys === undefined) w.retry = true
+        else for (const k of t.keys.get(w.table) ?? []) w.touched.add(k)
+      }
+    }
+    if (w.retry || this.#rereading.has(w.table)) {
+      // Neither written nor recorded: this chunk and the table's later ones in flight are read again.
+      w.retry = true
+      this.#rereading.add(w.table)
+      this.#batch.windows.push(w)
+      return
+    }
     const prev = this.progressOf(w.table)
     let kept = 0
     if (!w.truncated) {

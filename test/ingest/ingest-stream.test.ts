@@ -1,0 +1,86 @@
+/**
+ * The stream side: a transaction larger than a write spans several writes but is never split
+ * across published positions; a source busy only outside the publication still moves the slot
+ * (heartbeats), so WAL is not retained.
+ */
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { PostgresIngester } from '../../src/ingest/index.js'
+import { parseLsn } from '../../src/ingest/postgres/lsn.js'
+import { Store } from '../../src/partition/index.js'
+import { cairnRows, diffRows, sourceRows, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+
+let pg: TestPostgres
+let dir: TempDir
+let store: Store
+
+before(async () => {
+  pg = await startPostgres()
+  dir = await makeTempDir()
+  store = await Store.open(dir.path)
+})
+after(async () => {
+  await store?.close()
+  await pg?.stop()
+  await dir?.cleanup()
+})
+
+test('a transaction larger than a write spans several writes, and no published position falls inside it', async () => {
+  await pg.query('CREATE TABLE wide (id int PRIMARY KEY, v text)')
+  const ingester = await PostgresIngester.start({ url: pg.url, store, partition: 'wide', tables: ['wide'], hooks: { batchBytesMax: 20_000 } })
+  const published = new Set<number>()
+  let polling = true
+  const poller = (async () => {
+    while (polling) {
+      const lsn = ingester.status().consistentLsn
+      if (lsn !== undefined) published.add(lsn)
+      await new Promise((r) => setImmediate(r))
+    }
+  })()
+  try {
+    await waitCaughtUp(ingester, pg.url)
+    await pg.query(`INSERT INTO wide SELECT i, repeat('x', 100) || i FROM generate_series(1, 3000) i`)
+    await pg.query(`UPDATE wide SET v = 'y' WHERE id % 2 = 0`)
+    await waitCaughtUp(ingester, pg.url)
+  } finally {
+    polling = false
+    await poller
+  }
+  const partition = await store.partition('wide')
+  assert.deepEqual(diffRows(await sourceRows(pg.url, 'public.wide'), await cairnRows(partition, 'public.wide')), [])
+  const inside: number[] = []
+  for await (const e of partition.read()) {
+    const progress = JSON.parse(new TextDecoder().decode(e.payloads[0])) as { src?: string }
+    if (progress.src === undefined) inside.push(e.lsn)
+  }
+  assert.ok(inside.length >= 2, `the big transactions were cut into several writes (${inside.length} without a position)`)
+  assert.deepEqual(
+    inside.filter((lsn) => published.has(lsn)),
+    [],
+  )
+  await ingester.stop()
+})
+
+test('writes only outside the publication: heartbeats still move the slot, so WAL is released', async () => {
+  await pg.query('CREATE TABLE watched (id int PRIMARY KEY)')
+  await pg.query('CREATE TABLE elsewhere (id int PRIMARY KEY, v text)')
+  const ingester = await PostgresIngester.start({ url: pg.url, store, partition: 'idle', tables: ['watched'], heartbeatIdleMs: 100 })
+  try {
+    await waitCaughtUp(ingester, pg.url)
+    await pg.query(`INSERT INTO elsewhere SELECT i, repeat('z', 200) FROM generate_series(1, 5000) i`)
+    const after = parseLsn((await pg.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn)
+    await waitFor(
+      "the slot's confirmed position past the writes elsewhere",
+      async () => {
+        const r = await pg.query<{ lsn: string }>(`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = 'cairn_idle'`)
+        return parseLsn(r.rows[0]!.lsn) >= after
+      },
+      20_000,
+    )
+    await waitFor('retained WAL in the status', () => ingester.status().retainedWalBytes !== undefined)
+  } finally {
+    await ingester.stop()
+  }
+})
