@@ -12,8 +12,8 @@
  *   slot confirms the last of them: rows/s applied. The limit: the same changes decoded by
  *   Postgres itself into a second slot (`pg_logical_slot_get_binary_changes`, pgoutput), which is
  *   what any client of the slot waits for before a byte reaches it.
- * - lag under load: a writer at CAIRN_BENCH_INGEST_LOAD_RPS (default 10,000 rows/s, batches every
- *   10 ms) into one table while another large table is being copied; replication lag sampled
+ * - lag under load: a writer at CAIRN_BENCH_INGEST_LOAD_RPS (default 10,000 rows/s, a batch every
+ *   50 ms) into one table while another large table is being copied; replication lag sampled
  *   every 100 ms from `pg_replication_slots` (bytes behind `pg_current_wal_lsn()`) and the
  *   ingester's status (ms): median and max over the copy.
  *
@@ -30,7 +30,8 @@ const streamRows = Number(process.env.CAIRN_BENCH_INGEST_STREAM_ROWS ?? 200_000)
 const loadRowsPerSec = Number(process.env.CAIRN_BENCH_INGEST_LOAD_RPS ?? 10_000)
 const rounds = Number(process.env.CAIRN_BENCH_INGEST_ROUNDS ?? 3)
 const streamTxRows = 1000
-const loadTickMs = 10
+/** The writer inserts a batch every this many ms (one INSERT of rps x tick rows). */
+const loadTickMs = 50
 const lagSampleMs = 100
 const waitMsMax = 15 * 60_000
 
@@ -159,7 +160,8 @@ async function initialCopyCase(ctx: SuiteContext, pgc: TestPostgres): Promise<Ca
     rows: [row('cairn ingest', 'cairn', cairn), row('COPY TO STDOUT (pg)', 'limit', limit)],
     targets: [
       { description: 'initial copy >= 100,000 rows/s', metric: 'recordsPerSec', absolute: 100_000 },
-      { description: 'initial copy >= 0.5x COPY TO STDOUT', metric: 'recordsPerSec', peer: 'COPY TO STDOUT (pg)', factor: 0.5 },
+      // The limit is not a peer (finishCase compares peers only): its half, from this run, as the figure to reach.
+      { description: 'initial copy >= 0.5x COPY TO STDOUT (this run)', metric: 'recordsPerSec', absolute: round(0.5 * median(limit), 1) },
     ],
     notes: [`per round: cairn ${cairn.map((x) => round(x, 0)).join(', ')}; COPY ${limit.map((x) => round(x, 0)).join(', ')} rows/s`],
   })
