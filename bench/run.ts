@@ -9,7 +9,7 @@
  * peers even while cairn has no state API), CAIRN_BENCH_SERVER_ROUNDS (default 3), CAIRN_BENCH_OUT (results dir),
  * CAIRN_BENCH_PARTITIONS (many-partitions, default 1,000), CAIRN_BENCH_BASE (many-partitions: another checkout to compare with),
  * CAIRN_BENCH_INGEST_ROWS (default 1,000,000), CAIRN_BENCH_INGEST_STREAM_ROWS (default 200,000),
- * CAIRN_BENCH_INGEST_LOAD_RPS (default 10,000), CAIRN_BENCH_INGEST_ROUNDS (default 3).
+ * CAIRN_BENCH_INGEST_LOAD_RPS (default 10,000), CAIRN_BENCH_INGEST_ROUNDS (default 3), CAIRN_BENCH_INGEST_LAG_SECONDS (default 180).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
