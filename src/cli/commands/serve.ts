@@ -118,6 +118,7 @@ export function registerServe(program: Command): void {
       try {
         address = await server.listen(options.port, options.host)
       } catch (e) {
+        await ingest?.stop().catch(() => undefined)
         await store.close()
         throw e
       }
