@@ -4,14 +4,17 @@
  * `cairn serve --ingest-postgres` end to end against a real Postgres.
  */
 import assert from 'node:assert/strict'
+import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import type { IngestStatus } from '../../src/ingest/index.js'
 import { parseLsn } from '../../src/ingest/postgres/lsn.js'
 import { Store } from '../../src/partition/index.js'
+import { cairn } from '../helpers/cli-helpers.js'
 import { cairnRows, diffRows, sourceRows, waitFor } from '../helpers/ingest-helpers.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 import { startServe } from '../helpers/serve-process.js'
 import { startServer } from '../helpers/server-helpers.js'
+import { makeTempDir } from '../helpers/temp-dir.js'
 
 const fakeStatus: IngestStatus = { partition: 'pg', slot: 'cairn_pg', publication: 'cairn_pg', phase: 'copying', tables: [{ name: 'public.t', state: 'copying', rowsCopied: 5, bytesCopied: 50 }] }
 
@@ -125,6 +128,31 @@ describe('cairn serve --ingest-postgres', () => {
     } finally {
       await store.close()
       await served.tmp.cleanup()
+    }
+  })
+
+  test('when the port is taken, serve stops its ingester before closing the store and exits 1 (it does not hang on the ingester)', { timeout: 60_000 }, async () => {
+    const taken = createNetServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const port = (taken.address() as AddressInfo).port
+    const tmp = await makeTempDir('cairn-serve-taken-')
+    try {
+      await pg.query('CREATE TABLE IF NOT EXISTS taken_t (id int PRIMARY KEY)')
+      const r = await cairn(['serve', '--port', String(port), '--data', `${tmp.path}/store`, '--ingest-postgres', pg.url, '--ingest-tables', 'taken_t', '--ingest-partition', 'taken'])
+      assert.equal(r.code, 1, r.stderr)
+      assert.match(r.stderr, /EADDRINUSE/)
+      // Stopped cleanly: it recorded its status, and the slot is free for the next start.
+      const store = await Store.open(`${tmp.path}/store`, { create: false })
+      try {
+        assert.equal((store.catalog.partition('taken')?.meta.ingest as { status?: IngestStatus }).status?.phase, 'stopped')
+      } finally {
+        await store.close()
+      }
+      assert.equal((await pg.query(`SELECT active FROM pg_replication_slots WHERE slot_name = 'cairn_taken'`)).rows[0]?.active, false)
+    } finally {
+      taken.close()
+      await tmp.cleanup()
+      await cairn(['ingest', 'drop', '--url', pg.url, '--partition', 'taken'])
     }
   })
 
