@@ -1,12 +1,13 @@
 /**
  * A seeded random write load on a Postgres source for the ingest tests: inserts, updates,
- * deletes, primary-key changes and multi-statement transactions from several clients at once,
+ * deletes, primary-key changes, multi-statement transactions and now and then a truncate, from
+ * several clients at once,
  * on `r (id int PRIMARY KEY, v int, s text)` and `r2 (a int, b int, v int, PRIMARY KEY (a, b))`.
  * And an oracle: the state of those tables at any source position, replayed from a
  * test_decoding slot created before the first row.
  */
 import pg from 'pg'
-import { encodeKey } from '../../src/ingest/postgres/key-encoding.js'
+import { encodeKey, tablePrefix } from '../../src/ingest/postgres/key-encoding.js'
 import { parseLsn } from '../../src/ingest/postgres/lsn.js'
 import { type SeededRandom, seededRandom } from '../../src/io/seeded-random.js'
 
@@ -89,6 +90,8 @@ function statement(rng: SeededRandom, idMax: number, freshId: () => number): [st
     case 7:
       return ['INSERT INTO r2 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [rng.int(0, 6), rng.int(1, idMax), rng.int(0, 100)]]
     case 8:
+      // Now and then the whole of r2 goes (a truncate inside some chunk's window).
+      if (rng.next() < 0.02) return ['TRUNCATE r2', []]
       return ['UPDATE r2 SET b = b + 1000 WHERE a = $1 AND b = $2', [rng.int(0, 6), id]]
     default:
       return ['DELETE FROM r2 WHERE a = $1 AND b < $2', [rng.int(0, 6), rng.int(1, 20)]]
@@ -98,7 +101,7 @@ function statement(rng: SeededRandom, idMax: number, freshId: () => number): [st
 interface OracleTxn {
   /** The commit's end LSN (test_decoding's COMMIT row carries it). */
   endLsn: bigint
-  changes: { table: string; op: 'put' | 'delete'; key: Uint8Array; value?: string }[]
+  changes: { table: string; op: 'put' | 'delete' | 'truncate'; key: Uint8Array; value?: string }[]
 }
 
 const typeOids: Record<string, number> = { integer: 23, text: 25 }
@@ -140,12 +143,13 @@ export async function oracleHistory(client: pg.Client, slot: string): Promise<Or
     if (data.startsWith('BEGIN')) current = []
     else if (data.startsWith('COMMIT')) txns.push({ endLsn: parseLsn(lsn), changes: current })
     else {
-      const m = /^table (\S+): (INSERT|UPDATE|DELETE): (.*)$/.exec(data)
+      const m = /^table (\S+): (INSERT|UPDATE|DELETE|TRUNCATE): (.*)$/.exec(data)
       if (m === null) continue
       const table = m[1]!
       const kind = m[2]!
       const rest = m[3]!
-      if (kind === 'INSERT') {
+      if (kind === 'TRUNCATE') current.push({ table, op: 'truncate', key: tablePrefix(table) })
+      else if (kind === 'INSERT') {
         const t = parseTuple(rest)
         current.push({ table, op: 'put', key: keyOf(table, t), value: rowOf(t) })
       } else if (kind === 'DELETE') {
@@ -167,7 +171,11 @@ export function replayOracle(txns: OracleTxn[], from: number, sourceLsn: bigint,
   for (; i < txns.length && txns[i]!.endLsn <= sourceLsn; i++) {
     for (const c of txns[i]!.changes) {
       if (c.op === 'put') state.set(latin1(c.key), c.value!)
-      else state.delete(latin1(c.key))
+      else if (c.op === 'delete') state.delete(latin1(c.key))
+      else {
+        const prefix = latin1(c.key)
+        for (const k of [...state.keys()]) if (k.startsWith(prefix)) state.delete(k)
+      }
     }
   }
   return i

@@ -64,6 +64,8 @@ test('copy and stream of simple tables: equal row for row, then status, stop and
   }
   const recorded = readIngestStatus(store.catalog.partition('pg')?.meta.ingest)
   assert.equal(recorded?.phase, 'stopped')
+  assert.equal(statuses.at(-1), 'stopped')
+  assert.ok(statuses.includes('streaming'))
   await store.close()
   assert.deepEqual(await dropIngest({ url: pg.url, slotName: 'cairn_pg', publicationName: 'cairn_pg' }), { slotDropped: true, publicationDropped: true })
 })

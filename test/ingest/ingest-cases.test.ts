@@ -203,3 +203,47 @@ test('gating: nothing is published while a copy is unfinished, though the stream
     await ingester.stop()
   }
 })
+
+test('a table dropped while it is being copied leaves the ingest: its rows go, the position is published without it', async () => {
+  await pg.query('CREATE TABLE keep_t (id int PRIMARY KEY)')
+  await pg.query('CREATE TABLE drop_t (id int PRIMARY KEY)')
+  await pg.query('INSERT INTO keep_t SELECT generate_series(1, 10)')
+  await pg.query('INSERT INTO drop_t SELECT generate_series(1, 30)')
+  let release!: () => void
+  const held = new Promise<void>((r) => {
+    release = r
+  })
+  let holding = false
+  let dropChunks = 0
+  const ingester = await PostgresIngester.start({
+    url: pg.url,
+    store,
+    partition: 'dropped',
+    tables: ['keep_t', 'drop_t'],
+    chunkRows: 4,
+    hooks: {
+      afterChunkRead: async (table) => {
+        // The second chunk of drop_t waits while the table is dropped.
+        if (table === 'public.drop_t' && dropChunks++ === 1) {
+          holding = true
+          await held
+        }
+      },
+    },
+  })
+  try {
+    await waitFor('drop_t held', () => holding)
+    await pg.query('DROP TABLE drop_t')
+    release()
+    await waitFor('drop_t to leave', () => ingester.status().tables.every((t) => t.name !== 'public.drop_t'))
+    await waitCaughtUp(ingester, pg.url)
+    const status = ingester.status()
+    assert.equal(status.phase === 'failed', false)
+    assert.ok(status.consistentLsn !== undefined)
+    const p = await store.partition('dropped')
+    assert.equal((await cairnRows(p, 'public.drop_t')).size, 0)
+    await assertEqual('dropped', ['public.keep_t'])
+  } finally {
+    await ingester.stop()
+  }
+})

@@ -73,6 +73,7 @@ test('a stop mid-copy resumes after the last chunk written: no finished chunk is
     // Rows 41..100 in six chunks, and the empty chunk that finds the end.
     assert.deepEqual(rowsRead, [10, 10, 10, 10, 10, 10, 0])
     assert.equal(second.status().tables[0]?.rowsCopied, 100)
+    assert.equal(second.status().tables[0]?.rowsEstimate, 100)
     assert.deepEqual(diffRows(await sourceRows(pg.url, 'public.resume'), await cairnRows(await store.partition('resume'), 'public.resume')), [])
   } finally {
     await second.stop()

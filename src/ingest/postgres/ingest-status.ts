@@ -61,7 +61,8 @@ export interface IngestProgress {
   ingest: 1
   /** End LSN of the last source commit this write completes; absent mid-transaction. */
   src?: string
-  tables?: Record<string, TableProgress>
+  /** Progress of the tables this write advanced; null: the table left the publication (its rows are deleted in the same write). */
+  tables?: Record<string, TableProgress | null>
 }
 
 /** `meta.ingest` of the partition in the catalog. */
@@ -86,7 +87,10 @@ export function newMeta(slot: string, publication: string): IngestMeta {
 export function foldProgress(meta: IngestMeta, lsn: number, progress: IngestProgress): void {
   if (lsn <= meta.atLsn) return
   meta.atLsn = lsn
-  for (const [name, t] of Object.entries(progress.tables ?? {})) meta.tables[name] = t
+  for (const [name, t] of Object.entries(progress.tables ?? {})) {
+    if (t === null) delete meta.tables[name]
+    else meta.tables[name] = t
+  }
   if (progress.src === undefined) return
   if (meta.sourceLsn === undefined || parseLsn(progress.src) > parseLsn(meta.sourceLsn)) meta.sourceLsn = progress.src
   const tables = Object.values(meta.tables)

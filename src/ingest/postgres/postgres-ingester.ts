@@ -204,6 +204,8 @@ export class PostgresIngester {
       resume: () => this.#stream.resume(),
     })
     for (const t of tables) this.#applier.tables.set(t.name, t)
+    // Tables recorded but no longer published (removed while the ingester was stopped).
+    for (const name of Object.keys(meta.tables)) if (!this.#applier.tables.has(name)) this.#applier.removeTable(name)
     this.#snapshotter = new Snapshotter({
       url: this.#o.url,
       applier: this.#applier,
@@ -211,6 +213,7 @@ export class PostgresIngester {
       chunkRows,
       copyParallelism,
       ...(this.#o.hooks?.afterChunkRead !== undefined && { onChunkRead: this.#o.hooks.afterChunkRead }),
+      tableGone: (name) => this.#tableGone(name),
       onTableStart: (name) => this.#clocks.set(name, { startedAtMs: Date.now(), rowsAtStart: this.#applier.progressOf(name)?.rowsCopied ?? 0 }),
     })
     const startLsn = meta.sourceLsn === undefined ? 0n : parseLsn(meta.sourceLsn)
@@ -292,7 +295,9 @@ export class PostgresIngester {
     }
     this.#currentWal = parseLsn(row.current)
     if (row.restart_lsn !== null) this.#retainedWalBytes = Number(this.#currentWal - parseLsn(row.restart_lsn))
-    for (const name of await publishedTables(this.#control, this.publication)) {
+    const published = await publishedTables(this.#control, this.publication)
+    for (const name of [...this.#applier.tables.keys()]) if (!published.includes(name)) this.#applier.removeTable(name)
+    for (const name of published) {
       if (this.#applier.tables.has(name)) continue
       const table = await describeTable(this.#control, name)
       if (this.#applier.tables.has(name)) continue
@@ -303,6 +308,14 @@ export class PostgresIngester {
       this.#lastWriteMs = Date.now()
       await this.#control.query('SELECT pg_logical_emit_message(true, $1, $2)', [`cairn:${this.slot}`, '{"w":"heartbeat"}'])
     }
+  }
+
+  /** True (and the table removed) when `name` is no longer in the publication. */
+  async #tableGone(name: string): Promise<boolean> {
+    if (!this.#applier.tables.has(name)) return true
+    if ((await publishedTables(this.#control, this.publication)).includes(name)) return false
+    this.#applier.removeTable(name)
+    return true
   }
 
   /** What the ingester is doing now. */
@@ -344,8 +357,10 @@ export class PostgresIngester {
   }
 
   #tick(): void {
-    if (this.#phase === 'copying' && !this.#snapshotter.busy && Object.values(this.#applier.meta.tables).every((t) => t.state === 'done')) {
-      this.#phase = 'streaming'
+    if (this.#phase === 'copying' || this.#phase === 'streaming') {
+      // Back to copying when a table joins the publication.
+      const copying = this.#snapshotter.busy || Object.values(this.#applier.meta.tables).some((t) => t.state !== 'done')
+      this.#phase = copying ? 'copying' : 'streaming'
     }
     const status = this.status()
     this.#o.onProgress?.(status)
@@ -423,7 +438,11 @@ export class PostgresIngester {
     await this.#applier?.stop()
     await this.#stream?.stop()
     if (!failed) this.#phase = 'stopped'
-    if (this.#applier !== undefined) await this.#checkpoint(this.#applier.meta, true).catch(() => undefined)
+    if (this.#applier !== undefined) {
+      await this.#checkpoint(this.#applier.meta, true).catch(() => undefined)
+      // The last word for a progress display: stopped, or failed with the error.
+      this.#o.onProgress?.(this.status())
+    }
     await this.#teardown()
   }
 

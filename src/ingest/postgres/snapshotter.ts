@@ -39,6 +39,8 @@ export interface SnapshotterOptions {
   /** Awaited between a chunk's SELECT and its high watermark (tests change rows in the window). */
   onChunkRead?: (table: string, rows: number) => void | Promise<void>
   onTableStart?: (table: string) => void
+  /** After a copy failed: true when the table left the publication (the failure is then expected). */
+  tableGone: (table: string) => Promise<boolean>
 }
 
 export class Snapshotter {
@@ -94,8 +96,10 @@ export class Snapshotter {
       const table = this.#queue.shift()!
       this.#running++
       this.#copy(table)
-        .catch((e: unknown) => {
-          if (!this.#stopped) this.#failure?.(e)
+        .catch(async (e: unknown) => {
+          if (this.#stopped || !this.#o.applier.tables.has(table.name)) return
+          if (await this.#o.tableGone(table.name).catch(() => false)) return
+          this.#failure?.(e)
         })
         .finally(() => {
           this.#running--
@@ -122,7 +126,7 @@ export class Snapshotter {
       }
       try {
         for (;;) {
-          if (this.#stopped) return
+          if (this.#stopped || !this.#o.applier.tables.has(table.name)) return
           if (this.#o.applier.progressOf(table.name)?.state === 'done') return
           const { rows, written } = await this.#chunk(client, table, lastKey)
           inFlight.push(written)

@@ -179,7 +179,9 @@ const identityByCode: Record<string, SourceTable['replicaIdentity']> = { d: 'def
 export async function describeTable(client: pg.Client, name: string): Promise<SourceTable> {
   const dot = name.indexOf('.')
   const rel = await client.query<{ oid: string; relreplident: string; reltuples: string }>(
-    `SELECT c.oid, c.relreplident, c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+    // reltuples is -1 until the table is first analyzed: then the statistics' live row count.
+    `SELECT c.oid, c.relreplident, CASE WHEN c.reltuples >= 0 THEN c.reltuples ELSE coalesce(pg_stat_get_live_tuples(c.oid), -1) END AS reltuples
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
     [name.slice(0, dot), name.slice(dot + 1)],
   )
   const r = rel.rows[0]

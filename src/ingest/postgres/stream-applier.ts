@@ -21,7 +21,7 @@
 import { assert } from '../../io/assert.js'
 import { CairnError } from '../../io/errors.js'
 import type { Partition, StateOpInput } from '../../partition/index.js'
-import { encodeKey, tablePrefix, tableRange } from './key-encoding.js'
+import { encodeKey, tableRange } from './key-encoding.js'
 import { foldProgress, type IngestMeta, type IngestProgress, type TableProgress } from './ingest-status.js'
 import { formatLsn, type PgLsn, parseLsn } from './lsn.js'
 import { type ColumnValue, type PgoutputMessage, type RelationMessage, unchangedToast } from './pgoutput.js'
@@ -96,9 +96,17 @@ interface Relation {
 
 interface Batch {
   ops: StateOpInput[]
-  overlay: Map<string, string | null>
-  truncated: Set<string>
-  tables: Record<string, TableProgress>
+  /** Ops so far in this batch (orders the overlay, the chunks and truncates). */
+  seq: number
+  /** The last value this batch gives a key the stream changed (null: deleted). */
+  overlay: Map<string, { seq: number; value: string | null }>
+  /** Chunk rows this batch writes, looked up (rarely: an unchanged TOAST value) by a map built on demand. */
+  chunks: { seq: number; table: string; entries: ChunkEntry[]; map?: Map<string, string> }[]
+  /** Tables truncated in this batch, at which op. */
+  truncated: Map<string, number>
+  tables: Record<string, TableProgress | null>
+  /** The batch holds a change to write even without a commit (a table removed). */
+  pending: boolean
   src?: PgLsn
   bytes: number
   windows: Window[]
@@ -134,6 +142,8 @@ export class StreamApplier {
   #batch: Batch = newBatch()
   #txn: { skip: boolean; finalLsn: PgLsn; commitTimeMs: number; recent: RecentTxn } | undefined
   readonly #recent: RecentTxn[] = []
+  /** Rows written with unchanged TOAST columns that had no value to take (key string -> columns); rare, see #update. */
+  readonly #unresolved = new Map<string, Set<string>>()
   /** Tables whose chunks are discarded until the snapshotter reads them again from the durable key. */
   readonly #rereading = new Set<string>()
   #stopped = false
@@ -189,7 +199,22 @@ export class StreamApplier {
 
   /** The latest progress of a table (what is durable, or pending in the batch being built). */
   progressOf(table: string): TableProgress | undefined {
-    return this.#batch.tables[table] ?? this.meta.tables[table]
+    return table in this.#batch.tables ? (this.#batch.tables[table] ?? undefined) : this.meta.tables[table]
+  }
+
+  /**
+   * A table that left the publication (dropped, or removed from it): no longer tracked, its rows
+   * deleted and its progress removed in the next write; its chunks in flight are not written.
+   */
+  removeTable(name: string): void {
+    this.tables.delete(name)
+    const { start, end } = tableRange(name)
+    this.#batch.ops.push({ type: 'deleteRange', start, end })
+    this.#batch.truncated.set(name, ++this.#batch.seq)
+    this.#batch.tables[name] = null
+    this.#batch.pending = true
+    for (const w of this.#windows.values()) if (w.table === name) w.truncated = true
+    this.#wake?.()
   }
 
   /** Stops after writing what is whole; windows in flight fail. */
@@ -205,7 +230,7 @@ export class StreamApplier {
         if (this.#stopped) break
         const next = this.#queue.shift()
         if (next === undefined) {
-          if (this.#txn === undefined && this.#batch.src !== undefined) {
+          if (this.#txn === undefined && (this.#batch.src !== undefined || this.#batch.pending)) {
             await this.#flush(true)
             continue
           }
@@ -262,6 +287,7 @@ export class StreamApplier {
       case 'insert': {
         const rel = this.#rel(msg.oid)
         const key = this.#key(rel, msg.newTuple)
+        if (this.#unresolved.size > 0) this.#unresolved.delete(keyString(key))
         this.#put(rel, key, rowObjectJson(rel.message.columns, this.#row(rel, msg.newTuple)))
         return
       }
@@ -269,7 +295,9 @@ export class StreamApplier {
         return this.#update(msg.oid, msg.oldKind, msg.oldTuple, msg.newTuple)
       case 'delete': {
         const rel = this.#rel(msg.oid)
-        this.#delete(rel, this.#key(rel, msg.oldTuple, 'delete'))
+        const key = this.#key(rel, msg.oldTuple, 'delete')
+        if (this.#unresolved.size > 0) this.#unresolved.delete(keyString(key))
+        this.#delete(rel, key)
         return
       }
       case 'truncate':
@@ -277,9 +305,7 @@ export class StreamApplier {
           const rel = this.#rel(oid)
           const { start, end } = tableRange(rel.table.name)
           this.#batch.ops.push({ type: 'deleteRange', start, end })
-          this.#batch.truncated.add(rel.table.name)
-          const prefix = keyString(tablePrefix(rel.table.name))
-          for (const k of this.#batch.overlay.keys()) if (k.startsWith(prefix)) this.#batch.overlay.delete(k)
+          this.#batch.truncated.set(rel.table.name, ++this.#batch.seq)
           for (const w of this.#windows.values()) if (w.open && w.table === rel.table.name) w.truncated = true
         }
         return
@@ -348,6 +374,8 @@ export class StreamApplier {
     const newKey = this.#key(rel, keyTuple, 'update')
     const oldKey = oldTuple === undefined ? newKey : this.#key(rel, oldTuple, 'update')
     let row: Record<string, unknown>
+    const oldK = keyString(oldKey)
+    const newK = keyString(newKey)
     if (newTuple.includes(unchangedToast)) {
       // Unchanged TOAST values: from the old row (REPLICA IDENTITY FULL sends it whole; a key
       // tuple 'K' holds only the key, its other columns are nulls that mean nothing), else the
@@ -355,22 +383,53 @@ export class StreamApplier {
       let base: Record<string, unknown> | undefined
       if (oldKind === 'O' && oldTuple !== undefined && !oldTuple.includes(unchangedToast)) base = this.#row(rel, oldTuple)
       base ??= await this.#stored(oldKey)
-      base ??= await this.#o.fetchRow(
-        rel.table,
-        rel.keyIndex.map((i) => keyTuple[i] as string | null),
-      )
+      // Columns the base cannot give: absent, or themselves written without a value (see below).
+      const unknown = this.#unresolved.get(oldK)
+      const missing = rel.message.columns.filter((c, i) => newTuple[i] === unchangedToast && (base === undefined || !(c.name in base) || unknown?.has(c.name))).map((c) => c.name)
+      if (missing.length > 0) {
+        const current = await this.#o.fetchRow(
+          rel.table,
+          rel.keyIndex.map((i) => keyTuple[i] as string | null),
+        )
+        if (current !== undefined) {
+          base = { ...base }
+          for (const name of missing) base[name] = current[name]
+          missing.length = 0
+        }
+      }
       row = this.#row(rel, newTuple, base)
-    } else row = this.#row(rel, newTuple)
+      // A transaction replayed on top of its own partial write (it spanned writes and the
+      // ingester stopped inside it) can find neither the old row nor the new one in the source:
+      // remember which columns were written as null for lack of a value, so a later update of
+      // that row asks the source again instead of carrying the null on.
+      if (missing.length > 0) this.#unresolved.set(newK, new Set(missing))
+      else this.#unresolved.delete(newK)
+    } else {
+      row = this.#row(rel, newTuple)
+      this.#unresolved.delete(newK)
+    }
+    if (oldK !== newK) this.#unresolved.delete(oldK)
     if (keyString(oldKey) !== keyString(newKey)) this.#delete(rel, oldKey)
     this.#put(rel, newKey, rowObjectJson(rel.message.columns, row))
   }
 
+  /** The row `key` has after what is written and what this batch does so far. */
   async #stored(key: Uint8Array): Promise<Record<string, unknown> | undefined> {
     const k = keyString(key)
-    let text: string | null | undefined = this.#batch.overlay.get(k)
-    if (text === undefined) {
-      const table = this.#tableOfKey(key)
-      if (table !== undefined && this.#batch.truncated.has(table)) return undefined
+    const batch = this.#batch
+    const table = this.#tableOfKey(key)
+    let best: { seq: number; value: string | null } | undefined = batch.overlay.get(k)
+    for (const c of batch.chunks) {
+      if (c.table !== table || c.seq <= (best?.seq ?? 0)) continue
+      c.map ??= new Map(c.entries.map((e) => [keyString(e.key), e.value]))
+      const value = c.map.get(k)
+      if (value !== undefined) best = { seq: c.seq, value }
+    }
+    const truncatedAt = table === undefined ? undefined : batch.truncated.get(table)
+    let text: string | null
+    if (best !== undefined && best.seq > (truncatedAt ?? 0)) text = best.value
+    else if (truncatedAt !== undefined) text = null
+    else {
       const value = await this.#o.partition.get(key)
       text = value === undefined ? null : decoder.decode(value)
     }
@@ -403,7 +462,7 @@ export class StreamApplier {
   #put(rel: Relation, key: Uint8Array, value: string): void {
     const k = keyString(key)
     this.#batch.ops.push({ type: 'put', key, value })
-    this.#batch.overlay.set(k, value)
+    this.#batch.overlay.set(k, { seq: ++this.#batch.seq, value })
     this.#batch.bytes += key.length + value.length
     this.#touch(rel.table.name, k)
   }
@@ -411,7 +470,7 @@ export class StreamApplier {
   #delete(rel: Relation, key: Uint8Array): void {
     const k = keyString(key)
     this.#batch.ops.push({ type: 'delete', key })
-    this.#batch.overlay.set(k, null)
+    this.#batch.overlay.set(k, { seq: ++this.#batch.seq, value: null })
     this.#batch.bytes += key.length
     this.#touch(rel.table.name, k)
   }
@@ -447,6 +506,11 @@ export class StreamApplier {
         else for (const k of t.keys.get(w.table) ?? []) w.touched.add(k)
       }
     }
+    if (!this.tables.has(w.table)) {
+      // The table left the publication: nothing of it is written any more.
+      this.#batch.windows.push(w)
+      return
+    }
     if (w.retry || this.#rereading.has(w.table)) {
       // Neither written nor recorded: this chunk and the table's later ones in flight are read again.
       w.retry = true
@@ -455,15 +519,12 @@ export class StreamApplier {
       return
     }
     const prev = this.progressOf(w.table)
-    let kept = 0
     if (!w.truncated) {
-      for (const e of rows.entries) {
-        const k = keyString(e.key)
-        if (w.touched.has(k)) continue
-        this.#batch.ops.push({ type: 'put', key: e.key, value: e.value })
-        this.#batch.overlay.set(k, e.value)
-        kept++
-      }
+      // Most windows saw no change of their table: then every row goes, with no key looked at.
+      const kept = w.touched.size === 0 ? rows.entries : rows.entries.filter((e) => !w.touched.has(keyString(e.key)))
+      const ops = this.#batch.ops
+      for (const e of kept) ops.push({ type: 'put', key: e.key, value: e.value })
+      this.#batch.chunks.push({ seq: ++this.#batch.seq, table: w.table, entries: kept })
     }
     this.#batch.bytes += rows.bytes
     const txn = this.#txn
@@ -476,7 +537,6 @@ export class StreamApplier {
       ...((rows.lastKey ?? prev?.lastKey) !== undefined && { lastKey: rows.lastKey ?? prev?.lastKey }),
       ...(rows.last && { doneAtLsn: formatLsn(txn.finalLsn) }),
     }
-    void kept
     this.#batch.windows.push(w)
   }
 
@@ -497,5 +557,5 @@ export class StreamApplier {
 }
 
 function newBatch(): Batch {
-  return { ops: [], overlay: new Map(), truncated: new Set(), tables: {}, bytes: 0, windows: [] }
+  return { ops: [], seq: 0, overlay: new Map(), chunks: [], truncated: new Map(), tables: {}, pending: false, bytes: 0, windows: [] }
 }
