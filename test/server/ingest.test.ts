@@ -144,7 +144,7 @@ describe('cairn serve --ingest-postgres', () => {
       // Stopped cleanly: it recorded its status, and the slot is free for the next start.
       const store = await Store.open(`${tmp.path}/store`, { create: false })
       try {
-        assert.equal((store.catalog.partition('taken')?.meta.ingest as { status?: IngestStatus }).status?.phase, 'stopped')
+        assert.equal((store.catalog.partition('taken')!.meta.ingest as { status?: IngestStatus }).status?.phase, 'stopped')
       } finally {
         await store.close()
       }
