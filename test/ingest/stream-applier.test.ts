@@ -38,7 +38,7 @@ const relation: PgoutputMessage = {
   ],
 }
 const key = (id: number) => encodeKey('public.t', [{ typeOid: 23 }], [String(id)])
-const row = (id: number, v: string) => ({ key: key(id), value: rowJson(table.columns, [String(id), v]) })
+const row = (id: number, v: string) => ({ type: 'put' as const, key: key(id), value: rowJson(table.columns, [String(id), v]) })
 
 async function setup(fetchRow: (table: SourceTable, key: (string | null)[]) => Promise<Record<string, unknown> | undefined> = async () => undefined) {
   const store = await Store.open('/data', { fs: new MemoryFileSystem() })

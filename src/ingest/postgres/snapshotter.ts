@@ -20,7 +20,7 @@ import type pg from 'pg'
 import { encodeKey } from './key-encoding.js'
 import { rowJson } from './row-encoding.js'
 import { connectText, ident, quoteTable, type SourceTable } from './source.js'
-import type { ChunkRows, ChunkSnapshot, StreamApplier } from './stream-applier.js'
+import type { ChunkEntry, ChunkRows, ChunkSnapshot, StreamApplier } from './stream-applier.js'
 
 export const chunkRowsDefault = 10_000
 export const copyParallelismDefault = 2
@@ -207,7 +207,7 @@ export class Snapshotter {
     }
     const keyIndex = table.keyColumns.map((k) => table.columns.findIndex((c) => c.name === k))
     const keyColumns = keyIndex.map((i) => table.columns[i]!)
-    const entries = []
+    const entries: ChunkEntry[] = []
     let bytes = 0
     for (const row of result.rows) {
       const value = rowJson(table.columns, row)
@@ -217,7 +217,7 @@ export class Snapshotter {
         keyIndex.map((i) => row[i] ?? null),
       )
       bytes += key.length + value.length
-      entries.push({ key, value })
+      entries.push({ type: 'put', key, value })
     }
     const last = result.rows[result.rows.length - 1]
     return {

@@ -37,7 +37,9 @@ export const recentTxnsMax = 64
 /** Keys remembered per recent transaction; a larger one makes a chunk that did not see it read again. */
 export const recentTxnKeysMax = 50_000
 
+/** A copied row, already shaped as the put that writes it (one object per row, not two). */
 export interface ChunkEntry {
+  type: 'put'
   key: Uint8Array
   value: string
 }
@@ -523,7 +525,7 @@ export class StreamApplier {
       // Most windows saw no change of their table: then every row goes, with no key looked at.
       const kept = w.touched.size === 0 ? rows.entries : rows.entries.filter((e) => !w.touched.has(keyString(e.key)))
       const ops = this.#batch.ops
-      for (const e of kept) ops.push({ type: 'put', key: e.key, value: e.value })
+      for (const e of kept) ops.push(e)
       this.#batch.chunks.push({ seq: ++this.#batch.seq, table: w.table, entries: kept })
     }
     this.#batch.bytes += rows.bytes
