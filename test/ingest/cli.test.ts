@@ -81,7 +81,8 @@ test('ingest postgres runs until SIGTERM (status --json beside it), stops cleanl
     const target = await currentLsn()
     await waitFor('the stream to catch up', async () => {
       const s = await status(data)
-      return typeof s.sourceLsn === 'string' && parseLsn(s.sourceLsn) >= target
+      // Retained WAL is polled every 2 s: the recorded status has it once one poll ran.
+      return typeof s.sourceLsn === 'string' && parseLsn(s.sourceLsn) >= target && typeof s.retainedWalBytes === 'number'
     }, 60_000)
     // The command itself, beside the running ingester.
     const running = await statusJson(data)
