@@ -10,6 +10,8 @@
  * CAIRN_BENCH_PARTITIONS (many-partitions, default 1,000), CAIRN_BENCH_BASE (many-partitions: another checkout to compare with),
  * CAIRN_BENCH_SNAPSHOT_MB (snapshot state, default 256), CAIRN_BENCH_SNAPSHOT_ROUNDS (default 3).
  * CAIRN_BENCH_CHECKPOINT_MB (checkpoint: store sizes, default "100,1000"), CAIRN_BENCH_CHECKPOINT_ROUNDS (default 3).
+ * CAIRN_BENCH_INGEST_ROWS (default 1,000,000), CAIRN_BENCH_INGEST_STREAM_ROWS (default 200,000),
+ * CAIRN_BENCH_INGEST_LOAD_RPS (default 10,000), CAIRN_BENCH_INGEST_ROUNDS (default 3), CAIRN_BENCH_INGEST_LAG_SECONDS (default 180).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -18,6 +20,7 @@ import { type CaseResult, formatCase, formatSummary, machineInfo, type Suite, ty
 import { checkpointSuite } from './suites/checkpoint.js'
 import { bootstrapSuite } from './suites/bootstrap.js'
 import { fsyncLimitSuite } from './suites/fsync-limit.js'
+import { ingestSuite } from './suites/ingest.js'
 import { logAppendSuite } from './suites/log-append.js'
 import { logReadSuite } from './suites/log-read.js'
 import { manyPartitionsSuite } from './suites/many-partitions.js'
@@ -25,7 +28,7 @@ import { serverSuite } from './suites/server.js'
 import { snapshotSuite } from './suites/snapshot.js'
 import { stateSuites } from './suites/state.js'
 
-const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite, snapshotSuite, checkpointSuite, bootstrapSuite]
+const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite, snapshotSuite, checkpointSuite, bootstrapSuite, ingestSuite]
 
 function select(args: string[]): Suite[] {
   if (args.length === 0) return suites

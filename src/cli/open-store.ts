@@ -46,13 +46,23 @@ export async function withReadableStore<T>(dir: string, fn: (readable: ReadableS
   }
 }
 
-/** Runs `fn` on one partition of the store, owned or read-only as `withReadableStore` decides. */
-export async function withReadablePartition<T>(dir: string, id: string, fn: (partition: ReadablePartition) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on one partition of the store, owned or read-only as `withReadableStore` decides, with
+ * the partition's catalog metadata (what higher layers such as ingest record about it).
+ */
+export async function withReadablePartition<T>(
+  dir: string,
+  id: string,
+  fn: (partition: ReadablePartition, meta: Readonly<Record<string, unknown>>) => Promise<T>,
+): Promise<T> {
   return await withReadableStore(dir, async (readable) => {
-    if (!readable.readOnly) return await fn(await readable.store.partition(id))
+    if (!readable.readOnly) {
+      const partition = await readable.store.partition(id)
+      return await fn(partition, readable.store.catalog.partition(id)?.meta ?? {})
+    }
     const view: ReadOnlyPartition = await readable.reader.openPartition(id)
     try {
-      return await fn(view)
+      return await fn(view, await readable.reader.partitionMeta(id))
     } finally {
       await view.close()
     }

@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { registerBackup } from './commands/backup.js'
 import { registerInfo } from './commands/info.js'
+import { registerIngest } from './commands/ingest.js'
 import { registerInit } from './commands/init.js'
 import { registerKv } from './commands/kv.js'
 import { registerLogAppend } from './commands/log-append.js'
@@ -31,5 +32,6 @@ export function buildProgram(): Command {
   registerServe(program)
   registerSnapshot(program)
   registerBackup(program)
+  registerIngest(program)
   return program
 }

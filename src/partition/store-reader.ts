@@ -113,6 +113,20 @@ export class StoreReader {
   }
 
   /**
+   * The partition's metadata as the catalog holds it now (small durable state of higher layers,
+   * by namespace: `snapshot`, `ingest`), e.g. for `cairn ingest status` beside a running
+   * ingester; `PARTITION_NOT_FOUND` if the catalog has none. Opens no partition.
+   *
+   * @example
+   * const { ingest } = await reader.partitionMeta('pg')
+   */
+  async partitionMeta(id: string): Promise<Record<string, unknown>> {
+    this.#checkOpen()
+    assertPartitionId(id)
+    return (await this.#entry(id)).meta
+  }
+
+  /**
    * A read-only view of a partition's key-value state as of now: its tables plus its log
    * replayed in memory, nothing written (see read-only-partition.ts). Every write the owner
    * acknowledged before the call is in it (when the owner still had other writes in flight,

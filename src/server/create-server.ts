@@ -20,6 +20,7 @@ import type { Context, Reply } from './context.js'
 import { sendJson, toErrorResponse } from './error-response.js'
 import { postBackup } from './handlers/backups.js'
 import { deleteKey, getKey, getScan, postBatch, putKey } from './handlers/kv.js'
+import { ingestStatusHandler } from './handlers/ingest.js'
 import { getRecords, postRecords } from './handlers/records.js'
 import { postSnapshot } from './handlers/snapshots.js'
 import { getStatus } from './handlers/status.js'
@@ -92,6 +93,7 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     .add('GET', '/v1/partitions/:p/scan', getScan)
     .add('POST', '/v1/backups', postBackup)
     .add('POST', '/v1/partitions/:p/snapshots', postSnapshot)
+    .add('GET', '/v1/ingest/status', ingestStatusHandler(options.ingest))
 
   let inFlight = 0
   let closing: Promise<void> | undefined
@@ -320,6 +322,11 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
   })
 
   async function shutdown(): Promise<void> {
+    // The ingester stops while requests drain: what it acknowledged to its source is durable before the store closes.
+    const ingestStopped = options.ingest?.stop().then(
+      () => undefined,
+      (e: unknown) => ({ failed: e }),
+    )
     const closed = new Promise<void>((resolve) => http.close(() => resolve()))
     // Idle keep-alive sockets (and sockets that never sent a request) hold nothing: close them now.
     closeIdle()
@@ -342,7 +349,9 @@ export function createServer(store: Store, options: ServerOptions = {}): CairnSe
     await options.snapshots?.policy?.stop()
     await options.snapshots?.manager.close()
     // Every request has answered, so every append it made is durable; now release the store.
+    const ingest = await ingestStopped
     await store.close()
+    if (ingest !== undefined) throw ingest.failed
   }
 
   return {

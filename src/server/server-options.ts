@@ -14,6 +14,7 @@ import type { SnapshotManager, SnapshotPolicy } from '../snapshot/index.js'
 import { recordBytesMaxDefault } from '../partition/index.js'
 import { tokenChecker } from './check-token.js'
 import type { ResolvedServerOptions } from './context.js'
+import type { ServerIngest } from './handlers/ingest.js'
 import {
   bodyBytesMaxDefault,
   headersTimeoutMsDefault,
@@ -63,6 +64,8 @@ export interface ServerOptions {
   shutdownMs?: number
   /** Enables POST /v1/backups: each backup is a checkpoint in this backup set (default: off, 404). */
   backupDir?: string | undefined
+  /** An ingester running inside the server: GET /v1/ingest/status answers its status; `close()` stops it before the store closes. */
+  ingest?: ServerIngest | undefined
   /** Called with each unexpected (5xx) error; default: ignore. */
   onError?: (error: unknown, req: IncomingMessage) => void
   /**

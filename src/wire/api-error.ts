@@ -26,6 +26,7 @@ export type ApiErrorCode =
   | 'EXPECTATION_FAILED'
   | 'HEADERS_TOO_LARGE'
   | 'UNSUPPORTED_TRANSFER_ENCODING'
+  | 'INGEST_NOT_FOUND'
 
 /**
  * An error with a code the engine does not define; carries its own HTTP status.
@@ -70,5 +71,7 @@ const apiStatus: Record<ApiErrorCode, number> = {
   EXPECTATION_FAILED: 417,
   HEADERS_TOO_LARGE: 431,
   UNSUPPORTED_TRANSFER_ENCODING: 501,
+  // No ingester runs in this server, or the partition has no ingest status (cairn ingest status).
+  INGEST_NOT_FOUND: 404,
 }
 

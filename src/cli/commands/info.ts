@@ -44,7 +44,7 @@ async function storeInfo(options: InfoOptions): Promise<void> {
 
 async function partitionInfo(partitionId: string, options: InfoOptions): Promise<void> {
   assertPartitionId(partitionId)
-  const info = await withReadablePartition(options.data, partitionId, async (p) => ({ readOnly: false, ...p.info() }) as Record<string, unknown>)
+  const info = await withReadablePartition(options.data, partitionId, async (p, meta) => ({ readOnly: false, ...p.info(), ...(await ingestFields(meta)) }) as Record<string, unknown>)
   if (options.json) {
     await writeLine(toJson(info))
     return
@@ -52,6 +52,15 @@ async function partitionInfo(partitionId: string, options: InfoOptions): Promise
   const { readOnly, asOfMs, ...rest } = info
   if (readOnly === true) await writeLine(readOnlyNote(Number(asOfMs)))
   await writeLine(fieldsLine(rest))
+}
+
+/** An ingested partition's consistent LSN (absent until the ingester published one). */
+async function ingestFields(meta: Readonly<Record<string, unknown>>): Promise<{ consistentLsn?: number }> {
+  if (meta.ingest === undefined) return {}
+  // Loaded only for an ingested partition: other commands do not pay for the Postgres client.
+  const { readIngestStatus } = await import('../../ingest/index.js')
+  const lsn = readIngestStatus(meta.ingest)?.consistentLsn
+  return lsn === undefined ? {} : { consistentLsn: lsn }
 }
 
 function readOnlyNote(asOfMs: number, more?: string): string {

@@ -1,12 +1,14 @@
 /**
  * `cairn serve`: the HTTP server on a store. SIGTERM/SIGINT shut it down gracefully (stop
  * accepting, close idle connections, finish in-flight requests and appends within
- * --shutdown-ms, close the store) and exit 0; a second signal exits at once with 1.
+ * --shutdown-ms, close the store) and exit 0; a second signal exits at once with 1. With
+ * --ingest-postgres an ingester runs inside it, started once the store is open and stopped
+ * cleanly (what it acknowledged to Postgres durable) before the store closes.
  */
 import { resolve } from 'node:path'
 import { type Command, InvalidArgumentError } from 'commander'
 import { CairnError } from '../../io/errors.js'
-import { memoryBytesMaxDefault, memoryBytesMaxLimit, memoryBytesMin, openPartitionsMaxDefault, openPartitionsMaxLimit, Store } from '../../partition/index.js'
+import { assertPartitionId, memoryBytesMaxDefault, memoryBytesMaxLimit, memoryBytesMin, openPartitionsMaxDefault, openPartitionsMaxLimit, Store } from '../../partition/index.js'
 // The server's defaults, from a module with no imports: registering the command does not load the server.
 import {
   bodyBytesMaxDefault,
@@ -17,6 +19,8 @@ import {
   shutdownMsDefault,
 } from '../../server/server-limits.js'
 import { type DataOptions, intParser, withData } from '../options.js'
+import type { PostgresIngester } from '../../ingest/index.js'
+import { postgresUrlParser, tablesParser } from './ingest-options.js'
 
 interface ServeOptions extends DataOptions {
   port: number
@@ -41,6 +45,9 @@ interface ServeOptions extends DataOptions {
   snapshotIntervalMs?: number
   snapshotCheckMs?: number
   trimDelayMs?: number
+  ingestPostgres?: string
+  ingestTables?: string[]
+  ingestPartition?: string
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
@@ -88,7 +95,11 @@ export function registerServe(program: Command): void {
     .option('--snapshot-interval-ms <ms>', 'with --repo: ... or once its last snapshot is this old and something is new', intParser('snapshot-interval-ms', 1))
     .option('--snapshot-check-ms <ms>', 'with --repo: how often the policy looks at the partitions (default 10000)', intParser('snapshot-check-ms', 1))
     .option('--trim-delay-ms <ms>', 'with --repo: trim the log to an archived LSN only once it has been archived this long (default 0)', intParser('trim-delay-ms', 0))
+    .option('--ingest-postgres <url>', 'also replicate this Postgres into a partition while serving (see cairn ingest postgres)', postgresUrlParser)
+    .option('--ingest-tables <a,b>', 'with --ingest-postgres: the tables to replicate (default: all)', tablesParser)
+    .option('--ingest-partition <id>', 'with --ingest-postgres: the partition the rows go to (default: pg)')
     .action(async (options: ServeOptions) => {
+      checkIngestOptions(options)
       const envToken = process.env.CAIRN_TOKEN
       if (options.token === undefined && envToken === '') {
         throw new CairnError('INVALID_ARGUMENT', 'CAIRN_TOKEN is set but empty: give it a value, or unset it to serve without auth')
@@ -100,14 +111,17 @@ export function registerServe(program: Command): void {
       const logger = pino({ name: 'cairn' }, pino.destination({ fd: 2, sync: true }))
       const store = await Store.open(options.data, { create: true, memoryBytesMax: options.memoryBytesMax, openPartitionsMax: options.openPartitionsMax })
       let snapshots: Awaited<ReturnType<typeof attachRepository>>
+      let ingest: Awaited<ReturnType<typeof startIngest>>
       try {
         snapshots = await attachRepository(store, options, logger)
+        ingest = await startIngest(store, options, (e) => logger.error({ err: e }, 'ingest failed: it stopped; the server goes on serving (GET /v1/ingest/status shows the error)'))
       } catch (e) {
         await store.close()
         throw e
       }
       const server = createServer(store, {
         snapshots,
+        ...(ingest !== undefined && { ingest }),
         token,
         autoCreate: options.autoCreate,
         maxPartitions: options.maxPartitions,
@@ -125,6 +139,7 @@ export function registerServe(program: Command): void {
       try {
         address = await server.listen(options.port, options.host)
       } catch (e) {
+        await ingest?.stop().catch(() => undefined)
         await snapshots?.policy.stop()
         await snapshots?.manager.close()
         await store.close()
@@ -188,4 +203,28 @@ async function attachRepository(store: Store, options: ServeOptions, logger: imp
     ...(options.trimDelayMs !== undefined && { trimDelayMs: options.trimDelayMs }),
   })
   return { manager, policy }
+}
+
+/** `--ingest-tables` and `--ingest-partition` mean nothing without `--ingest-postgres`. */
+function checkIngestOptions(options: ServeOptions): void {
+  if (options.ingestPostgres !== undefined) {
+    if (options.ingestPartition !== undefined) assertPartitionId(options.ingestPartition)
+    return
+  }
+  const stray = [options.ingestTables !== undefined && '--ingest-tables', options.ingestPartition !== undefined && '--ingest-partition'].filter(Boolean)
+  if (stray.length > 0) throw new CairnError('INVALID_ARGUMENT', `${stray.join(' and ')} ${stray.length === 1 ? 'needs' : 'need'} --ingest-postgres URL`)
+}
+
+/** The ingester of `--ingest-postgres`, started on the open store (undefined without it). */
+async function startIngest(store: Store, options: ServeOptions, onFailure: (e: unknown) => void): Promise<PostgresIngester | undefined> {
+  if (options.ingestPostgres === undefined) return undefined
+  const { PostgresIngester } = await import('../../ingest/index.js')
+  const ingester = await PostgresIngester.start({
+    url: options.ingestPostgres,
+    store,
+    partition: options.ingestPartition ?? 'pg',
+    ...(options.ingestTables !== undefined && { tables: options.ingestTables }),
+  })
+  ingester.done.catch(onFailure)
+  return ingester
 }
