@@ -17,10 +17,10 @@ import { fsyncLimitSuite } from './suites/fsync-limit.js'
 import { logAppendSuite } from './suites/log-append.js'
 import { logReadSuite } from './suites/log-read.js'
 import { manyPartitionsSuite } from './suites/many-partitions.js'
-import { serverSuite } from './suites/server.js'
+import { serverHttpSuite, serverSuite } from './suites/server.js'
 import { stateSuites } from './suites/state.js'
 
-const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite]
+const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, serverHttpSuite, manyPartitionsSuite]
 
 function select(args: string[]): Suite[] {
   if (args.length === 0) return suites
