@@ -87,21 +87,49 @@ class Core {
       this.sorted = fresh
       return fresh
     }
-    const out = new Array<string>(old.length + fresh.length)
-    let i = 0
-    let j = 0
-    let o = 0
-    while (i < old.length && j < fresh.length) out[o++] = old[i]! < fresh[j]! ? old[i++]! : fresh[j++]!
-    while (i < old.length) out[o++] = old[i++]!
-    while (j < fresh.length) out[o++] = fresh[j++]!
-    this.sorted = out
-    return out
+    const bySearch = fresh.length <= mergeBySearchKeysMax && fresh.length * mergeBySearchRatio < old.length
+    this.sorted = bySearch ? mergeBySearch(old, fresh) : mergeLinear(old, fresh)
+    return this.sorted
   }
 }
 
-/** The first index of `keys` whose key is >= `s` (keys.length if none). */
-function lowerBound(keys: readonly string[], s: string): number {
-  let lo = 0
+/**
+ * Below this ratio of old to new keys, a merge finds each new key's place by binary search and
+ * copies the old keys between in slices (native copies) instead of comparing every old key: a
+ * scan or snapshot every few writes into a large memtable merges a few keys into many.
+ */
+const mergeBySearchRatio = 16
+/** At most this many new keys merge by search (its slices are spread as one call's arguments). */
+const mergeBySearchKeysMax = 4096
+
+/** Two sorted arrays as one, comparing every element. */
+function mergeLinear(old: readonly string[], fresh: readonly string[]): string[] {
+  const out = new Array<string>(old.length + fresh.length)
+  let i = 0
+  let j = 0
+  let o = 0
+  while (i < old.length && j < fresh.length) out[o++] = old[i]! < fresh[j]! ? old[i++]! : fresh[j++]!
+  while (i < old.length) out[o++] = old[i++]!
+  while (j < fresh.length) out[o++] = fresh[j++]!
+  return out
+}
+
+/** Two sorted arrays as one, `fresh` much the shorter: binary search per fresh key, slices between. */
+function mergeBySearch(old: readonly string[], fresh: readonly string[]): string[] {
+  const parts: string[][] = []
+  let from = 0
+  for (const key of fresh) {
+    const at = lowerBound(old, key, from)
+    if (at > from) parts.push(old.slice(from, at))
+    parts.push([key])
+    from = at
+  }
+  if (from < old.length) parts.push(old.slice(from))
+  return ([] as string[]).concat(...parts)
+}
+
+/** The first index of `keys` (from `lo` on) whose key is >= `s` (keys.length if none). */
+function lowerBound(keys: readonly string[], s: string, lo = 0): number {
   let hi = keys.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
