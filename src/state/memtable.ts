@@ -22,7 +22,8 @@
  * comparison instead of a byte loop.
  *
  * Invariants:
- * - every key of the map is in exactly one of the sorted index and the pending list, once;
+ * - every key of the maps is in exactly one map, and in exactly one of the sorted index and the
+ *   pending list, once;
  * - a slot's chain is in decreasing seq order; a key's visible version at limit L is the first
  *   with seq <= L, and none or a removed one means "not in this memtable";
  * - every visible entry's seq is > the seq of every range tombstone of this memtable covering
@@ -41,8 +42,11 @@ import { compareBytes, type RangeTombstone, type VersionedValue } from './types.
  */
 export const memtableEntryOverheadBytes = 128
 
-/** Keys one memtable may hold (a JS Map holds at most 2^24 entries). */
-export const memtableKeysMax = 2 ** 24 - 1
+/**
+ * Keys one map of a memtable holds (a JS Map holds at most 2^24 entries); past it, new keys go
+ * to another map, so a large memtable of small entries never hits the Map's bound.
+ */
+export const memtableMapKeysMax = 2 ** 23
 
 /** One memtable entry: the newest version of `key`. */
 export interface MemEntry extends VersionedValue {
@@ -67,16 +71,62 @@ export function latin1Key(key: Uint8Array): string {
   return latin1Slice.call(key, 0, key.length)
 }
 
-/** What a memtable and its snapshots share. */
-class Core {
-  readonly map = new Map<string, Slot>()
+/** What a memtable and its snapshots share: the maps (usually one) and the sorted index. */
+export class MemtableCore {
+  /** Each key is in exactly one map; new keys go to the last, until it holds `mapKeysMax`. */
+  readonly #maps: Array<Map<string, Slot>> = [new Map()]
+  readonly #mapKeysMax: number
+  #size = 0
   /** Sorted keys; replaced (never changed in place) when pending keys are merged in. */
   sorted: string[] = []
   pending: string[] = []
   /** The highest LSN a snapshot was taken at: versions above it are seen by no snapshot. */
   snapshotLsn = -1
 
-  /** The sorted index with every key of the map in it. */
+  constructor(mapKeysMax = memtableMapKeysMax) {
+    this.#mapKeysMax = mapKeysMax
+  }
+
+  /** Keys in the maps (removed ones too). */
+  get size(): number {
+    return this.#size
+  }
+
+  get(s: string): Slot | undefined {
+    const maps = this.#maps
+    if (maps.length === 1) return maps[0]!.get(s)
+    for (let i = maps.length - 1; i >= 0; i--) {
+      const slot = maps[i]!.get(s)
+      if (slot !== undefined) return slot
+    }
+    return undefined
+  }
+
+  /** Sets the slot of `s`, a key the maps hold (`isNew` false) or not. */
+  set(s: string, slot: Slot, isNew: boolean): void {
+    const maps = this.#maps
+    if (isNew) {
+      let last = maps[maps.length - 1]!
+      if (last.size >= this.#mapKeysMax) maps.push((last = new Map()))
+      last.set(s, slot)
+      this.#size++
+      this.pending.push(s)
+      return
+    }
+    if (maps.length === 1) {
+      maps[0]!.set(s, slot)
+      return
+    }
+    for (const m of maps) {
+      if (m.has(s)) {
+        m.set(s, slot)
+        return
+      }
+    }
+    assert(false, 'an existing key is in one of the maps')
+  }
+
+  /** The sorted index with every key of the maps in it. */
   index(): string[] {
     if (this.pending.length === 0) return this.sorted
     // Default sort compares UTF-16 code units: for latin1 strings, the byte order.
@@ -149,12 +199,12 @@ function visible(slot: Slot | undefined, limit: number): Slot | undefined {
 /** Iterates an index range in one direction, yielding the visible version of each key. */
 class EntryIterator implements IterableIterator<[string, MemEntry]> {
   readonly #keys: readonly string[]
-  readonly #map: Map<string, Slot>
+  readonly #map: MemtableCore
   readonly #limit: number
   readonly #step: number
   #i: number
 
-  constructor(keys: readonly string[], map: Map<string, Slot>, limit: number, from: number, step: number) {
+  constructor(keys: readonly string[], map: MemtableCore, limit: number, from: number, step: number) {
     this.#keys = keys
     this.#map = map
     this.#limit = limit
@@ -183,14 +233,14 @@ export class Memtable {
   bytes = 0
   /** Highest LSN applied to this memtable (all its effects are from LSNs <= this). */
   lsn = 0
-  readonly #core: Core
+  readonly #core: MemtableCore
   /** Versions above this are not seen (a snapshot's LSN; Infinity for the memtable itself). */
   readonly #limit: number
   /** Keys whose visible version is a put or a point tombstone. */
   #live = 0
 
-  constructor(core?: Core, tombstones: RangeTombstone[] = [], bytes = 0, lsn = 0, limit = Number.POSITIVE_INFINITY, live = 0) {
-    this.#core = core ?? new Core()
+  constructor(core?: MemtableCore, tombstones: RangeTombstone[] = [], bytes = 0, lsn = 0, limit = Number.POSITIVE_INFINITY, live = 0) {
+    this.#core = core ?? new MemtableCore()
     this.tombstones = tombstones
     this.bytes = bytes
     this.lsn = lsn
@@ -209,14 +259,14 @@ export class Memtable {
   /** The newest version of `key` in this memtable (a point tombstone has `value` undefined), or undefined. */
   get(key: Uint8Array): MemEntry | undefined {
     // An empty memtable (the active one right after a flush) answers without converting the key.
-    if (this.#core.map.size === 0) return undefined
-    return visible(this.#core.map.get(latin1Key(key)), this.#limit)
+    if (this.#core.size === 0) return undefined
+    return visible(this.#core.get(latin1Key(key)), this.#limit)
   }
 
   /** Entries in key order from `lower` (a map key, inclusive) on. */
   entries(lower?: string): IterableIterator<[string, MemEntry]> {
     const keys = this.#core.index()
-    return new EntryIterator(keys, this.#core.map, this.#limit, lower === undefined ? 0 : lowerBound(keys, lower), 1)
+    return new EntryIterator(keys, this.#core, this.#limit, lower === undefined ? 0 : lowerBound(keys, lower), 1)
   }
 
   /** Entries in reverse key order from `upper` (a map key, inclusive) down. */
@@ -227,7 +277,7 @@ export class Memtable {
       from = lowerBound(keys, upper)
       if (from === keys.length || keys[from] !== upper) from--
     }
-    return new EntryIterator(keys, this.#core.map, this.#limit, from, -1)
+    return new EntryIterator(keys, this.#core, this.#limit, from, -1)
   }
 
   /**
@@ -242,16 +292,14 @@ export class Memtable {
     assert(this.#limit === Number.POSITIVE_INFINITY, 'a memtable snapshot is read-only')
     const core = this.#core
     const s = latin1Key(key)
-    const old = core.map.get(s)
+    const old = core.get(s)
     let added: boolean
     if (old === undefined) {
-      assert(core.map.size < memtableKeysMax, 'memtable key count within the Map bound')
-      core.map.set(s, new Slot(key, seq, value, false, undefined))
-      core.pending.push(s)
+      core.set(s, new Slot(key, seq, value, false, undefined), true)
       added = true
     } else {
       // Keep the older versions only while a snapshot may still read them.
-      core.map.set(s, new Slot(key, seq, value, false, old.seq > core.snapshotLsn ? old.older : old))
+      core.set(s, new Slot(key, seq, value, false, old.seq > core.snapshotLsn ? old.older : old), false)
       added = old.removed
     }
     if (added) this.#live++
@@ -267,11 +315,11 @@ export class Memtable {
     const keys = core.index()
     for (let i = lowerBound(keys, lo); i < keys.length && keys[i]! < hi; i++) {
       const s = keys[i]!
-      const old = core.map.get(s)!
+      const old = core.get(s)!
       if (old.removed) continue
       this.bytes -= (old.value?.length ?? 0) + 2 * old.key.length + memtableEntryOverheadBytes
       this.#live--
-      core.map.set(s, new Slot(old.key, seq, undefined, true, old.seq > core.snapshotLsn ? old.older : old))
+      core.set(s, new Slot(old.key, seq, undefined, true, old.seq > core.snapshotLsn ? old.older : old), false)
     }
     this.tombstones.push({ start, end, seq })
     this.bytes += start.length + end.length + memtableEntryOverheadBytes

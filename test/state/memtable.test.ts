@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { seededRandom } from '../../src/io/seeded-random.js'
-import { latin1Key, Memtable } from '../../src/state/memtable.js'
+import { latin1Key, Memtable, MemtableCore } from '../../src/state/memtable.js'
 import { testSeed, withSeed } from '../helpers/seed.js'
 
 function keyOf(n: number): Uint8Array {
@@ -27,10 +27,11 @@ function listed(m: Memtable, reverse: boolean, bound?: string): string[] {
   return out
 }
 
-test('memtable: the sorted index lists every key once, in order, for the memtable and each snapshot', () =>
+for (const mapKeysMax of [undefined, 500]) {
+test(`memtable: the sorted index lists every key once, in order, for the memtable and each snapshot${mapKeysMax === undefined ? '' : ` (keys spread over maps of ${mapKeysMax})`}`, () =>
   withSeed(testSeed(), (seed) => {
     const rnd = seededRandom(seed)
-    const m = new Memtable()
+    const m = new Memtable(mapKeysMax === undefined ? undefined : new MemtableCore(mapKeysMax))
     const live = new Set<string>()
     const snapshots: Array<{ m: Memtable; keys: string[] }> = []
     let lsn = 0
@@ -52,6 +53,7 @@ test('memtable: the sorted index lists every key once, in order, for the memtabl
         for (const k of [...live]) if (k >= latin1Key(start) && k < latin1Key(end)) live.delete(k)
       }
       const expected = [...live].sort()
+      for (const k of expected) assert.equal(m.get(Buffer.from(k, 'latin1'))?.seq !== undefined, true, 'every live key is found')
       assert.deepEqual(listed(m, false), expected)
       assert.deepEqual(listed(m, true), [...expected].reverse())
       const mid = latin1Key(keyOf(25_000))
@@ -62,3 +64,4 @@ test('memtable: the sorted index lists every key once, in order, for the memtabl
     // Later writes never show in an earlier snapshot.
     for (const s of snapshots) assert.deepEqual(listed(s.m, false), s.keys)
   }))
+}
