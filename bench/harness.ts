@@ -14,6 +14,10 @@ export const benchSeconds = Number(process.env.CAIRN_BENCH_SECONDS ?? 3)
 export const benchRecords = Number(process.env.CAIRN_BENCH_RECORDS ?? 2_000_000)
 /** Concurrent writers in the concurrency cases (CAIRN_BENCH_WRITERS, default 64). */
 export const benchWriters = Number(process.env.CAIRN_BENCH_WRITERS ?? 64)
+/** Rounds of each interleaved case (CAIRN_BENCH_ROUNDS, default 3; fewer than 3 is raised to 3). */
+export const benchRounds = Math.max(3, Number(process.env.CAIRN_BENCH_ROUNDS ?? 3))
+/** Seconds one system runs in one round of an interleaved case (CAIRN_BENCH_ROUND_SECONDS, default 1.5). */
+export const benchRoundSeconds = Number(process.env.CAIRN_BENCH_ROUND_SECONDS ?? 1.5)
 
 export type Kind = 'cairn' | 'peer' | 'limit'
 
@@ -33,6 +37,11 @@ export interface Row {
   /** Extra figures (amplification, bytes, ...). */
   extra?: Record<string, number>
   note?: string
+  /** Interleaved cases: the case metric of each round, in round order (the row holds medians). */
+  rounds?: number[]
+  /** Interleaved cases: the smallest and largest per-round value of the case metric. */
+  min?: number
+  max?: number
 }
 
 export interface Target {
@@ -43,6 +52,8 @@ export interface Target {
   factorOfBestPeer?: number
   /** cairn >= factor x this peer (with `factor`). */
   peer?: string
+  /** cairn >= factor x this limit row (by system name, with `factor`). */
+  limit?: string
   factor?: number
   absolute?: number
 }
@@ -162,6 +173,107 @@ export function rowFromLoop(
   return row
 }
 
+/**
+ * One system of an interleaved case, already open: `round` runs one timed round and returns its
+ * figures; `close` releases it (and its temp dir).
+ */
+export interface BenchSystem {
+  name: string
+  kind: Kind
+  round: (seconds: number, round: number) => Promise<Row>
+  close: () => Promise<void>
+}
+
+/**
+ * The order the systems run in round `r`: forwards in even rounds, backwards in odd ones
+ * (cairn, peer, peer, peer, peer, cairn, ...), so no system always runs right after the same
+ * neighbour or always first on a machine that is still settling.
+ */
+export function roundOrder(systems: number, r: number): number[] {
+  const order = Array.from({ length: systems }, (_, i) => i)
+  return r % 2 === 0 ? order : order.reverse()
+}
+
+/**
+ * Runs an interleaved case: opens every system (in order), then `rounds` rounds in which each
+ * system runs `seconds` in turn (see `roundOrder`), closes them all, and returns one row per
+ * system holding the medians over rounds (`medianRow`). On a shared machine the speed swings
+ * 2-3x between runs; within one process, round by round, the systems see the same swings, so
+ * the medians and their ratios are what to compare, not absolute figures.
+ *
+ * @example
+ * const rows = await interleaved(ctx.log, 'recordsPerSec', [openCairnSystem, ...peerOpeners])
+ */
+export async function interleaved(
+  log: ((line: string) => void) | undefined,
+  metric: 'opsPerSec' | 'recordsPerSec',
+  openers: ReadonlyArray<() => Promise<BenchSystem>>,
+  options: { rounds?: number; seconds?: number } = {},
+): Promise<Row[]> {
+  const rounds = options.rounds ?? benchRounds
+  const seconds = options.seconds ?? benchRoundSeconds
+  const systems: BenchSystem[] = []
+  try {
+    for (const open of openers) systems.push(await open())
+    const perSystem: Row[][] = systems.map(() => [])
+    for (let r = 0; r < rounds; r++) {
+      for (const i of roundOrder(systems.length, r)) {
+        maybeGc()
+        const row = await systems[i]!.round(seconds, r)
+        perSystem[i]!.push(row)
+        log?.(`  round ${r + 1}/${rounds} ${systems[i]!.name}: ${fmtNumber(metricOf(row, metric))} ${metric === 'recordsPerSec' ? 'records/s' : 'ops/s'}`)
+      }
+    }
+    return perSystem.map((rows) => medianRow(rows, metric))
+  } finally {
+    for (const s of systems.reverse()) await s.close()
+  }
+}
+
+function metricOf(r: Row, metric: 'opsPerSec' | 'recordsPerSec'): number {
+  return metric === 'recordsPerSec' ? (r.recordsPerSec ?? r.opsPerSec) : r.opsPerSec
+}
+
+function fmtNumber(x: number): string {
+  return x.toLocaleString('en-US', { maximumFractionDigits: 0 })
+}
+
+/**
+ * One row from a system's per-round rows: every figure is the median over rounds (ops and
+ * seconds are summed), and `rounds`, `min`, `max` hold the case metric per round.
+ */
+export function medianRow(rows: readonly Row[], metric: 'opsPerSec' | 'recordsPerSec'): Row {
+  const first = rows[0]!
+  const med = (pick: (r: Row) => number | undefined): number | undefined => {
+    const xs = rows.map(pick).filter((x): x is number => x !== undefined)
+    return xs.length === 0 ? undefined : median(xs)
+  }
+  const values = rows.map((r) => metricOf(r, metric))
+  const out: Row = {
+    system: first.system,
+    kind: first.kind,
+    ops: rows.reduce((a, r) => a + r.ops, 0),
+    seconds: round(rows.reduce((a, r) => a + r.seconds, 0), 3),
+    opsPerSec: round(med((r) => r.opsPerSec)!, 1),
+    rounds: values.map((v) => round(v, 1)),
+    min: round(Math.min(...values), 1),
+    max: round(Math.max(...values), 1),
+  }
+  const optional = ['recordsPerSec', 'mbPerSec', 'p50Us', 'p99Us'] as const
+  for (const k of optional) {
+    const m = med((r) => r[k])
+    if (m !== undefined) out[k] = round(m, 2)
+  }
+  const extraKeys = [...new Set(rows.flatMap((r) => Object.keys(r.extra ?? {})))]
+  if (extraKeys.length > 0) {
+    out.extra = {}
+    for (const k of extraKeys) out.extra[k] = round(med((r) => r.extra?.[k])!, 3)
+  }
+  const note = rows.find((r) => r.note !== undefined)?.note
+  if (note !== undefined) out.note = note
+  return out
+}
+
 /** The median of `xs` (the mean of the two middle values for an even count). */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -194,6 +306,9 @@ export function finishCase(
     else if (t.factorOfBestPeer !== undefined && best !== undefined) threshold = t.factorOfBestPeer * v(best)
     else if (t.peer !== undefined) {
       const named = peers.find((r) => r.system === t.peer)
+      if (named !== undefined) threshold = (t.factor ?? 1) * v(named)
+    } else if (t.limit !== undefined) {
+      const named = c.rows.find((r) => r.kind === 'limit' && r.system === t.limit)
       if (named !== undefined) threshold = (t.factor ?? 1) * v(named)
     }
     const cv = cairn !== undefined ? v(cairn) : undefined
@@ -243,8 +358,10 @@ export function formatCase(c: CaseResult): string {
   const hasMb = c.rows.some((r) => r.mbPerSec !== undefined)
   const hasLat = c.rows.some((r) => r.p50Us !== undefined)
   const extraKeys = [...new Set(c.rows.flatMap((r) => Object.keys(r.extra ?? {})))]
+  const hasRange = c.rows.some((r) => r.min !== undefined)
   const header = ['system', 'ops/s']
   if (hasRecords) header.push('records/s')
+  if (hasRange) header.push(`${c.metric === 'recordsPerSec' ? 'records/s' : 'ops/s'} min-max`)
   if (hasMb) header.push('MB/s')
   if (hasLat) header.push('p50 µs', 'p99 µs')
   header.push(...extraKeys)
@@ -253,6 +370,7 @@ export function formatCase(c: CaseResult): string {
   for (const r of c.rows) {
     const row = [r.kind === 'limit' ? `${r.system} (limit)` : r.system, fmt(r.opsPerSec)]
     if (hasRecords) row.push(fmt(r.recordsPerSec))
+    if (hasRange) row.push(r.min === undefined ? '-' : `${fmt(r.min)}-${fmt(r.max)}`)
     if (hasMb) row.push(fmt(r.mbPerSec, 1))
     if (hasLat) row.push(fmt(r.p50Us, 1), fmt(r.p99Us, 1))
     for (const k of extraKeys) row.push(fmt(r.extra?.[k], 2))
@@ -260,6 +378,8 @@ export function formatCase(c: CaseResult): string {
     cells.push(row)
   }
   out.push(pad(cells))
+  const rounds = c.rows.find((r) => r.rounds !== undefined)?.rounds?.length
+  if (rounds !== undefined) out.push(`\nmedians of ${rounds} interleaved rounds (min-max: the case metric's range over rounds)`)
   if (c.ratioToBestPeer !== undefined) out.push(`\ncairn ÷ best peer (${c.bestPeer}): ${fmt(c.ratioToBestPeer, 2)}x`)
   for (const t of c.targets) {
     const verdict = t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : 'FAIL'
@@ -273,9 +393,10 @@ export function formatCase(c: CaseResult): string {
 export function formatSummary(cases: CaseResult[]): string {
   const targets = cases.flatMap((c) => c.targets.map((t) => ({ c, t })))
   if (targets.length === 0) return ''
-  const cells: string[][] = [['case', 'target', 'cairn', 'needed', 'result']]
+  const cells: string[][] = [['case', 'target', 'cairn', 'needed', 'cairn ÷ best peer', 'result']]
   for (const { c, t } of targets) {
-    cells.push([`${c.suite}/${c.name}`, t.description, fmt(t.cairn), fmt(t.threshold), t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : 'FAIL'])
+    const ratio = c.ratioToBestPeer === undefined ? '-' : `${fmt(c.ratioToBestPeer, 2)}x`
+    cells.push([`${c.suite}/${c.name}`, t.description, fmt(t.cairn), fmt(t.threshold), ratio, t.pass === undefined ? 'n/a' : t.pass ? 'PASS' : 'FAIL'])
   }
   return `### Targets\n\n${pad(cells)}`
 }

@@ -3,7 +3,11 @@
  * suite ids such as `log-read`), prints a markdown table per case, and writes
  * `bench/results/<timestamp>.json`, `bench/results/latest.json` and `bench/results/latest.md`.
  *
- * Knobs: CAIRN_BENCH_SECONDS (per timed case, default 3), CAIRN_BENCH_RECORDS (sequential read,
+ * Interleaved cases (log-append, fsync-limit, state-write, state-read, server-http) run
+ * CAIRN_BENCH_ROUNDS rounds (default 3, at least 3) of CAIRN_BENCH_ROUND_SECONDS per system
+ * (default 1.5), the systems in turn, and report medians with the per-round min-max.
+ *
+ * Knobs: CAIRN_BENCH_SECONDS (per timed case of the other suites, default 3), CAIRN_BENCH_RECORDS (sequential read,
  * default 2,000,000), CAIRN_BENCH_WRITERS (default 64), CAIRN_BENCH_STATE_KEYS (default 500,000),
  * CAIRN_BENCH_PEERS (e.g. "lmdb,sqlite"), CAIRN_BENCH_PEERS_ONLY=1 (run state suites for the
  * peers even while cairn has no state API), CAIRN_BENCH_SERVER_ROUNDS (default 3), CAIRN_BENCH_OUT (results dir),
@@ -24,11 +28,11 @@ import { ingestSuite } from './suites/ingest.js'
 import { logAppendSuite } from './suites/log-append.js'
 import { logReadSuite } from './suites/log-read.js'
 import { manyPartitionsSuite } from './suites/many-partitions.js'
-import { serverSuite } from './suites/server.js'
+import { serverHttpSuite, serverSuite } from './suites/server.js'
 import { snapshotSuite } from './suites/snapshot.js'
 import { stateSuites } from './suites/state.js'
 
-const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, manyPartitionsSuite, snapshotSuite, checkpointSuite, bootstrapSuite, ingestSuite]
+const suites: Suite[] = [fsyncLimitSuite, logAppendSuite, logReadSuite, ...stateSuites, serverSuite, serverHttpSuite, manyPartitionsSuite, snapshotSuite, checkpointSuite, bootstrapSuite, ingestSuite]
 
 function select(args: string[]): Suite[] {
   if (args.length === 0) return suites

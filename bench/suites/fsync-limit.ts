@@ -1,51 +1,91 @@
 /**
  * The physical limit for one durable write at a time: 100-byte appends to a file, each followed
  * by fsync (and, separately, fdatasync), via fs/promises (the path cairn's NodeFileSystem takes,
- * through the libuv thread pool) and via the synchronous calls (no thread hop).
+ * through the libuv thread pool) and via the synchronous calls (no thread hop). The variants
+ * run interleaved round by round (medians over rounds).
  */
 import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
-import { benchSeconds, type CaseResult, finishCase, type Row, rowFromLoop, type Suite, timedLoop, withTempDir } from '../harness.js'
+import {
+  type BenchSystem,
+  benchRoundSeconds,
+  benchRounds,
+  type CaseResult,
+  finishCase,
+  interleaved,
+  removeDir,
+  type Row,
+  rowFromLoop,
+  type Suite,
+  tempDir,
+  timedLoop,
+} from '../harness.js'
 
 const recordBytes = 100
 
-export async function measureFsyncLimit(seconds: number, variants: Array<'fsync' | 'fdatasync' | 'fsync-sync' | 'fdatasync-sync'>): Promise<Row[]> {
-  const rows: Row[] = []
-  const data = new Uint8Array(recordBytes).fill(0x62)
-  for (const v of variants) {
-    await withTempDir(`fsync-${v}`, async (dir) => {
-      const path = join(dir, 'limit.bin')
-      if (v.endsWith('-sync')) {
-        const fd = openSync(path, 'w')
-        const sync = v.startsWith('fdatasync') ? fdatasyncSync : fsyncSync
-        try {
-          const r = await timedLoop(seconds, 1, () => {
-            writeSync(fd, data)
-            sync(fd)
-          })
-          rows.push(rowFromLoop(`write+${v.replace('-sync', '')} (sync calls)`, 'limit', r))
-        } finally {
+export type FsyncVariant = 'fsync' | 'fdatasync' | 'fsync-sync' | 'fdatasync-sync'
+
+/** The name of a variant's row (suites find the limit rows by it). */
+export function fsyncLimitName(v: FsyncVariant): string {
+  return v.endsWith('-sync') ? `write+${v.replace('-sync', '')} (sync calls)` : `write+${v} (fs/promises)`
+}
+
+/** One limit variant as a system of an interleaved case: a file in its own temp dir. */
+export function fsyncLimitSystem(v: FsyncVariant): () => Promise<BenchSystem> {
+  return async () => {
+    const data = new Uint8Array(recordBytes).fill(0x62)
+    const dir = await tempDir(`fsync-${v}`)
+    const path = join(dir, 'limit.bin')
+    const name = fsyncLimitName(v)
+    if (v.endsWith('-sync')) {
+      const fd = openSync(path, 'w')
+      const sync = v.startsWith('fdatasync') ? fdatasyncSync : fsyncSync
+      return {
+        name,
+        kind: 'limit',
+        round: async (seconds) =>
+          rowFromLoop(
+            name,
+            'limit',
+            await timedLoop(seconds, 1, () => {
+              writeSync(fd, data)
+              sync(fd)
+            }),
+          ),
+        close: async () => {
           closeSync(fd)
-        }
-      } else {
-        const fh = await open(path, 'w')
-        let position = 0
-        try {
-          const r = await timedLoop(seconds, 1, async () => {
+          await removeDir(dir)
+        },
+      }
+    }
+    const fh = await open(path, 'w')
+    let position = 0
+    return {
+      name,
+      kind: 'limit',
+      round: async (seconds) =>
+        rowFromLoop(
+          name,
+          'limit',
+          await timedLoop(seconds, 1, async () => {
             await fh.write(data, 0, data.length, position)
             position += data.length
             if (v === 'fdatasync') await fh.datasync()
             else await fh.sync()
-          })
-          rows.push(rowFromLoop(`write+${v} (fs/promises)`, 'limit', r))
-        } finally {
-          await fh.close()
-        }
-      }
-    })
+          }),
+        ),
+      close: async () => {
+        await fh.close()
+        await removeDir(dir)
+      },
+    }
   }
-  return rows
+}
+
+/** The limit rows (medians of interleaved rounds) for `variants`. */
+export async function measureFsyncLimit(seconds: number, variants: FsyncVariant[], log?: (line: string) => void): Promise<Row[]> {
+  return await interleaved(log, 'opsPerSec', variants.map(fsyncLimitSystem), { seconds })
 }
 
 export const fsyncLimitSuite: Suite = {
@@ -53,13 +93,13 @@ export const fsyncLimitSuite: Suite = {
   groups: ['log', 'fsync'],
   description: 'raw 100-byte write + fsync / fdatasync per op, the disk limit for one awaited durable write',
   async run(ctx): Promise<CaseResult[]> {
-    const rows = await measureFsyncLimit(benchSeconds, ['fsync', 'fdatasync', 'fsync-sync', 'fdatasync-sync'])
+    const rows = await measureFsyncLimit(benchRoundSeconds, ['fsync', 'fdatasync', 'fsync-sync', 'fdatasync-sync'], ctx.log)
     ctx.shared.set('fsync-limit', rows)
     return [
       finishCase({
         suite: 'fsync-limit',
         name: '100-byte append + sync, 1 writer',
-        params: { recordBytes, seconds: benchSeconds, file: 'growing (append)' },
+        params: { recordBytes, rounds: benchRounds, roundSeconds: benchRoundSeconds, file: 'growing (append)' },
         metric: 'opsPerSec',
         rows,
         notes: ['fsync/s here is the ceiling for one writer that awaits each durable write; group commit can exceed it with concurrent writers'],

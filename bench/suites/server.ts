@@ -10,7 +10,28 @@ import { readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
-import { benchSeconds, type CaseResult, finishCase, round, type Row, type Suite, type TargetResult, withTempDir } from '../harness.js'
+import { randomBytes } from 'node:crypto'
+import { openCairn } from '../cairn.js'
+import {
+  type BenchSystem,
+  benchRoundSeconds,
+  benchRounds,
+  benchSeconds,
+  benchWriters,
+  type CaseResult,
+  finishCase,
+  interleaved,
+  removeDir,
+  round,
+  type Row,
+  rowFromLoop,
+  type Suite,
+  type TargetResult,
+  tempDir,
+  timedLoop,
+  median,
+  withTempDir,
+} from '../harness.js'
 
 const clients = 8
 const rounds = Number(process.env.CAIRN_BENCH_SERVER_ROUNDS ?? 3)
@@ -52,9 +73,6 @@ function pct(xs: number[], p: number): number {
   return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
 }
 
-function median(xs: number[]): number {
-  return pct(xs, 50)
-}
 
 async function rssMb(pid: number): Promise<number> {
   const text = await readFile(`/proc/${pid}/status`, 'utf8')
@@ -235,5 +253,92 @@ export const serverSuite: Suite = {
       c.targets.push(target(`server peak RSS < ${rssMbTarget} MB (lower is better)`, rss, rssMbTarget))
       return [c]
     })
+  },
+}
+
+/** Puts per request in the HTTP batch case (the in-process state-write case's batch size). */
+const httpBatchPuts = 1000
+
+/**
+ * One system of the HTTP throughput cases: `cairn serve` in its own process on loopback, or the
+ * same workload in process (the reference: what the server adds is the difference).
+ */
+function httpSystem(kind: 'appends' | 'batches', viaServer: boolean): () => Promise<BenchSystem> {
+  return async () => {
+    const dir = await tempDir(`server-http-${kind}`)
+    const payload = 'a'.repeat(100)
+    const keyHex = (): string => randomBytes(16).toString('base64')
+    if (viaServer) {
+      const { child, url } = await startServe(join(dir, 'store'))
+      const post = async (path: string, body: string): Promise<void> => {
+        const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        const text = await res.text()
+        if (res.status !== 200) throw new Error(`${path}: ${res.status} ${text}`)
+      }
+      const name = 'cairn serve (HTTP, loopback)'
+      return {
+        name,
+        kind: 'cairn',
+        async round(seconds) {
+          const r =
+            kind === 'appends'
+              ? await timedLoop(seconds, benchWriters, () => post('/v1/partitions/bench/records', `{"records":[{"payload":"${payload}"}]}`))
+              : await timedLoop(seconds, benchWriters, () => post('/v1/partitions/bench/batch', JSON.stringify({ ops: Array.from({ length: httpBatchPuts }, () => ({ type: 'put', keyBase64: keyHex(), value: payload })) })))
+          return rowFromLoop(name, 'cairn', r, kind === 'appends' ? 1 : httpBatchPuts, 116)
+        },
+        async close() {
+          child.kill('SIGTERM')
+          await new Promise((r) => child.once('close', r))
+          await removeDir(dir)
+        },
+      }
+    }
+    const c = await openCairn(dir, { durability: 'sync' })
+    const bytes = new TextEncoder().encode(payload)
+    const name = 'cairn in process (reference)'
+    return {
+      name,
+      kind: 'limit',
+      async round(seconds) {
+        const r =
+          kind === 'appends'
+            ? await timedLoop(seconds, benchWriters, () => c.partition.append([bytes]))
+            : await timedLoop(seconds, benchWriters, () =>
+                c.partition.write({ ops: Array.from({ length: httpBatchPuts }, () => ({ type: 'put' as const, key: new Uint8Array(randomBytes(16)), value: bytes })) }),
+              )
+        return rowFromLoop(name, 'limit', r, kind === 'appends' ? 1 : httpBatchPuts, 116)
+      },
+      async close() {
+        await c.close()
+        await removeDir(dir)
+      },
+    }
+  }
+}
+
+export const serverHttpSuite: Suite = {
+  id: 'server-http',
+  groups: ['server'],
+  description: `durable appends and batch puts through \`cairn serve\` on loopback, ${benchWriters} concurrent clients, against the same in process`,
+  async run(ctx): Promise<CaseResult[]> {
+    const results: CaseResult[] = []
+    for (const kind of ['appends', 'batches'] as const) {
+      ctx.log(` case: ${kind}`)
+      const rows = await interleaved(ctx.log, kind === 'appends' ? 'opsPerSec' : 'recordsPerSec', [httpSystem(kind, true), httpSystem(kind, false)])
+      results.push(
+        finishCase({
+          suite: 'server-http',
+          name: kind === 'appends' ? `${benchWriters} clients appending one 100-byte record per request` : `${benchWriters} clients putting batches of ${httpBatchPuts}`,
+          params: { clients: benchWriters, rounds: benchRounds, roundSeconds: benchRoundSeconds, ...(kind === 'batches' && { putsPerRequest: httpBatchPuts }) },
+          metric: kind === 'appends' ? 'opsPerSec' : 'recordsPerSec',
+          rows,
+          notes: [
+            'the clients are fetch loops in the bench process (keep-alive), the server its own process: on 2 cores they compete for CPU, so the ratio is an upper bound on the server overhead',
+            'cairn in process: the same operations through the Partition API with the same concurrency; cairn ÷ this is the fraction of it the HTTP face delivers',
+          ],
+        }),
+      )
+    }
+    return results
   },
 }

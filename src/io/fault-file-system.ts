@@ -71,6 +71,12 @@ class FaultFileHandle implements FileHandle {
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     return this.#fs.run('read', this.path, () => this.#inner.read(buffer, offset, length, position))
   }
+  /** Present when the inner handle has it; counted and faulted as a 'read'. */
+  get readSync(): FileHandle['readSync'] {
+    const inner = this.#inner
+    if (inner.readSync === undefined) return undefined
+    return (buffer, offset, length, position) => this.#fs.runSync('read', this.path, () => inner.readSync!(buffer, offset, length, position))
+  }
   write(data: Uint8Array, position: number): Promise<void> {
     return this.#fs.run('write', this.path, () => this.#inner.write(data, position))
   }
@@ -158,16 +164,34 @@ export class FaultFileSystem implements FileSystem {
   }
 
   async run<T>(name: OperationName, path: string, action: () => Promise<T>, onFault?: () => Promise<unknown>): Promise<T> {
-    this.count += 1
-    const op: Operation = { index: this.count, name, path }
-    this.trace?.push(op)
-    const hit = this.#rules.findIndex((r) => r.rule(op))
-    if (hit >= 0) {
-      if (this.#rules[hit]!.once) this.#rules.splice(hit, 1)
+    const op = this.#next(name, path)
+    if (this.#faulted(op)) {
       if (onFault !== undefined) await onFault().catch(() => undefined)
       throw injectedError(op)
     }
     return await action()
+  }
+
+  /** `run` for a synchronous operation (a handle's `readSync`): numbered and faulted the same way. */
+  runSync<T>(name: OperationName, path: string, action: () => T): T {
+    const op = this.#next(name, path)
+    if (this.#faulted(op)) throw injectedError(op)
+    return action()
+  }
+
+  #next(name: OperationName, path: string): Operation {
+    this.count += 1
+    const op: Operation = { index: this.count, name, path }
+    this.trace?.push(op)
+    return op
+  }
+
+  /** Whether a rule fails `op` (a once-rule is used up). */
+  #faulted(op: Operation): boolean {
+    const hit = this.#rules.findIndex((r) => r.rule(op))
+    if (hit < 0) return false
+    if (this.#rules[hit]!.once) this.#rules.splice(hit, 1)
+    return true
   }
 
   async open(path: string, mode: OpenMode): Promise<FileHandle> {

@@ -41,6 +41,13 @@ export interface FileHandle {
   readonly path: string
   /** Reads up to `length` bytes at `position` into `buffer` at `offset`; returns bytes read. */
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>
+  /**
+   * `read` as a blocking call, for small reads likely served from the OS page cache, where a
+   * thread-pool round trip costs more than the read (a point lookup's one block). It blocks the
+   * event loop for the read: callers bound how long (see the state's sync-read budget).
+   * Optional: a file system without it is read through `read` only.
+   */
+  readSync?(buffer: Uint8Array, offset: number, length: number, position: number): number
   /** Writes all of `data` at `position`. */
   write(data: Uint8Array, position: number): Promise<void>
   /** Writes all of `data` at the current end of the file. */

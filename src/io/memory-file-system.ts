@@ -53,6 +53,10 @@ class MemoryFileHandle implements FileHandle {
   }
 
   async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return this.readSync(buffer, offset, length, position)
+  }
+
+  readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
     this.#check(false)
     const n = Math.max(0, Math.min(length, this.#node.length - position))
     buffer.set(this.#node.data.subarray(position, position + n), offset)

@@ -51,6 +51,16 @@ class NodeFileHandle implements FileHandle {
     return total
   }
 
+  readSync(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    let total = 0
+    while (total < length) {
+      const bytesRead = fs.readSync(this.#fd, buffer, offset + total, length - total, position + total)
+      if (bytesRead === 0) break
+      total += bytesRead
+    }
+    return total
+  }
+
   async write(data: Uint8Array, position: number): Promise<void> {
     let done = 0
     while (done < data.length) {

@@ -56,6 +56,22 @@ function probeCached(view: ViewParts, t: Table, key: Uint8Array, hit: { value: U
   return undefined
 }
 
+/**
+ * `probeCached` for a block that was not cached: reads it with a blocking read when the table
+ * and the budget allow (a block in the OS page cache costs microseconds that way, against a
+ * thread-pool round trip), and answers like `probeCached`; `notCached` when it must be read
+ * async. A failed read or a damaged block throws.
+ */
+function probeSync(view: ViewParts, t: Table, key: Uint8Array, hit: { value: Uint8Array | undefined }): number | undefined {
+  const bi = t.blockFor(key)
+  const block = t.loadBlockSync(bi)
+  if (block === undefined) return notCached
+  const i = block.find(key)
+  if (i < 0) return notHere
+  hit.value = visibleAt(block, i, key, view.tombstones)
+  return undefined
+}
+
 function visibleAt(block: Block, i: number, key: Uint8Array, tombstones: readonly RangeTombstone[]): Uint8Array | undefined {
   const value = block.valueAt(i)
   if (value === undefined) return undefined
@@ -69,6 +85,15 @@ function visibleAt(block: Block, i: number, key: Uint8Array, tombstones: readonl
  * a block. A caller that gets a Promise must keep `view.version` pinned until it settles.
  */
 export function viewGet(view: ViewParts, key: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+  try {
+    return viewGetSync(view, key)
+  } catch (e) {
+    // A blocking read failed or read a damaged block: fail the way an async read does.
+    return Promise.reject(e)
+  }
+}
+
+function viewGetSync(view: ViewParts, key: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
   const memtables = view.memtables
   for (let i = 0; i < memtables.length; i++) {
     const v = memtables[i]!.get(key)
@@ -84,14 +109,16 @@ export function viewGet(view: ViewParts, key: Uint8Array): Uint8Array | undefine
       for (let j = 0; j < tables.length; j++) {
         const t = tables[j]!
         if (!t.mayContain(key, hash)) continue
-        const r = probeCached(view, t, key, hit)
+        let r = probeCached(view, t, key, hit)
+        if (r === notCached) r = probeSync(view, t, key, hit)
         if (r === undefined) return hit.value
         if (r === notCached) return viewGetFrom(view, key, hash, l, j)
       }
     } else {
       const t = levelTableFor(tables, key)
       if (t === undefined || !t.mayContain(key, hash)) continue
-      const r = probeCached(view, t, key, hit)
+      let r = probeCached(view, t, key, hit)
+      if (r === notCached) r = probeSync(view, t, key, hit)
       if (r === undefined) return hit.value
       if (r === notCached) return viewGetFrom(view, key, hash, l, 0)
     }

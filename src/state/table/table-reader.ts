@@ -14,6 +14,7 @@ import type { FileHandle, FileSystem } from '../../io/file-system.js'
 import { type Block, decodeBlock } from './block.js'
 import { BlockCache, tableBlockCountMax } from './block-cache.js'
 import { BloomFilter } from './bloom-filter.js'
+import { noteSyncRead, syncReadAllowed } from './sync-read-budget.js'
 import {
   corruptTable,
   decodeBloom,
@@ -156,6 +157,29 @@ export class Table {
     const block = decodeBlock(buf, this.path, offset)
     // Not after close: the table's blocks were evicted then, and must stay out.
     if (fillCache && !this.#closed) this.#cache.set(this.#keyBase + i, block)
+    return block
+  }
+
+  /**
+   * Block `i` read with a blocking read (for a point lookup, see sync-read-budget.ts), verified
+   * and cached; undefined when it cannot be read that way now (the file system has no blocking
+   * read, the budget says the disk is cold, the table is closed: the caller reads it async).
+   * A failed read or a damaged block throws, as `loadBlock` rejects.
+   */
+  loadBlockSync(i: number): Block | undefined {
+    assert(i >= 0 && i < this.blockCount, 'block index in range')
+    const handle = this.#handle
+    if (this.#closed || handle.readSync === undefined) return undefined
+    const start = performance.now()
+    if (!syncReadAllowed(start)) return undefined
+    const offset = this.#index.offsets[i]!
+    const length = this.#index.lengths[i]!
+    const buf = Buffer.allocUnsafe(length)
+    const n = handle.readSync(buf, 0, length, offset)
+    noteSyncRead(start, performance.now())
+    if (n !== length) throw corruptTable(this.path, offset, `short read: ${n} of ${length} bytes`)
+    const block = decodeBlock(buf, this.path, offset)
+    this.#cache.set(this.#keyBase + i, block)
     return block
   }
 
