@@ -9,13 +9,12 @@
  */
 import type { Command } from 'commander'
 import { CairnError } from '../../io/errors.js'
-import { openObjectStore } from '../../objectstore/index.js'
 import { Store } from '../../partition/index.js'
-import { type SnapshotCreated, SnapshotManager, SnapshotRepository } from '../../snapshot/index.js'
+import type { SnapshotCreated, SnapshotManager } from '../../snapshot/index.js'
 import { type DataOptions, intParser, withData } from '../options.js'
 import { writeLine } from '../output.js'
 import { humanBytes, transferProgress } from '../snapshot-progress.js'
-import { type RepositoryCliOptions, withPartition, withRepository, withUnsafePointerUpdates } from './snapshot-repository-options.js'
+import { loadRepositoryModules, type RepositoryCliOptions, withPartition, withRepository, withUnsafePointerUpdates } from './snapshot-repository-options.js'
 
 interface CreateCliOptions extends RepositoryCliOptions, DataOptions {
   minLsn?: number
@@ -29,6 +28,7 @@ export function registerSnapshotCreate(group: Command): void {
     .action(async (options: CreateCliOptions) => {
       const store = await Store.open(options.data, { create: false })
       try {
+        const { openObjectStore, SnapshotManager, SnapshotRepository } = await loadRepositoryModules()
         const objects = await openObjectStore(options.repo)
         try {
           const repo = await SnapshotRepository.open(objects, { allowUnsafePointerUpdates: options.allowUnsafePointerUpdates === true })

@@ -6,13 +6,14 @@
  */
 import type { Command } from 'commander'
 import { type CairnError, CorruptionError } from '../../io/errors.js'
-import { isSnapshotDamage, type SnapshotPointer } from '../../snapshot/index.js'
+import type { SnapshotPointer } from '../../snapshot/index.js'
 import { writeLine } from '../output.js'
-import { partitionsOf, type RepositoryCliOptions, withPartition, withRepository, withSnapshotRepository } from './snapshot-repository-options.js'
+import { loadRepositoryModules, partitionsOf, type RepositoryCliOptions, withPartition, withRepository, withSnapshotRepository } from './snapshot-repository-options.js'
 
 export function registerSnapshotList(group: Command): void {
   withPartition(withRepository(group.command('list').description('list the retained snapshots of each partition, newest first'))).action(
     async (options: RepositoryCliOptions) => {
+      const { isSnapshotDamage } = await loadRepositoryModules()
       await withSnapshotRepository(options, {}, async (repo) => {
         const partitions = await partitionsOf(repo, options)
         if (!options.json && partitions.length === 0) await writeLine(`no snapshots in ${repo.url}`)

@@ -4,8 +4,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander'
 import { assertPartitionId } from '../../partition/index.js'
-import { openObjectStore } from '../../objectstore/index.js'
-import { SnapshotRepository, type SnapshotRepositoryOptions } from '../../snapshot/index.js'
+import type { SnapshotRepository, SnapshotRepositoryOptions } from '../../snapshot/index.js'
 
 export interface RepositoryCliOptions {
   repo: string
@@ -48,6 +47,7 @@ export async function withSnapshotRepository<T>(
   extra: SnapshotRepositoryOptions,
   body: (repo: SnapshotRepository) => Promise<T>,
 ): Promise<T> {
+  const { openObjectStore, SnapshotRepository } = await loadRepositoryModules()
   const store = await openObjectStore(options.repo)
   try {
     const repo = await SnapshotRepository.open(store, { allowUnsafePointerUpdates: options.allowUnsafePointerUpdates === true, ...extra })
@@ -60,4 +60,13 @@ export async function withSnapshotRepository<T>(
 /** The partitions a command covers: the one given, or every one the repository has. */
 export async function partitionsOf(repo: SnapshotRepository, options: RepositoryCliOptions): Promise<string[]> {
   return options.partition !== undefined ? [options.partition] : await repo.partitions()
+}
+
+/**
+ * The object-store and snapshot modules, loaded when a snapshot command runs: they pull in the
+ * AWS SDK, which every other command (and `cairn serve` without `--repo`) should not pay for.
+ */
+export async function loadRepositoryModules() {
+  const [{ openObjectStore }, snapshot] = await Promise.all([import('../../objectstore/index.js'), import('../../snapshot/index.js')])
+  return { openObjectStore, ...snapshot }
 }

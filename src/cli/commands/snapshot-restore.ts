@@ -10,11 +10,11 @@
 import type { Command } from 'commander'
 import { CairnError } from '../../io/errors.js'
 import { Store } from '../../partition/index.js'
-import { restoreFromRepository } from '../../snapshot/index.js'
+import type { restoreFromRepository } from '../../snapshot/index.js'
 import { type DataOptions, withData } from '../options.js'
 import { writeLine } from '../output.js'
 import { humanBytes, transferProgress } from '../snapshot-progress.js'
-import { partitionsOf, type RepositoryCliOptions, withPartition, withRepository, withSnapshotRepository } from './snapshot-repository-options.js'
+import { loadRepositoryModules, partitionsOf, type RepositoryCliOptions, withPartition, withRepository, withSnapshotRepository } from './snapshot-repository-options.js'
 
 interface RestoreCliOptions extends RepositoryCliOptions, DataOptions {
   snapshot?: string
@@ -34,6 +34,7 @@ export function registerSnapshotRestore(group: Command): void {
             const progress = transferProgress(partition, 'chunks')
             let result: Awaited<ReturnType<typeof restoreFromRepository>>
             try {
+              const { restoreFromRepository } = await loadRepositoryModules()
               result = await restoreFromRepository(store, repo, partition, {
                 ...(options.snapshot !== undefined && { snapshotId: options.snapshot }),
                 onProgress: (p) => progress.update(p.chunksDone, p.chunksTotal, `${humanBytes(p.bytesDone)} of ${humanBytes(p.bytesTotal)}`),

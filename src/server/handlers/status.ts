@@ -4,13 +4,15 @@
  * repository and each partition's last known snapshot, in-flight state and last background error.
  * An ingested partition carries its consistent LSN.
  */
-import { readIngestStatus } from '../../ingest/index.js'
 import type { Context, Reply } from '../context.js'
 
 export async function getStatus(ctx: Context): Promise<Reply> {
   const info = await ctx.store.info()
+  const ingestMeta = (id: string): unknown => ctx.store.catalog.partition(id)?.meta.ingest
+  // The ingest module (and with it the Postgres client) loads only for a store that ingests.
+  const readIngestStatus = info.partitions.some((p) => ingestMeta(p.id) !== undefined) ? (await import('../../ingest/index.js')).readIngestStatus : undefined
   const partitions = info.partitions.map((p) => {
-    const consistentLsn = readIngestStatus(ctx.store.catalog.partition(p.id)?.meta.ingest)?.consistentLsn
+    const consistentLsn = readIngestStatus?.(ingestMeta(p.id))?.consistentLsn
     return consistentLsn === undefined ? p : { ...p, consistentLsn }
   })
   const manager = ctx.snapshots
