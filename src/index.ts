@@ -2,7 +2,12 @@
  * cairn: a durable, partitioned log + state engine in which snapshots are first-class.
  *
  * The main entry is the engine's public API, closed: what is not exported here is internal.
- * Test doubles (in-memory and fault-injecting file systems) are in `cairn/testing`.
+ * Test doubles (in-memory and fault-injecting file systems and object stores, an in-memory log)
+ * are in `cairn/testing`. The capabilities that bring heavy dependencies have their own entries,
+ * so importing `cairn` does not load them: `cairn/snapshot` (canonical snapshots, repositories,
+ * policy, bootstrap), `cairn/objectstore` (file://, s3:// and memory:// object stores; the AWS
+ * SDK), `cairn/ingest` (Postgres ingest; the pg client). Checkpoints are in the main entry and
+ * also in `cairn/checkpoint`.
  * @module
  */
 export {
@@ -76,16 +81,3 @@ export {
   verifyCheckpoint,
 } from './checkpoint/index.js'
 export { type CairnServer, createServer, type ServerOptions } from './server/index.js'
-export {
-  type DropIngestOptions,
-  dropIngest,
-  type IngestPhase,
-  type IngestStatus,
-  type PostgresIngestOptions,
-  PostgresIngester,
-  readIngestStatus,
-  readStoredIngestStatus,
-  type StoredIngestStatusOptions,
-  type TableCopyState,
-  type TableStatus,
-} from './ingest/index.js'
