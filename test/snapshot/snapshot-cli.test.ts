@@ -14,12 +14,16 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   let stderr = ''
   const out = process.stdout.write
   const err = process.stderr.write
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += String(chunk)
+  // Only strings are the command's: under `node --test` the runner streams its own reports
+  // through this process's stdout as buffers, and a command that awaits lets them through.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof chunk !== 'string') return (out as (...a: unknown[]) => boolean).call(process.stdout, chunk, ...rest)
+    stdout += chunk
     return true
   }) as typeof process.stdout.write
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += String(chunk)
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof chunk !== 'string') return (err as (...a: unknown[]) => boolean).call(process.stderr, chunk, ...rest)
+    stderr += chunk
     return true
   }) as typeof process.stderr.write
   try {
