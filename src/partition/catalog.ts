@@ -14,7 +14,7 @@
  */
 import { assert } from '../io/assert.js'
 import { atomicWriteFile } from '../io/atomic-write.js'
-import { sha256Hex } from '../io/checksum.js'
+import { decodeChecksummedJson, encodeChecksummedJson } from '../io/checksummed-json.js'
 import { CairnError, CorruptionError, IoError, isNotFound } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { catalogFileName, isStoreFileId, StoreLayout } from './store-layout.js'
@@ -178,8 +178,7 @@ export class Catalog {
 }
 
 function encodeCatalog(data: CatalogData): Uint8Array {
-  const body = JSON.stringify(data)
-  return new TextEncoder().encode(JSON.stringify({ checksum: sha256Hex(body), body: data }, null, 2))
+  return encodeChecksummedJson(data, 2)
 }
 
 function decodeCatalog(bytes: Uint8Array, path: string): CatalogData {
@@ -188,15 +187,7 @@ function decodeCatalog(bytes: Uint8Array, path: string): CatalogData {
       context: { path },
       cause,
     })
-  let parsed: { checksum?: unknown; body?: unknown }
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch (e) {
-    throw damaged('not valid JSON', e)
-  }
-  if (typeof parsed !== 'object' || parsed === null || typeof parsed.checksum !== 'string') throw damaged('no checksum')
-  if (sha256Hex(JSON.stringify(parsed.body)) !== parsed.checksum) throw damaged('checksum mismatch')
-  const data = parsed.body as CatalogData
+  const data = decodeChecksummedJson(bytes, damaged) as CatalogData
   if (data?.format !== catalogFormat) throw damaged('not a cairn catalog')
   if (data.version === catalogVersionLegacy) return data
   if (typeof data.version !== 'number' || data.version > catalogVersion) {
