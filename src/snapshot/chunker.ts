@@ -90,7 +90,7 @@ export class ChunkBuilder {
     const previous = this.#previous
     const n = this.#previousLength
     if (n < 0) return true
-    const common = n < key.length ? n : key.length
+    const common = Math.min(n, key.length)
     for (let i = 0; i < common; i++) {
       const a = previous[i]!
       const b = key[i]!

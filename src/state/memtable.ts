@@ -107,7 +107,10 @@ export class MemtableCore {
     const maps = this.#maps
     if (isNew) {
       let last = maps[maps.length - 1]!
-      if (last.size >= this.#mapKeysMax) maps.push((last = new Map()))
+      if (last.size >= this.#mapKeysMax) {
+        last = new Map()
+        maps.push(last)
+      }
       last.set(s, slot)
       this.#size++
       this.pending.push(s)
