@@ -97,8 +97,13 @@ export class Catalog {
   }
 
   partition(id: string): CatalogPartition | undefined {
-    const entry = this.#data.partitions[id]
-    return entry === undefined ? undefined : structuredClone(entry)
+    // Own properties only: `constructor` is a valid partition id and an Object.prototype member.
+    return this.has(id) ? structuredClone(this.#data.partitions[id]) : undefined
+  }
+
+  /** Whether the catalog lists `id` (no copy: the write path asks this per request). */
+  has(id: string): boolean {
+    return Object.hasOwn(this.#data.partitions, id)
   }
 
   partitionIds(): string[] {

@@ -170,7 +170,7 @@ export class Store {
 
   hasPartition(id: string): boolean {
     assertPartitionId(id)
-    return this.#catalog.partition(id) !== undefined
+    return this.#catalog.has(id)
   }
 
   /**
@@ -184,7 +184,7 @@ export class Store {
     const creating = this.#creating.get(id)
     if (creating !== undefined) return creating
     // The catalog is asked only when the partition is not open (its entry is a copy).
-    if (this.#pool.peek(id) === undefined && this.#catalog.partition(id) === undefined) {
+    if (this.#pool.peek(id) === undefined && !this.#catalog.has(id)) {
       if (this.#recovery === undefined) return Promise.reject(partitionNotFound(id))
       return this.#bootstrapThenOpen(id, () => Promise.reject(partitionNotFound(id)))
     }
@@ -204,7 +204,7 @@ export class Store {
   async #bootstrapThenOpen(id: string, otherwise: () => Promise<Partition>): Promise<Partition> {
     const restored = await this.#recovery!.bootstrap(id)
     this.#checkOpen()
-    if (!restored && this.#catalog.partition(id) === undefined && !this.#creating.has(id)) return await otherwise()
+    if (!restored && !this.#catalog.has(id) && !this.#creating.has(id)) return await otherwise()
     return await this.#pool.acquire(id, () => this.#openPartition(id, this.#catalog.partition(id)!, false))
   }
 
@@ -221,7 +221,7 @@ export class Store {
   createPartition(id: string): Promise<Partition> {
     this.#checkOpen()
     assertPartitionId(id)
-    if (this.#creating.has(id) || this.#catalog.partition(id) !== undefined) {
+    if (this.#creating.has(id) || this.#catalog.has(id)) {
       return Promise.reject(new CairnError('PARTITION_EXISTS', `partition ${id} already exists`, { context: { partition: id } }))
     }
     const entry = newCatalogPartition(newStoreFileId())
@@ -293,7 +293,7 @@ export class Store {
   async ensurePartition(id: string): Promise<Partition> {
     assertPartitionId(id)
     await this.#creating.get(id)?.catch(() => undefined)
-    if (this.#pool.peek(id) !== undefined || this.#catalog.partition(id) !== undefined) return await this.partition(id)
+    if (this.#pool.peek(id) !== undefined || this.#catalog.has(id)) return await this.partition(id)
     if (this.#recovery !== undefined) return await this.#bootstrapThenOpen(id, () => this.#create(id))
     return await this.#create(id)
   }
