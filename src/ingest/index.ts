@@ -20,6 +20,7 @@ export {
   restartDelayMsMax,
   restartDelayMsMin,
   restartResetMsMin,
+  startAttemptsMaxCli,
   type SuperviseIngestOptions,
   type SupervisedIngester,
   type SupervisorClock,

@@ -43,6 +43,12 @@ export interface SuperviseIngestOptions extends PostgresIngestOptions {
    * unbounded, it tries until `stop()` (a server should outlive a Postgres outage).
    */
   attemptsMax?: number
+  /**
+   * Attempts of the first start (before any ingester ran) after which the supervisor gives up.
+   * Default: `attemptsMax`. The CLI bounds it (`startAttemptsMaxCli`) so that a wrong URL is
+   * reported within seconds while a Postgres that is still starting up is waited for.
+   */
+  startAttemptsMax?: number
   /** Called when a restart is scheduled (after the failed ingester shut down). */
   onRestart?: (info: { error: CairnError; delayMs: number; restarts: number }) => void
   /** Tests: the clock, the jitter source (0 ≤ x < 1) and the ingester factory. */
@@ -50,6 +56,9 @@ export interface SuperviseIngestOptions extends PostgresIngestOptions {
   random?: () => number
   startIngester?: (options: PostgresIngestOptions) => Promise<SupervisedIngester>
 }
+
+/** What `cairn ingest postgres` and `cairn serve --ingest-postgres` allow the first start (about 2 to 4 s of retries). */
+export const startAttemptsMaxCli = 5
 
 /** SQLSTATEs and socket errors that mean "the connection or the server went away, try again". */
 const transientCodes = new Set(['57P01', '57P02', '57P03', '53300', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
@@ -152,8 +161,10 @@ export class IngestSupervisor implements SupervisedIngester {
 
   async #run(): Promise<void> {
     const start = this.#o.startIngester ?? ((o: PostgresIngestOptions) => PostgresIngester.start(o))
-    const { attemptsMax, onRestart, clock: _c, random: _r, startIngester: _s, ...ingestOptions } = this.#o
+    const { attemptsMax, startAttemptsMax, onRestart, clock: _c, random: _r, startIngester: _s, ...ingestOptions } = this.#o
     const attempts = attemptsMax ?? Number.POSITIVE_INFINITY
+    const startAttempts = startAttemptsMax ?? attempts
+    let started = false
     const progress = this.#o.onProgress
     let failures = 0
     for (;;) {
@@ -163,6 +174,7 @@ export class IngestSupervisor implements SupervisedIngester {
       try {
         const ingester = await start({ ...ingestOptions, onProgress: (s) => progress?.({ ...s, restarts: this.#restarts }) })
         this.#current = ingester
+        started = true
         // A stop that came while starting: the stop() call awaits #running, which ends here.
         if (this.#abort.signal.aborted) await ingester.stop()
         await ingester.done
@@ -178,7 +190,7 @@ export class IngestSupervisor implements SupervisedIngester {
       const transient = isTransientIngestError(error)
       if (this.#clock.now() - startedAtMs >= restartResetMsMin) failures = 0
       failures++
-      if (!transient || failures >= attempts || this.#abort.signal.aborted) {
+      if (!transient || failures >= (started ? attempts : startAttempts) || this.#abort.signal.aborted) {
         if (this.#abort.signal.aborted && transient) break
         this.#last = { ...this.#last, phase: 'failed', error: { code: cause.code, message: cause.message } }
         delete this.#last.nextAttemptAtMs

@@ -261,3 +261,42 @@ test('a permanent error at start ends the supervisor at once; attemptsMax bounds
   assert.equal(starts, 3)
   assert.equal(bounded.status().phase, 'failed')
 })
+
+test('startAttemptsMax bounds only the first start: once an ingester ran, transient failures restart it without that bound', async () => {
+  const noWait: SupervisorClock = { now: () => 0, sleep: async () => undefined }
+  const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
+  let starts = 0
+  const gaveUp = superviseIngest({
+    url: 'postgres://unused',
+    store: undefined as never,
+    clock: noWait,
+    startAttemptsMax: 2,
+    startIngester: async () => {
+      if (++starts <= 2) throw refused()
+      return fakeIngester({ nowMs: 0 }, { stops: 0 })
+    },
+  })
+  await assert.rejects(gaveUp.done, (e: unknown) => e instanceof CairnError && e.code === 'SOURCE_UNAVAILABLE')
+  assert.equal(starts, 2)
+
+  starts = 0
+  const counts = { stops: 0 }
+  const clock = { nowMs: 0 }
+  const ran = superviseIngest({
+    url: 'postgres://unused',
+    store: undefined as never,
+    clock: noWait,
+    startAttemptsMax: 3,
+    startIngester: async () => {
+      starts++
+      if (starts <= 2) throw refused()
+      // Then five quick transient failures (more than startAttemptsMax), then it runs.
+      return starts <= 7 ? fakeIngester(clock, counts, unavailable()) : fakeIngester(clock, counts)
+    },
+  })
+  await waitFor('running', () => ran.status().phase === 'streaming')
+  assert.equal(starts, 8)
+  assert.equal(ran.status().restarts, 7)
+  await ran.stop()
+  await ran.done
+})
