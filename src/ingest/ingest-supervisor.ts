@@ -124,6 +124,9 @@ export class IngestSupervisor implements SupervisedIngester {
   #running: Promise<void>
   /** Settles when supervision ends: resolves after `stop`, rejects with the permanent error (or the last one when `attemptsMax` ran out). */
   readonly done: Promise<void>
+  /** Resolves once the first ingester has started; rejects like `done` when supervision ends before (a first start that kept failing). */
+  readonly started: Promise<void>
+  #resolveStarted!: () => void
 
   constructor(options: SuperviseIngestOptions) {
     this.#o = options
@@ -136,9 +139,14 @@ export class IngestSupervisor implements SupervisedIngester {
       phase: 'starting',
       tables: [],
     }
+    this.started = new Promise<void>((resolve) => {
+      this.#resolveStarted = resolve
+    })
     this.#running = this.#run()
     this.done = this.#running
     this.done.catch(() => undefined)
+    this.started = Promise.race([this.started, this.#running])
+    this.started.catch(() => undefined)
   }
 
   /** How many times the ingester was started again. */
@@ -175,6 +183,7 @@ export class IngestSupervisor implements SupervisedIngester {
         const ingester = await start({ ...ingestOptions, onProgress: (s) => progress?.({ ...s, restarts: this.#restarts }) })
         this.#current = ingester
         started = true
+        this.#resolveStarted()
         // A stop that came while starting: the stop() call awaits #running, which ends here.
         if (this.#abort.signal.aborted) await ingester.stop()
         await ingester.done
