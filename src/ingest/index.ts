@@ -13,3 +13,16 @@ export { readStoredIngestStatus, type StoredIngestStatusOptions } from './postgr
 export { defaultSourceName, type IngestHooks, type PostgresIngestOptions, PostgresIngester } from './postgres/postgres-ingester.js'
 export { columnJson, rowJson, sessionOptions } from './postgres/row-encoding.js'
 export { chunkRowsDefault, copyParallelismDefault } from './postgres/snapshotter.js'
+export {
+  IngestSupervisor,
+  isTransientIngestError,
+  restartDelayMs,
+  restartDelayMsMax,
+  restartDelayMsMin,
+  restartResetMsMin,
+  startAttemptsMaxCli,
+  type SuperviseIngestOptions,
+  type SupervisedIngester,
+  type SupervisorClock,
+  superviseIngest,
+} from './ingest-supervisor.js'

@@ -156,7 +156,9 @@ test('usage errors exit 2; a source that fails exits 1 with its code; status wit
   // Nothing listens on port 1.
   const unreachable = await runCli(['ingest', 'postgres', '--data', data, '--url', 'postgres://postgres@127.0.0.1:1/postgres'])
   assert.equal(unreachable.code, 1, unreachable.stderr)
-  assert.match(unreachable.stderr, /^error SOURCE_UNAVAILABLE: /)
+  // The first start is retried a few times ("reconnecting in ..." lines) before the error.
+  assert.match(unreachable.stderr, /^error SOURCE_UNAVAILABLE: /m)
+  assert.match(unreachable.stderr, /^reconnecting in \d+\.\d s \(SOURCE_UNAVAILABLE: /m)
   assert.doesNotMatch(unreachable.stderr, /at .*\.ts:\d+/, 'no stack trace')
 
   await pg.query('CREATE TABLE nokey (a int, b text)')

@@ -2,13 +2,15 @@
  * `cairn ingest postgres`: replicates Postgres tables into a partition until SIGTERM/SIGINT.
  * Stopping is clean: the ingester stops (everything it acknowledged to Postgres is durable in
  * the store), then the store closes, and the command exits 0; a second signal exits at once with
- * 1 (the next start resumes from what was durable). A fatal error of the ingester (a lost slot, a
- * source gone wrong) stops it, closes the store and exits 1 with the error's code.
+ * 1 (the next start resumes from what was durable). The ingester runs under `superviseIngest`: a
+ * transient failure (the connection to Postgres dropped) restarts it after a backoff ("reconnecting
+ * in N s"); a permanent error (a lost slot, a source gone wrong, a store error) stops it, closes
+ * the store and exits 1 with the error's code, as does a first start that keeps failing.
  */
 import type { Command } from 'commander'
 import { assertPartitionId, Store } from '../../partition/index.js'
 import { type DataOptions, intParser, withData } from '../options.js'
-import type { PostgresIngester } from '../../ingest/index.js'
+import type { IngestSupervisor } from '../../ingest/index.js'
 import { postgresUrlParser, publicationParser, slotParser, tablesParser } from './ingest-options.js'
 import { progressIntervalMsDefault, progressView } from './ingest-progress.js'
 
@@ -40,27 +42,22 @@ export function registerIngestPostgres(ingest: Command): void {
     .action(async (options: IngestPostgresOptions) => {
       assertPartitionId(options.partition)
       // Loaded here: other commands do not pay for the Postgres client.
-      const { PostgresIngester } = await import('../../ingest/index.js')
+      const { startAttemptsMaxCli, superviseIngest } = await import('../../ingest/index.js')
       const view = progressView(process.stderr, { intervalMs: options.progressMs })
       const store = await Store.open(options.data, { create: true })
-      let ingester: PostgresIngester
-      try {
-        ingester = await PostgresIngester.start({
-          url: options.url,
-          store,
-          partition: options.partition,
-          ...(options.tables !== undefined && { tables: options.tables }),
-          ...(options.slot !== undefined && { slotName: options.slot }),
-          ...(options.publication !== undefined && { publicationName: options.publication }),
-          ...(options.chunkRows !== undefined && { chunkRows: options.chunkRows }),
-          ...(options.parallelism !== undefined && { copyParallelism: options.parallelism }),
-          onProgress: (s) => view.update(s),
-        })
-      } catch (e) {
-        view.stop()
-        await store.close()
-        throw e
-      }
+      const ingester: IngestSupervisor = superviseIngest({
+        url: options.url,
+        store,
+        partition: options.partition,
+        ...(options.tables !== undefined && { tables: options.tables }),
+        ...(options.slot !== undefined && { slotName: options.slot }),
+        ...(options.publication !== undefined && { publicationName: options.publication }),
+        ...(options.chunkRows !== undefined && { chunkRows: options.chunkRows }),
+        ...(options.parallelism !== undefined && { copyParallelism: options.parallelism }),
+        startAttemptsMax: startAttemptsMaxCli,
+        onProgress: (s) => view.update(s),
+        onRestart: ({ error, delayMs }) => process.stderr.write(`reconnecting in ${(delayMs / 1000).toFixed(1)} s (${error.code}: ${error.message})\n`),
+      })
       const ended = await new Promise<{ signal: NodeJS.Signals } | { error: unknown } | { finished: true }>((resolve) => {
         let stopping = false
         const onSignal = (signal: NodeJS.Signals): void => {
@@ -83,7 +80,8 @@ export function registerIngestPostgres(ingest: Command): void {
         // After a fatal error the error that ended it is the one to report, not a second one from stopping.
         if ('error' in ended) await ingester.stop().catch(() => undefined)
         else await ingester.stop()
-        view.update(ingester.status())
+        // A first start that failed has no progress to show: only its error is reported.
+        if (await ingester.started.then(() => true, () => false)) view.update(ingester.status())
       } finally {
         view.stop()
         await store.close()

@@ -2,8 +2,9 @@
  * `cairn serve`: the HTTP server on a store. SIGTERM/SIGINT shut it down gracefully (stop
  * accepting, close idle connections, finish in-flight requests and appends within
  * --shutdown-ms, close the store) and exit 0; a second signal exits at once with 1. With
- * --ingest-postgres an ingester runs inside it, started once the store is open and stopped
- * cleanly (what it acknowledged to Postgres durable) before the store closes.
+ * --ingest-postgres an ingester runs inside it (under `superviseIngest`: restarted after a dropped
+ * connection), started once the store is open and stopped cleanly (what it acknowledged to
+ * Postgres durable) before the store closes.
  */
 import { resolve } from 'node:path'
 import { type Command, InvalidArgumentError } from 'commander'
@@ -19,7 +20,7 @@ import {
   shutdownMsDefault,
 } from '../../server/server-limits.js'
 import { type DataOptions, intParser, withData } from '../options.js'
-import type { PostgresIngester } from '../../ingest/index.js'
+import type { IngestSupervisor } from '../../ingest/index.js'
 import { postgresUrlParser, tablesParser } from './ingest-options.js'
 
 interface ServeOptions extends DataOptions {
@@ -114,7 +115,12 @@ export function registerServe(program: Command): void {
       let ingest: Awaited<ReturnType<typeof startIngest>>
       try {
         snapshots = await attachRepository(store, options, logger)
-        ingest = await startIngest(store, options, (e) => logger.error({ err: e }, 'ingest failed: it stopped; the server goes on serving (GET /v1/ingest/status shows the error)'))
+        ingest = await startIngest(
+          store,
+          options,
+          (e) => logger.error({ err: e }, 'ingest failed: it stopped; the server goes on serving (GET /v1/ingest/status shows the error)'),
+          (e, delayMs) => logger.warn({ err: e, delayMs }, `ingest: reconnecting in ${(delayMs / 1000).toFixed(1)} s`),
+        )
       } catch (e) {
         await store.close()
         throw e
@@ -215,16 +221,24 @@ function checkIngestOptions(options: ServeOptions): void {
   if (stray.length > 0) throw new CairnError('INVALID_ARGUMENT', `${stray.join(' and ')} ${stray.length === 1 ? 'needs' : 'need'} --ingest-postgres URL`)
 }
 
-/** The ingester of `--ingest-postgres`, started on the open store (undefined without it). */
-async function startIngest(store: Store, options: ServeOptions, onFailure: (e: unknown) => void): Promise<PostgresIngester | undefined> {
+/** The ingester of `--ingest-postgres`, started on the open store (undefined without it); a first start that keeps failing throws. */
+async function startIngest(
+  store: Store,
+  options: ServeOptions,
+  onFailure: (e: unknown) => void,
+  onRestart: (e: unknown, delayMs: number) => void,
+): Promise<IngestSupervisor | undefined> {
   if (options.ingestPostgres === undefined) return undefined
-  const { PostgresIngester } = await import('../../ingest/index.js')
-  const ingester = await PostgresIngester.start({
+  const { startAttemptsMaxCli, superviseIngest } = await import('../../ingest/index.js')
+  const ingester = superviseIngest({
     url: options.ingestPostgres,
     store,
     partition: options.ingestPartition ?? 'pg',
     ...(options.ingestTables !== undefined && { tables: options.ingestTables }),
+    startAttemptsMax: startAttemptsMaxCli,
+    onRestart: ({ error, delayMs }) => onRestart(error, delayMs),
   })
+  await ingester.started
   ingester.done.catch(onFailure)
   return ingester
 }

@@ -11,7 +11,8 @@
  */
 import { formatLsn, parseLsn } from './lsn.js'
 
-export type IngestPhase = 'starting' | 'copying' | 'streaming' | 'stopped' | 'failed'
+/** `restarting`: a supervised ingester failed transiently and waits to start again (`superviseIngest`). */
+export type IngestPhase = 'starting' | 'copying' | 'streaming' | 'restarting' | 'stopped' | 'failed'
 export type TableCopyState = 'queued' | 'copying' | 'done'
 
 export interface TableStatus {
@@ -40,6 +41,10 @@ export interface IngestStatus {
   lagMs?: number
   retainedWalBytes?: number
   error?: { code: string; message: string }
+  /** Under `superviseIngest`: how many times the ingester was started again after a transient failure. */
+  restarts?: number
+  /** Under `superviseIngest`, phase `restarting`: when the next start is tried (ms since the epoch). */
+  nextAttemptAtMs?: number
   /** When this status was taken (ms since the epoch). */
   updatedAtMs?: number
 }
