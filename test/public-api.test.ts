@@ -74,7 +74,7 @@ const subpathValues: Record<Exclude<Subpath, '' | '/testing'>, string[]> = {
   '/snapshot': ['SnapshotRepository', 'SnapshotManager', 'SnapshotPolicy', 'restoreFromRepository'],
   '/objectstore': ['openObjectStore', 'FileObjectStore', 'S3ObjectStore', 'probeConditionalWrites'],
   '/checkpoint': ['checkpoint', 'verifyCheckpoint', 'restoreCheckpoint'],
-  '/ingest': ['PostgresIngester', 'dropIngest', 'readIngestStatus'],
+  '/ingest': ['PostgresIngester', 'superviseIngest', 'dropIngest', 'readIngestStatus'],
 }
 
 describe('public API', () => {
