@@ -257,6 +257,9 @@ test(`SIGKILL of the ingester at random points (${rounds} rounds, concurrent wri
         if (final.child.exitCode !== null) throw new Error(`the last run exited: ${final.lines.slice(-3).join(' | ')}`)
         return final.lines.some(caughtUp)
       }, 60_000)
+      // Its SIGTERM handler is installed once start() resolves ('started'); progress reports, and
+      // so the catch-up, can come before that.
+      await final.wait(/^started$/)
       final.child.kill('SIGTERM')
       await final.wait(/^stopped$/)
       assert.equal(await final.exited, 0)
