@@ -13,7 +13,7 @@
  * - a newer format version is UNSUPPORTED_FORMAT (upgrade cairn), not damage.
  */
 import { posix } from 'node:path'
-import { sha256Hex } from '../io/checksum.js'
+import { decodeChecksummedJson, encodeChecksummedJson } from '../io/checksummed-json.js'
 import { CairnError, CorruptionError, IoError, isNotFound } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
 import { NodeFileSystem } from '../io/node-file-system.js'
@@ -53,8 +53,11 @@ export interface CheckpointManifest {
 export function encodeCheckpointManifest(manifest: CheckpointManifest): Uint8Array {
   const problem = manifestProblem(manifest)
   if (problem !== undefined) throw new Error(`a checkpoint manifest written is well formed (${problem})`)
-  const body = JSON.stringify(manifest)
-  return new TextEncoder().encode(`${JSON.stringify({ checksum: sha256Hex(body), body: manifest }, null, 1)}\n`)
+  const bytes = encodeChecksummedJson(manifest, 1)
+  const out = new Uint8Array(bytes.length + 1)
+  out.set(bytes)
+  out[bytes.length] = 0x0a
+  return out
 }
 
 /** Parses and checks CHECKPOINT.json's bytes; CORRUPT_CHECKPOINT when damaged. */
@@ -65,15 +68,7 @@ export function decodeCheckpointManifest(bytes: Uint8Array, path: string): Check
       cause,
     })
   if (bytes.length > checkpointManifestBytesMax) throw damaged(`larger than ${checkpointManifestBytesMax} bytes`)
-  let parsed: { checksum?: unknown; body?: unknown }
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch (e) {
-    throw damaged('not valid JSON', e)
-  }
-  if (typeof parsed !== 'object' || parsed === null || typeof parsed.checksum !== 'string') throw damaged('no checksum')
-  if (sha256Hex(JSON.stringify(parsed.body)) !== parsed.checksum) throw damaged('checksum mismatch')
-  const body = parsed.body as CheckpointManifest
+  const body = decodeChecksummedJson(bytes, damaged) as CheckpointManifest
   if (typeof body !== 'object' || body === null || body.format !== checkpointFormat) throw damaged('not a cairn checkpoint manifest')
   if (typeof body.version !== 'number' || body.version > checkpointFormatVersion) {
     throw new CairnError(
