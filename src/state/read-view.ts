@@ -136,7 +136,7 @@ async function viewGetFrom(view: ViewParts, key: Uint8Array, hash: number, level
       if (t === undefined || !t.mayContain(key, hash)) continue
       const bi = t.blockFor(key)
       if (bi >= t.blockCount) continue
-      const block = t.cachedBlock(bi) ?? (await t.loadBlock(bi))
+      const block = t.cachedBlock(bi) ?? (await t.loadBlock(bi, t.admits(bi)))
       const i = block.find(key)
       if (i >= 0) return visibleAt(block, i, key, view.tombstones)
     }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { FaultFileSystem, type FileHandle, type FileSystem, MemoryFileSystem } from '../../src/io/index.js'
 import { BlockCache, LsmTree } from '../../src/state/index.js'
-import { noteSyncRead, syncReadAllowed, syncReadBackoffMs, syncReadSlowInARowMax } from '../../src/state/table/sync-read-budget.js'
+import { noteSyncRead, resetSyncReadBudget, syncReadAllowed, syncReadBackoffMs, syncReadSlowInARowMax } from '../../src/state/table/sync-read-budget.js'
 
 const b = (s: string): Uint8Array => Buffer.from(s)
 const s = (u: Uint8Array | undefined): string | undefined => (u === undefined ? undefined : Buffer.from(u).toString())
@@ -92,4 +92,54 @@ test('sync read: after slow blocking reads in a row, lookups go async for the ba
   assert.equal(syncReadAllowed(now + 51), false, 'slow reads in a row stop blocking reads')
   assert.equal(syncReadAllowed(now + 50 + syncReadBackoffMs - 1), false)
   assert.ok(syncReadAllowed(now + 50 + syncReadBackoffMs), 'and the backoff ends')
+  resetSyncReadBudget()
+  assert.ok(syncReadAllowed(), 'the reset ends the backoff now')
+})
+
+test('sync read: a full cache admits a block on its second miss, and blocks it did not admit never reach it', async () => {
+  const cache = new BlockCache(4 * (256 + 96))
+  // Room left: admitted at once.
+  assert.equal(cache.admits(1, 256), true)
+  const memory = new MemoryFileSystem()
+  await writeTable(memory, '/a', 2000)
+  const tree = await LsmTree.open({ fs: memory, dir: '/a', blockCache: cache, autoCompact: false })
+  try {
+    // Fill the cache well past its capacity, so every later miss meets a full cache.
+    for (let i = 0; i < 1000; i += 7) assert.equal(s(await tree.get(key(i))), `v${i}`)
+    assert.ok(cache.bytes <= cache.capacityBytes, 'the cache stays within its bound')
+    const hitsBefore = cache.hits
+    // A key of a block never read: first miss, not admitted; the next read misses again.
+    assert.equal(s(await tree.get(key(1500))), 'v1500')
+    assert.equal(s(await tree.get(key(1500))), 'v1500')
+    assert.equal(cache.hits, hitsBefore, 'a block missed once is not cached')
+    // The second miss admitted it: the third read is a hit.
+    assert.equal(s(await tree.get(key(1500))), 'v1500')
+    assert.equal(cache.hits, hitsBefore + 1, 'a block missed twice is cached')
+  } finally {
+    await tree.close()
+  }
+})
+
+test('sync read: values read through the shared scratch buffer stay intact after later reads', async () => {
+  const memory = new MemoryFileSystem()
+  await writeTable(memory, '/s', 3000)
+  // A cache of a few blocks: once full, most reads go through the scratch buffer, and a block
+  // wrongly cached on it would show another block's bytes on its next hit.
+  const cache = new BlockCache(8 * (300 + 96))
+  const tree = await LsmTree.open({ fs: memory, dir: '/s', blockCache: cache, autoCompact: false })
+  try {
+    assert.ok(syncReadAllowed(), 'blocking reads are allowed (this test is about their scratch buffer)')
+    const kept: Array<[number, Uint8Array | undefined]> = []
+    // Each step reads a key, one far away, then the first key's neighbour (same block): with
+    // the cache full, the first two go through the scratch buffer, and the third re-reads the
+    // first block (a hit, had it been cached on the scratch bytes the second read overwrote).
+    for (let i = 0; i < 2990; i += 10) {
+      for (const k of [i, (i + 1500) % 3000, i + 1]) kept.push([k, await tree.get(key(k))])
+    }
+    for (const [i, v] of kept) assert.equal(s(v), `v${i}`, `value of key ${i} after later reads`)
+    // Every read again, now that the cache holds blocks admitted on the way.
+    for (let i = 0; i < 3000; i++) assert.equal(s(await tree.get(key(i))), `v${i}`)
+  } finally {
+    await tree.close()
+  }
 })

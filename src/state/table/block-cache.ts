@@ -11,6 +11,13 @@
  * A hit re-inserts only a block in the older half of the order (more than half the cache's
  * entries were inserted since it was): a Map delete + set per hit was a fifth of a cached point
  * read, and a block hit while in the newer half is far from eviction anyway.
+ *
+ * Admission (`admits`, asked by point lookups before they read a block): while the cache has
+ * room every block is admitted; once it is full, a block is admitted on its second miss within
+ * a window of recent misses (a "doorkeeper", as TinyLFU puts in front of its cache). A working
+ * set larger than the cache would otherwise evict a block on nearly every lookup, and the
+ * allocation of a fresh buffer for each (page faults on new memory) cost more than the read
+ * itself; a block read twice in the window is worth keeping, one read once is not.
  */
 import { assert } from '../../io/assert.js'
 import type { Block } from './block.js'
@@ -19,6 +26,12 @@ import type { Block } from './block.js'
 const entryOverheadBytes = 96
 /** Blocks a table may have (a key is `register() * tableBlockCountMax + blockIndex`). */
 export const tableBlockCountMax = 0x1000000
+/** Misses the doorkeeper remembers at least, however few blocks the cache holds. */
+const ghostEntriesMin = 256
+/** Misses the doorkeeper remembers at most (8 bytes each: 512 KiB). */
+export const ghostEntriesMax = 65_536
+/** Block size the doorkeeper's window is sized for: about as many misses as the cache holds blocks. */
+const ghostBlockBytesAssumed = 4096
 /** Tables that may ever be registered on one cache: keys stay exact (safe) integers. */
 const registrationsMax = Math.floor(Number.MAX_SAFE_INTEGER / tableBlockCountMax)
 
@@ -28,6 +41,8 @@ export class BlockCache {
   #map = new Map<number, Block>()
   /** Counts insertions into the map (sets and re-inserts), to tell a block's age in the order. */
   #clock = 0
+  /** Keys of blocks missed once and not admitted (the doorkeeper's window; -1 is an empty slot). */
+  readonly #ghosts: Float64Array
   hits = 0
   misses = 0
 
@@ -42,6 +57,8 @@ export class BlockCache {
   constructor(capacityBytes: number) {
     assert(Number.isSafeInteger(capacityBytes) && capacityBytes >= 0, 'block cache capacity is a non-negative integer')
     this.capacityBytes = capacityBytes
+    const slots = Math.min(ghostEntriesMax, Math.max(ghostEntriesMin, Math.ceil(capacityBytes / (ghostBlockBytesAssumed + entryOverheadBytes))))
+    this.#ghosts = new Float64Array(slots).fill(-1)
   }
 
   /** A number no other table on this cache has or had: the base of its blocks' keys (`keyOf`). */
@@ -72,6 +89,23 @@ export class BlockCache {
       block.cacheStamp = ++this.#clock
     }
     return block
+  }
+
+  /**
+   * Whether a block of `byteLength` bytes under `key`, just missed, should be cached when read:
+   * always while it fits without an eviction, else only on its second miss in the window.
+   */
+  admits(key: number, byteLength: number): boolean {
+    if (this.#bytes + byteLength + entryOverheadBytes <= this.capacityBytes) return true
+    // Direct-mapped: a slot remembers the last key missed there, so a later miss of another
+    // key that maps to it forgets the first (the window is approximate, the cost one lookup).
+    const slot = (Math.imul((key >>> 0) ^ Math.floor(key / 0x100000000), 0x9e3779b1) >>> 0) % this.#ghosts.length
+    if (this.#ghosts[slot] === key) {
+      this.#ghosts[slot] = -1
+      return true
+    }
+    this.#ghosts[slot] = key
+    return false
   }
 
   set(key: number, block: Block): void {

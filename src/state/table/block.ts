@@ -163,18 +163,22 @@ export class Block {
   }
 }
 
+/** The little-endian u32 at `at` (no DataView: a decode makes none of its own). */
+function readUint32LE(buf: Uint8Array, at: number): number {
+  return (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24)) >>> 0
+}
+
 /** Verifies and decodes one block read from `file` at `offset`. */
 export function decodeBlock(buf: Uint8Array, file: string, offset: number): Block {
   const corrupt = (why: string): CorruptionError =>
     new CorruptionError('CORRUPT_TABLE', `table ${file}: data block at offset ${offset} is corrupt (${why})`, {
       context: { file, offset },
     })
-  if (buf.length < 8) throw corrupt('too short')
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  const stored = view.getUint32(buf.length - 4, true)
-  if (crc32(buf.subarray(0, buf.length - 4)) !== stored) throw corrupt('checksum mismatch')
-  const n = view.getUint32(buf.length - 8, true)
-  const offsetsAt = buf.length - 8 - 4 * n
+  const length = buf.length
+  if (length < 8) throw corrupt('too short')
+  if (crc32(buf.subarray(0, length - 4)) !== readUint32LE(buf, length - 4)) throw corrupt('checksum mismatch')
+  const n = readUint32LE(buf, length - 8)
+  const offsetsAt = length - 8 - 4 * n
   if (n === 0 || offsetsAt < 0) throw corrupt('bad entry count')
   return new Block(buf, n, offsetsAt)
 }

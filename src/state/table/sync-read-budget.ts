@@ -38,3 +38,9 @@ export function noteSyncRead(startMs: number, endMs: number): void {
   slowInARow = 0
   asyncUntilMs = endMs + syncReadBackoffMs
 }
+
+/** Forgets the slow reads and any backoff (a test that drove the budget leaves it as it found it). */
+export function resetSyncReadBudget(): void {
+  asyncUntilMs = 0
+  slowInARow = 0
+}

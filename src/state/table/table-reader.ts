@@ -29,6 +29,21 @@ import { compareBytes, copyBytes } from '../types.js'
 /** Longest `close()` waits for reads in flight before it closes the handle anyway (a hung disk must not hang shutdown). */
 export const closeReadWaitMsMax = 5000
 
+/** Largest block a point lookup reads into the shared scratch buffer (larger ones get their own). */
+export const scratchBytesMax = 256 * 1024
+let scratch = Buffer.allocUnsafe(0)
+
+/**
+ * The shared buffer a point lookup reads a block into when the cache does not admit it: reused,
+ * because a fresh buffer per read (new memory, page faults) cost more than the read itself.
+ * Valid until the next `scratchOf`: every lookup on it is synchronous and copies what it returns.
+ */
+function scratchOf(length: number): Buffer {
+  assert(length <= scratchBytesMax, 'scratch reads stay within scratchBytesMax')
+  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, 8 * 1024))
+  return scratch.subarray(0, length)
+}
+
 export class Table {
   readonly info: TableInfo
   readonly path: string
@@ -147,6 +162,11 @@ export class Table {
     return this.#cache.get(this.#keyBase + i)
   }
 
+  /** Whether the cache takes block `i`, just missed by a point lookup (see `BlockCache.admits`). */
+  admits(i: number): boolean {
+    return this.#cache.admits(this.#keyBase + i, this.#index.lengths[i]!)
+  }
+
   /** Reads and verifies block `i`; caches it unless `fillCache` is false (compaction reads). */
   async loadBlock(i: number, fillCache = true): Promise<Block> {
     assert(i >= 0 && i < this.blockCount, 'block index in range')
@@ -161,10 +181,12 @@ export class Table {
   }
 
   /**
-   * Block `i` read with a blocking read (for a point lookup, see sync-read-budget.ts), verified
-   * and cached; undefined when it cannot be read that way now (the file system has no blocking
-   * read, the budget says the disk is cold, the table is closed: the caller reads it async).
-   * A failed read or a damaged block throws, as `loadBlock` rejects.
+   * Block `i` read with a blocking read (for a point lookup, see sync-read-budget.ts), verified,
+   * and cached when the cache admits it (`BlockCache.admits`); undefined when it cannot be read
+   * that way now (the file system has no blocking read, the budget says the disk is cold, the
+   * table is closed: the caller reads it async). A block not admitted lives in the shared
+   * scratch buffer: use it before the next call and copy what you keep. A failed read or a
+   * damaged block throws, as `loadBlock` rejects.
    */
   loadBlockSync(i: number): Block | undefined {
     assert(i >= 0 && i < this.blockCount, 'block index in range')
@@ -174,12 +196,14 @@ export class Table {
     if (!syncReadAllowed(start)) return undefined
     const offset = this.#index.offsets[i]!
     const length = this.#index.lengths[i]!
-    const buf = Buffer.allocUnsafe(length)
+    const key = this.#keyBase + i
+    const admitted = this.#cache.admits(key, length) || length > scratchBytesMax
+    const buf = admitted ? Buffer.allocUnsafe(length) : scratchOf(length)
     const n = handle.readSync(buf, 0, length, offset)
     noteSyncRead(start, performance.now())
     if (n !== length) throw corruptTable(this.path, offset, `short read: ${n} of ${length} bytes`)
     const block = decodeBlock(buf, this.path, offset)
-    this.#cache.set(this.#keyBase + i, block)
+    if (admitted) this.#cache.set(key, block)
     return block
   }
 
