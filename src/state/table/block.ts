@@ -170,15 +170,15 @@ function readUint32LE(buf: Uint8Array, at: number): number {
 
 /** Verifies and decodes one block read from `file` at `offset`. */
 export function decodeBlock(buf: Uint8Array, file: string, offset: number): Block {
-  const corrupt = (why: string): CorruptionError =>
-    new CorruptionError('CORRUPT_TABLE', `table ${file}: data block at offset ${offset} is corrupt (${why})`, {
-      context: { file, offset },
-    })
   const length = buf.length
-  if (length < 8) throw corrupt('too short')
-  if (crc32(buf.subarray(0, length - 4)) !== readUint32LE(buf, length - 4)) throw corrupt('checksum mismatch')
+  if (length < 8) throw corruptBlock(file, offset, 'too short')
+  if (crc32(buf.subarray(0, length - 4)) !== readUint32LE(buf, length - 4)) throw corruptBlock(file, offset, 'checksum mismatch')
   const n = readUint32LE(buf, length - 8)
   const offsetsAt = length - 8 - 4 * n
-  if (n === 0 || offsetsAt < 0) throw corrupt('bad entry count')
+  if (n === 0 || offsetsAt < 0) throw corruptBlock(file, offset, 'bad entry count')
   return new Block(buf, n, offsetsAt)
+}
+
+function corruptBlock(file: string, offset: number, why: string): CorruptionError {
+  return new CorruptionError('CORRUPT_TABLE', `table ${file}: data block at offset ${offset} is corrupt (${why})`, { context: { file, offset } })
 }

@@ -31,16 +31,17 @@ export const closeReadWaitMsMax = 5000
 
 /** Largest block a point lookup reads into the shared scratch buffer (larger ones get their own). */
 export const scratchBytesMax = 256 * 1024
-let scratch = Buffer.allocUnsafe(0)
+let scratch = new Uint8Array(0)
 
 /**
  * The shared buffer a point lookup reads a block into when the cache does not admit it: reused,
  * because a fresh buffer per read (new memory, page faults) cost more than the read itself.
  * Valid until the next `scratchOf`: every lookup on it is synchronous and copies what it returns.
  */
-function scratchOf(length: number): Buffer {
+function scratchOf(length: number): Uint8Array {
   assert(length <= scratchBytesMax, 'scratch reads stay within scratchBytesMax')
-  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.max(length, 8 * 1024))
+  // A plain Uint8Array: its subarray is far cheaper than a Buffer's.
+  if (scratch.length < length) scratch = new Uint8Array(Math.max(length, 8 * 1024))
   return scratch.subarray(0, length)
 }
 
