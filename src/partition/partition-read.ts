@@ -12,31 +12,16 @@
  */
 import type { Log } from '../log/log.js'
 import type { ScanRange } from '../state/index.js'
+import { EntryReader, type ReaderUse } from './entry-reader.js'
+
+export type { ReaderUse } from './entry-reader.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import type { BytesScanRange } from './partition-types.js'
 import { toBytes } from './reducer.js'
 
-/** How a reader tells its partition it runs: `enter` checks the partition is open and counts it, `leave` uncounts it. */
-export interface ReaderUse {
-  enter(): void
-  leave(): void
-}
-
-/** Entries from `fromLsn` (default: the log's first), at most `limit` of them. */
-export async function* readEntries(use: ReaderUse, log: Log, fromLsn: number | undefined, limit: number | undefined): AsyncGenerator<PartitionEntry> {
-  use.enter()
-  try {
-    let left = limit ?? Number.POSITIVE_INFINITY
-    if (left <= 0) return
-    for await (const batch of log.readBatches(fromLsn ?? log.firstLsn)) {
-      for (const entry of batch) {
-        yield decodeEntry(entry)
-        if (--left <= 0) return
-      }
-    }
-  } finally {
-    use.leave()
-  }
+/** Entries from `fromLsn` (default: the log's first), at most `limit` of them (see EntryReader). */
+export function readEntries(use: ReaderUse, log: Log, fromLsn: number | undefined, limit: number | undefined): AsyncGenerator<PartitionEntry> {
+  return new EntryReader(use, () => log.readBatches(fromLsn ?? log.firstLsn), limit)
 }
 
 /** Entries from `fromLsn` (default: the log's first) through `toLsn`, in the log's batches. */

@@ -20,6 +20,7 @@ import type { Log } from '../log/log.js'
 import { BlockCache, blockCacheBytesMaxDefault } from '../state/index.js'
 import { Catalog, type CatalogPartition } from './catalog.js'
 import { catalogMissing, partitionNotFound, storeNotFound } from './not-found.js'
+import { EntryReader, noReaderUse } from './entry-reader.js'
 import { decodeEntry, type PartitionEntry } from './partition-entry.js'
 import { assertPartitionId } from './partition-id.js'
 import { openReadOnlyLog, type ReadOnlyPartitionLog, sameChain } from './read-only-log.js'
@@ -193,16 +194,9 @@ export class StoreReader {
    * @example
    * for await (const e of reader.read('orders', { fromLsn: 100, toLsn: 199 })) console.log(e.lsn, e.ops)
    */
-  async *read(id: string, options: { fromLsn?: number; toLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
-    let left = options.limit ?? Number.POSITIVE_INFINITY
-    if (left <= 0) return
-    // Decoded as yielded (not a batch at a time first): one pass over the entries.
-    for await (const batch of this.#batches(id, options)) {
-      for (const entry of batch) {
-        yield decodeEntry(entry)
-        if (--left <= 0) return
-      }
-    }
+  read(id: string, options: { fromLsn?: number; toLsn?: number; limit?: number } = {}): AsyncGenerator<PartitionEntry> {
+    // Decoded as served (not a batch at a time first): one pass over the entries.
+    return new EntryReader(noReaderUse, () => this.#batches(id, options), options.limit)
   }
 
   /**
