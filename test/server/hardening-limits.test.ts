@@ -193,10 +193,12 @@ describe('serve: engine errors and descriptor exhaustion', () => {
   })
 
   test('out of descriptors (EMFILE) is 503 TOO_MANY_OPEN_FILES with Retry-After, never a 500 with a path', async () => {
-    const s = await startServe(['--max-partitions', '100000'], { shell: 'ulimit -n 96' })
+    // 256, not fewer: the child loads its modules (under tsx, many files at once) within the
+    // same limit, and on a loaded machine 96 ran out before the server was up.
+    const s = await startServe(['--max-partitions', '100000'], { shell: 'ulimit -n 256' })
     try {
       let refused: { status: number; text: string; retryAfter: string | null } | undefined
-      for (let i = 0; i < 400 && refused === undefined; i++) {
+      for (let i = 0; i < 800 && refused === undefined; i++) {
         const res = await fetch(`${s.url}/v1/partitions/fd-${i}/records`, { method: 'POST', headers: jsonHeaders, body: '{"records":[{"payload":"x"}]}' })
         const text = await res.text()
         if (res.status !== 200) refused = { status: res.status, text, retryAfter: res.headers.get('retry-after') }
