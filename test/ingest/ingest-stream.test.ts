@@ -1,12 +1,16 @@
 /**
  * The stream side: a transaction larger than a write spans several writes but is never split
  * across published positions; a source busy only outside the publication still moves the slot
- * (heartbeats), so WAL is not retained.
+ * (heartbeats), so WAL is not retained; a malformed pgoutput message ends the stream with
+ * SOURCE_PROTOCOL (never a throw out of the socket's data handler).
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { PostgresIngester } from '../../src/ingest/index.js'
 import { parseLsn } from '../../src/ingest/postgres/lsn.js'
+import { ReplicationStream } from '../../src/ingest/postgres/replication-stream.js'
+import { connectionConfig, connectText, ensurePublication, ensureSlot } from '../../src/ingest/postgres/source.js'
+import { CairnError } from '../../src/io/index.js'
 import { Store } from '../../src/partition/index.js'
 import { cairnRows, diffRows, sourceRows, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
@@ -82,5 +86,34 @@ test('writes only outside the publication: heartbeats still move the slot, so WA
     await waitFor('retained WAL in the status', () => ingester.status().retainedWalBytes !== undefined)
   } finally {
     await ingester.stop()
+  }
+})
+
+test('a malformed pgoutput message from the replication connection ends the stream with SOURCE_PROTOCOL', async () => {
+  await pg.query('CREATE TABLE bad (id int PRIMARY KEY)')
+  const control = await connectText(pg.url, 'cairn-test')
+  try {
+    await ensurePublication(control, 'bad_pub', ['public.bad'])
+    await ensureSlot(control, 'bad_slot', true)
+  } finally {
+    await control.end()
+  }
+  const messages: unknown[] = []
+  const stream = await ReplicationStream.start({
+    connection: connectionConfig(pg.url, 'cairn-test-stream'),
+    slot: 'bad_slot',
+    publication: 'bad_pub',
+    startLsn: 0n,
+    onMessage: (msg) => messages.push(msg),
+  })
+  try {
+    // XLogData ('w', start, end, send time), carrying an update with the unknown submessage 'X'.
+    const chunk = Buffer.concat([Buffer.from([0x77]), Buffer.alloc(24), Buffer.from([0x55, 0, 0, 0, 1, 0x58])])
+    ;(stream as unknown as { onCopyData(chunk: Buffer): void }).onCopyData(chunk)
+    await assert.rejects(stream.done, (e: unknown) => e instanceof CairnError && e.code === 'SOURCE_PROTOCOL')
+    assert.deepEqual(messages, [])
+  } finally {
+    await stream.stop()
+    await pg.query(`SELECT pg_drop_replication_slot('bad_slot')`).catch(() => undefined)
   }
 })

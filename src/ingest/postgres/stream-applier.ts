@@ -24,7 +24,7 @@ import type { Partition, StateOpInput } from '../../partition/index.js'
 import { encodeKey, tableRange } from './key-encoding.js'
 import { foldProgress, type IngestMeta, type IngestProgress, type TableProgress } from './ingest-status.js'
 import { formatLsn, type PgLsn, parseLsn } from './lsn.js'
-import { type ColumnValue, type PgoutputMessage, type RelationMessage, unchangedToast } from './pgoutput.js'
+import { type ColumnValue, malformedPgoutput, type PgoutputMessage, type RelationMessage, unchangedToast } from './pgoutput.js'
 import type { SourceTable } from './source.js'
 import { columnJson, rowObjectJson } from './row-encoding.js'
 
@@ -319,7 +319,8 @@ export class StreamApplier {
 
   #rel(oid: number): Relation {
     const rel = this.#relations.get(oid)
-    if (rel === undefined) throw new CairnError('SOURCE_UNAVAILABLE', `the replication stream used relation ${oid} before describing it: restart the ingester`)
+    // pgoutput describes every relation in a session before its first change: a protocol defect.
+    if (rel === undefined) throw malformedPgoutput(`relation ${oid} used before it was described`)
     return rel
   }
 
