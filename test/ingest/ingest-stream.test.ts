@@ -11,25 +11,17 @@ import { parseLsn } from '../../src/ingest/postgres/lsn.js'
 import { ReplicationStream } from '../../src/ingest/postgres/replication-stream.js'
 import { connectionConfig, connectText, ensurePublication, ensureSlot } from '../../src/ingest/postgres/source.js'
 import { CairnError } from '../../src/io/index.js'
-import { Store } from '../../src/partition/index.js'
-import { cairnRows, diffRows, sourceRows, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import type { Store } from '../../src/partition/index.js'
+import { assertSameRows, startIngestEnv, stopIngestEnv, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
+import type { TestPostgres } from '../helpers/postgres.js'
+import type { TempDir } from '../helpers/temp-dir.js'
 
 let pg: TestPostgres
 let dir: TempDir
 let store: Store
 
-before(async () => {
-  pg = await startPostgres()
-  dir = await makeTempDir()
-  store = await Store.open(dir.path)
-})
-after(async () => {
-  await store?.close()
-  await pg?.stop()
-  await dir?.cleanup()
-})
+before(async () => ({ pg, dir, store } = await startIngestEnv({ store: true })))
+after(() => stopIngestEnv({ pg, dir, store }))
 
 test('a transaction larger than a write spans several writes, and no published position falls inside it', async () => {
   await pg.query('CREATE TABLE wide (id int PRIMARY KEY, v text)')
@@ -53,7 +45,7 @@ test('a transaction larger than a write spans several writes, and no published p
     await poller
   }
   const partition = await store.partition('wide')
-  assert.deepEqual(diffRows(await sourceRows(pg.url, 'public.wide'), await cairnRows(partition, 'public.wide')), [])
+  await assertSameRows(pg.url, partition, ['public.wide'])
   const inside: number[] = []
   for await (const e of partition.read()) {
     const progress = JSON.parse(new TextDecoder().decode(e.payloads[0])) as { src?: string }

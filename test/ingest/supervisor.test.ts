@@ -10,23 +10,17 @@ import { type IngestStatus, restartDelayMs, restartDelayMsMax, restartDelayMsMin
 import { decodePgoutput } from '../../src/ingest/postgres/pgoutput.js'
 import { CairnError } from '../../src/io/index.js'
 import { Store } from '../../src/partition/index.js'
-import { cairnRows, diffRows, sourceRows, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
+import { assertSameRows, startIngestEnv, stopIngestEnv, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
 import { startWorkload } from '../helpers/ingest-workload.js'
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import type { TestPostgres } from '../helpers/postgres.js'
 import { testSeed, withSeed } from '../helpers/seed.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import type { TempDir } from '../helpers/temp-dir.js'
 
 let pg: TestPostgres
 let dir: TempDir
 
-before(async () => {
-  pg = await startPostgres()
-  dir = await makeTempDir()
-})
-after(async () => {
-  await pg?.stop()
-  await dir?.cleanup()
-})
+before(async () => ({ pg, dir } = await startIngestEnv()))
+after(() => stopIngestEnv({ pg, dir }))
 
 /** Ends every session of the ingester (control, stream, copies), waiting until they are gone. */
 async function terminateIngester(): Promise<number> {
@@ -73,10 +67,7 @@ test('connections terminated mid-copy and mid-stream, under writers: the supervi
     assert.ok(restarts.length >= 2, `restarts: ${restarts.join(', ')}`)
     assert.ok(restarts.every((c) => c === 'SOURCE_UNAVAILABLE'), restarts.join(', '))
     const partition = await store.partition('kill')
-    for (const table of ['public.r', 'public.r2']) {
-      const diff = diffRows(await sourceRows(pg.url, table), await cairnRows(partition, table))
-      assert.deepEqual(diff, [], `${table} differs`)
-    }
+    await assertSameRows(pg.url, partition, ['public.r', 'public.r2'])
     await ingest.stop()
     await ingest.done
     assert.equal(ingest.status().phase, 'stopped')
