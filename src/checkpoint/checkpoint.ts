@@ -26,29 +26,23 @@
  * - the pins (retained states, trim holds, kept-open partitions) are released when the call
  *   settles, also on failure; the source's files are never written.
  */
-import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
-import { assert } from '../io/assert.js'
-import { CairnError, IoError, isCairnError, withIoError } from '../io/errors.js'
+import { CairnError, withIoError } from '../io/errors.js'
+import { sha256Hex } from '../io/checksum.js'
 import type { FileSystem } from '../io/file-system.js'
-import { copySegmentSuffix } from '../log/index.js'
-import { Catalog, type CatalogData, type CatalogPartition, type LogCut, type Partition, type RetainedState, type Store, StoreLayout } from '../partition/index.js'
-import { closeHandle, copyPrefix, hashFile, linkOrCopy } from './checkpoint-files.js'
-import { type CheckpointFile, type CheckpointManifest, cairnVersion, checkpointFormat, checkpointFormatVersion, checkpointManifestFile, encodeCheckpointManifest, readCheckpointManifest } from './checkpoint-manifest.js'
+import { Catalog, type CatalogData, type CatalogPartition, type Store } from '../partition/index.js'
+import { closeHandle } from './checkpoint-files.js'
+import { keepAllOpen, releaseCut, type TakenPartition, takeCheckpointCut } from './checkpoint-cut.js'
+import { type CheckpointManifest, cairnVersion, checkpointFormat, checkpointFormatVersion, checkpointManifestFile, encodeCheckpointManifest } from './checkpoint-manifest.js'
+import { catalogName, planCheckpoint } from './checkpoint-plan.js'
+import { type CheckpointProgress, CheckpointProgressMeter } from './checkpoint-progress.js'
 import { assertTargetEmpty, prepareParent, publish, tempDirFor } from './checkpoint-target.js'
+import { checkpointFileConcurrency, copyPlannedFiles } from './copy-planned-files.js'
+import { type EarlierCheckpoints, readEarlierCheckpoints } from './earlier-checkpoints.js'
 import { runLimited } from './run-limited.js'
 
-/** Files linked, copied or hashed at once (overlaps the latency of many small file operations). */
-export const checkpointFileConcurrency = 8
-
-export interface CheckpointProgress {
-  /** `files` while linking and copying, `metadata` while writing the catalog and manifests, `done`. */
-  phase: string
-  filesDone: number
-  filesTotal: number
-  bytesDone: number
-  bytesTotal: number
-}
+export { checkpointFileConcurrency } from './copy-planned-files.js'
+export type { CheckpointProgress } from './checkpoint-progress.js'
 
 /** @internal Pause points for tests: the checkpoint awaits each before going on. */
 export interface CheckpointHooks {
@@ -92,32 +86,6 @@ export interface CheckpointResult {
   copiedFiles: number
 }
 
-/** One partition as the cut took it. */
-interface TakenPartition {
-  id: string
-  partition: Partition
-  state: RetainedState
-  cut: LogCut
-  releaseTrim: () => void
-}
-
-/** One file to bring from the store into the checkpoint. */
-interface PlannedFile {
-  /** Relative to the store root and to the checkpoint root alike (a segment tail's is set once it is made). */
-  path: string
-  from: string
-  bytes: number
-  /** Copied (the source may still change it) or linked. */
-  copy: boolean
-  /** A log segment: its log, and its first LSN in the checkpoint (a segment tail's is set once it is made). */
-  log?: { logId: string; firstLsn: number }
-  /** Copy only the frames from the one holding this LSN on (the state holds the ones before). */
-  tailFromLsn?: number
-}
-
-/** Digests of the store's immutable files this process already read: their paths are never reused. */
-const knownDigests = new WeakMap<Store, Map<string, { bytes: number; sha256: string }>>()
-
 /**
  * Takes a consistent checkpoint of `store` into `dir` (absent or empty; TARGET_NOT_EMPTY
  * otherwise). Writers go on meanwhile; the returned LSNs say where the cut was.
@@ -135,16 +103,16 @@ export async function checkpoint(store: Store, dir: string, options: CheckpointO
   }
   await assertTargetEmpty(fs, target, 'the checkpoint')
   await prepareParent(fs, target)
-  const linkFrom = await readLinkFrom(fs, options.linkFrom ?? [])
+  const earlier = await readEarlierCheckpoints(fs, options.linkFrom ?? [])
   const kept = await keepAllOpen(store)
   let taken: TakenPartition[] = []
   try {
-    const cut = takeCut(store, kept.map((k) => k.partition), `checkpoint ${target}`)
+    const cut = takeCheckpointCut(store, kept.map((k) => k.partition), `checkpoint ${target}`)
     taken = cut.taken
     await options.hooks?.afterCut?.()
     const temp = tempDirFor(target)
     try {
-      const result = await build(store, fs, temp, target, cut.catalog, taken, linkFrom, options)
+      const result = await build(store, fs, temp, target, cut.catalog, taken, earlier, options)
       await options.hooks?.beforeRename?.()
       await publish(fs, temp, target, 'the checkpoint')
       return result
@@ -153,57 +121,8 @@ export async function checkpoint(store: Store, dir: string, options: CheckpointO
       throw e
     }
   } finally {
-    for (const t of taken) {
-      t.state.release()
-      t.releaseTrim()
-    }
-    for (const k of kept) k.release()
+    releaseCut(taken, kept)
   }
-}
-
-/** Opens every partition the store has and keeps it open (out of the pool's reach) until released. */
-async function keepAllOpen(store: Store): Promise<Array<{ partition: Partition; release: () => void }>> {
-  const kept: Array<{ partition: Partition; release: () => void }> = []
-  try {
-    for (const id of store.partitions()) {
-      const partition = await store.partition(id).catch((e: unknown) => {
-        // Opening a partition may fail with the file system's own error: name the step.
-        throw isCairnError(e) ? e : new IoError('open partition', posix.join(store.dir, 'partitions', id), e)
-      })
-      // In the turn `partition` resolved in: the pool evicts only in a later macrotask.
-      kept.push({ partition, release: partition.keepOpen() })
-    }
-  } catch (e) {
-    for (const k of kept) k.release()
-    throw e
-  }
-  return kept
-}
-
-/** The cut, synchronously (no await: nothing else runs between the first partition and the last). */
-function takeCut(store: Store, partitions: Partition[], who: string): { taken: TakenPartition[]; catalog: CatalogData } {
-  const catalog = store.catalog.data
-  const taken: TakenPartition[] = []
-  try {
-    for (const partition of partitions) {
-      const state = partition.retainState()
-      let releaseTrim: () => void
-      try {
-        releaseTrim = partition.holdTrim(state.lsn + 1, who)
-      } catch (e) {
-        state.release()
-        throw e
-      }
-      taken.push({ id: partition.id, partition, state, cut: partition.cut(), releaseTrim })
-    }
-  } catch (e) {
-    for (const t of taken) {
-      t.state.release()
-      t.releaseTrim()
-    }
-    throw e
-  }
-  return { taken, catalog }
 }
 
 /** Builds the whole checkpoint under `temp`, durable; returns what it made. */
@@ -214,103 +133,26 @@ async function build(
   target: string,
   catalog: CatalogData,
   taken: TakenPartition[],
-  linkFrom: Map<string, Array<{ dir: string; file: CheckpointFile }>>,
+  earlier: EarlierCheckpoints,
   options: CheckpointOptions,
 ): Promise<CheckpointResult> {
   const createdAt = new Date().toISOString()
-  const layout = new StoreLayout(posix.resolve(store.dir))
-  const planned: PlannedFile[] = []
-  const partitions: Record<string, number> = {}
-  const entries: Record<string, CatalogPartition> = {}
-  const logsOf = new Map<string, PlannedFile[]>()
-  const manifests: Array<{ path: string; bytes: Uint8Array }> = []
-  for (const t of taken) {
-    const source = catalog.partitions[t.id]
-    const stateDir = layout.stateDir(t.id, source?.stateId)
-    if (source === undefined || posix.resolve(t.state.dir) !== stateDir) {
-      throw new CairnError('STORE_BUSY', `partition ${t.id} was being restored while the checkpoint was taken: take the checkpoint again`, { context: { partition: t.id } })
-    }
-    partitions[t.id] = t.cut.lastLsn
-    for (const f of t.state.files) planned.push({ path: relativeTo(layout.root, f.path), from: f.path, bytes: f.bytes, copy: false })
-    manifests.push({ path: relativeTo(layout.root, posix.join(stateDir, manifestName)), bytes: t.state.manifest })
-    const logFiles = neededLogFiles(t.cut, t.state.lsn + 1)
-    const segments: PlannedFile[] = []
-    for (const [i, f] of logFiles.entries()) {
-      const path = relativeTo(layout.root, f.path)
-      assert(posix.dirname(f.path) === layout.logDir(t.id, f.logId), 'a cut file is a segment of the partition log it names')
-      const stat = await withIoError('stat', f.path, () => fs.stat(f.path))
-      // The last segment may still grow (or be cut back after a failed write): copy its prefix,
-      // and when it is the only segment needed, only its frames from the state's LSN + 1 on.
-      const last = i === logFiles.length - 1
-      const segment: PlannedFile = { path, from: f.path, bytes: f.bytes, copy: last || stat?.size !== f.bytes, log: { logId: f.logId, firstLsn: f.firstLsn } }
-      if (last && logFiles.length === 1) segment.tailFromLsn = t.state.lsn + 1
-      segments.push(segment)
-    }
-    planned.push(...segments)
-    logsOf.set(t.id, segments)
-    entries[t.id] = source
-  }
-  const progress = new Progress(planned.reduce((n, f) => n + f.bytes, 0), planned.length, options.onProgress)
-  const dirs = new Set<string>([partitionsDirName])
-  for (const f of [...planned, ...manifests]) for (let d = posix.dirname(f.path); d !== '.'; d = posix.dirname(d)) dirs.add(d)
+  const plan = await planCheckpoint(store.dir, fs, catalog, taken)
+  const { partitions, entries, dirs } = plan
+  const progress = new CheckpointProgressMeter(plan.files.reduce((n, f) => n + f.bytes, 0), plan.files.length, options.onProgress)
   await withIoError('create', temp, () => fs.mkdir(temp))
   for (const d of [...dirs].sort()) await withIoError('create', posix.join(temp, d), () => fs.mkdir(posix.join(temp, d), true))
 
-  const digests = knownDigests.get(store) ?? new Map<string, { bytes: number; sha256: string }>()
-  const nextDigests = new Map<string, { bytes: number; sha256: string }>()
-  const files: CheckpointFile[] = []
-  let linkedFiles = 0
-  let copiedFiles = 0
-  await runLimited(planned, checkpointFileConcurrency, async (f) => {
-    const to = posix.join(temp, f.path)
-    let sha256: string
-    if (f.tailFromLsn !== undefined) {
-      let copied = 0
-      const counted = (n: number): void => {
-        copied += n
-        progress.bytes(n)
-      }
-      const tail = await copySegmentSuffix(fs, f.from, f.bytes, f.tailFromLsn, posix.dirname(to), counted).catch((e: unknown) => {
-        throw isCairnError(e) ? e : new IoError('copy', f.from, e)
-      })
-      // The frames the state holds were skipped: done too.
-      progress.bytes(f.bytes - copied)
-      f.path = posix.join(posix.dirname(f.path), posix.basename(tail.path))
-      f.log!.firstLsn = tail.firstLsn
-      f.bytes = tail.bytes
-      sha256 = tail.sha256
-      if (await linkEarlier(fs, tail.path, f, sha256, linkFrom)) linkedFiles++
-      else copiedFiles++
-    } else if (f.copy) {
-      sha256 = await copyPrefix(fs, f.from, to, f.bytes, progress.bytes)
-      if (await linkEarlier(fs, to, f, sha256, linkFrom)) linkedFiles++
-      else copiedFiles++
-    } else {
-      const made = await linkOrCopy(fs, f.from, to, f.bytes, progress.bytes)
-      if (made.linked) {
-        linkedFiles++
-        const known = digests.get(f.from)
-        sha256 = known?.bytes === f.bytes ? known.sha256 : ((await digestOfSameFile(fs, to, f, linkFrom)) ?? (await hashFile(fs, to, f.bytes)))
-        nextDigests.set(f.from, { bytes: f.bytes, sha256 })
-        progress.bytes(f.bytes)
-      } else {
-        copiedFiles++
-        sha256 = made.sha256
-      }
-    }
-    files.push({ path: f.path, bytes: f.bytes, sha256 })
-    progress.file()
-  })
-  knownDigests.set(store, nextDigests)
+  const { files, linkedFiles, copiedFiles } = await copyPlannedFiles(store, plan.files, temp, earlier, progress)
   // Each log of the chain from the first segment the checkpoint holds (a tail's LSN is known now).
-  for (const [id, segments] of logsOf) {
+  for (const [id, segments] of plan.logsOf) {
     const logs: CatalogPartition['logs'] = []
     for (const f of segments) if (logs[logs.length - 1]?.logId !== f.log!.logId) logs.push({ ...f.log! })
     entries[id] = { ...entries[id]!, logs, activeLogId: logs[logs.length - 1]!.logId }
   }
 
   progress.phase('metadata')
-  await runLimited(manifests, checkpointFileConcurrency, async (m) => {
+  await runLimited(plan.manifests, checkpointFileConcurrency, async (m) => {
     await writeNew(fs, posix.join(temp, m.path), m.bytes)
     files.push({ path: m.path, bytes: m.bytes.length, sha256: sha256Hex(m.bytes) })
   })
@@ -336,65 +178,6 @@ async function build(
   return { path: target, partitions, createdAt, files: files.length, bytes, linkedFiles, copiedFiles }
 }
 
-const manifestName = 'MANIFEST'
-const catalogName = 'catalog.json'
-const partitionsDirName = 'partitions'
-
-/** The files of the cut holding `fromLsn..lastLsn` (from the one holding `fromLsn`; the last always). */
-export function neededLogFiles(cut: LogCut, fromLsn: number): LogCut['files'] {
-  const files = cut.files
-  assert(files.length > 0, 'a store partition logs to files')
-  let first = 0
-  while (first < files.length - 1 && files[first + 1]!.firstLsn <= fromLsn) first++
-  assert(files[first]!.firstLsn <= fromLsn || first === 0, 'the trim hold keeps the segment holding the state LSN + 1')
-  return files.slice(first)
-}
-
-/** Replaces the copy at `to` by a link to an identical file of an earlier checkpoint, if one has it. */
-async function linkEarlier(fs: FileSystem, to: string, f: PlannedFile, sha256: string, linkFrom: Map<string, Array<{ dir: string; file: CheckpointFile }>>): Promise<boolean> {
-  const match = linkFrom.get(f.path)?.find((c) => c.file.bytes === f.bytes && c.file.sha256 === sha256)
-  if (match === undefined) return false
-  const aside = `${to}.link`
-  try {
-    await fs.link(posix.join(match.dir, f.path), aside)
-  } catch {
-    return false
-  }
-  await withIoError('rename', aside, () => fs.rename(aside, to))
-  return true
-}
-
-/**
- * The digest an earlier checkpoint recorded for the very file `to` links (same relative path and
- * size, and one identity: the same inode), if one has it: no need to read it again.
- */
-async function digestOfSameFile(fs: FileSystem, to: string, f: PlannedFile, linkFrom: Map<string, Array<{ dir: string; file: CheckpointFile }>>): Promise<string | undefined> {
-  const candidates = linkFrom.get(f.path)?.filter((c) => c.file.bytes === f.bytes) ?? []
-  if (candidates.length === 0) return undefined
-  const identity = (await withIoError('stat', to, () => fs.stat(to)))?.identity
-  if (identity === undefined) return undefined
-  for (const c of candidates) {
-    const earlier = await fs.stat(posix.join(c.dir, f.path)).catch(() => undefined)
-    if (earlier?.identity === identity && earlier.size === f.bytes) return c.file.sha256
-  }
-  return undefined
-}
-
-/** The files of the earlier checkpoints by relative path; unreadable ones are skipped (an optimization only). */
-async function readLinkFrom(fs: FileSystem, dirs: string[]): Promise<Map<string, Array<{ dir: string; file: CheckpointFile }>>> {
-  const byPath = new Map<string, Array<{ dir: string; file: CheckpointFile }>>()
-  for (const dir of dirs) {
-    const absolute = posix.resolve(dir)
-    const manifest = await readCheckpointManifest(absolute, { fs }).catch(() => undefined)
-    for (const file of manifest?.files ?? []) {
-      const list = byPath.get(file.path) ?? []
-      list.push({ dir: absolute, file })
-      byPath.set(file.path, list)
-    }
-  }
-  return byPath
-}
-
 async function writeNew(fs: FileSystem, path: string, bytes: Uint8Array): Promise<void> {
   const handle = await withIoError('create', path, () => fs.open(path, 'createNew'))
   try {
@@ -409,45 +192,4 @@ async function writeNew(fs: FileSystem, path: string, bytes: Uint8Array): Promis
 function isWithin(dir: string, path: string): boolean {
   const relative = posix.relative(dir, path)
   return relative === '' || (relative !== '..' && !relative.startsWith('../') && !posix.isAbsolute(relative))
-}
-
-function relativeTo(root: string, path: string): string {
-  const relative = posix.relative(root, posix.resolve(path))
-  assert(relative !== '' && !relative.startsWith('..') && !posix.isAbsolute(relative), `a store file is under the store root (${path})`)
-  return relative
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex')
-}
-
-/** Progress as the caller sees it: counts only grow; one call per file and per copied chunk. */
-class Progress {
-  readonly #report: ((p: CheckpointProgress) => void) | undefined
-  readonly #state: CheckpointProgress
-
-  constructor(bytesTotal: number, filesTotal: number, report: ((p: CheckpointProgress) => void) | undefined) {
-    this.#report = report
-    this.#state = { phase: 'files', filesDone: 0, filesTotal, bytesDone: 0, bytesTotal }
-    this.#emit()
-  }
-
-  readonly bytes = (n: number): void => {
-    this.#state.bytesDone += n
-    this.#emit()
-  }
-
-  file(): void {
-    this.#state.filesDone += 1
-    this.#emit()
-  }
-
-  phase(phase: string): void {
-    this.#state.phase = phase
-    this.#emit()
-  }
-
-  #emit(): void {
-    this.#report?.({ ...this.#state })
-  }
 }

@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'SOURCE_UNAVAILABLE'
   | 'SOURCE_SLOT_LOST'
   | 'SOURCE_TABLE_UNSUPPORTED'
+  | 'SOURCE_PROTOCOL'
   // data on disk
   | 'CORRUPT_LOG'
   | 'CORRUPT_CATALOG'

@@ -11,7 +11,8 @@
  * - elsewhere, the lock file is published whole (written and synced under a unique temp name,
  *   then `link`ed: never visible empty); a lock is stale only if its owner is provably gone (same
  *   host and a dead pid, or this process and a token it no longer holds), and a takeover renames
- *   the stale file aside and checks it is the one judged stale before publishing its own;
+ *   the stale file aside and checks it is the one judged stale before publishing its own (the
+ *   steps are io/owner-file.ts's; an empty or cut-short file, from an older cairn, is stale);
  * - release never touches a lock it no longer holds: not after a simulated crash, and not when
  *   the file names another token.
  *
@@ -21,11 +22,11 @@
  * third taker's lock published meanwhile, and two owners result. Two racing takers are safe.
  */
 import { randomUUID } from 'node:crypto'
-import { hostname } from 'node:os'
 import { posix } from 'node:path'
 import { tempSuffix } from '../io/atomic-write.js'
 import { CairnError, IoError, isAlreadyExists, isNotFound } from '../io/errors.js'
 import type { FileSystem } from '../io/file-system.js'
+import { encodeOwner, isOwnerGone, LiveTokens, type LockOwner, parseOwner, readOwnerFile, removeStaleOwner, writeOwnerTemp } from '../io/owner-file.js'
 
 export const lockFileName = 'LOCK'
 /** Bounded retries when the lock file changes under a taker (another taker got there first). */
@@ -33,12 +34,6 @@ export const lockAttemptsMax = 8
 
 /** errno codes that mean the file system cannot lock at all (as opposed to: someone holds it). */
 const locksUnsupported = new Set(['ENOLCK', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EINVAL'])
-
-interface Owner {
-  pid: number
-  host: string | undefined
-  token: string | undefined
-}
 
 interface Holding {
   token: string
@@ -48,19 +43,10 @@ interface Holding {
 /** Stores open in this process, by file system and directory. */
 const openStores = new WeakMap<FileSystem, Map<string, Holding>>()
 /** Tokens of locks this process holds, for judging a lock file that names our own pid. */
-const heldTokens = new Map<string, { fs: FileSystem; generation: number | undefined }>()
+const heldTokens = new LiveTokens()
 
 function isLive(fs: FileSystem, holding: { generation: number | undefined } | undefined): boolean {
   return holding !== undefined && holding.generation === fs.generation
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /**
@@ -94,10 +80,10 @@ export class StoreLock {
     openStores.set(fs, stores)
     if (isLive(fs, stores.get(dir))) throw locked(dir, process.pid)
     stores.set(dir, { token, generation })
-    heldTokens.set(token, { fs, generation })
+    heldTokens.add(token, fs)
     let os: { release(): Promise<void> } | undefined
     try {
-      const owner = new TextEncoder().encode(`${JSON.stringify({ pid: process.pid, host: hostname(), token, since: new Date().toISOString() })}\n`)
+      const owner = encodeOwner(token, { since: new Date().toISOString() })
       const path = posix.join(dir, lockFileName)
       let osLocks = fs.lockExclusive !== undefined
       if (fs.lockExclusive !== undefined) {
@@ -153,14 +139,7 @@ async function acquireFile(fs: FileSystem, dir: string, token: string, owner: Ui
   const temp = `${path}.${token}${tempSuffix}`
   const aside = `${path}.${token}.stale`
   try {
-    const handle = await fs.open(temp, 'createNew')
-    try {
-      await handle.write(owner, 0)
-      // Synced before it is linked: even after power loss a published lock file is whole.
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+    await writeOwnerTemp(fs, temp, owner)
     for (let attempt = 0; attempt < lockAttemptsMax; attempt++) {
       try {
         await fs.link(temp, path)
@@ -170,25 +149,13 @@ async function acquireFile(fs: FileSystem, dir: string, token: string, owner: Ui
         if (isNotFound(e)) throw locked(dir, undefined)
         if (!isAlreadyExists(e)) throw new IoError('create lock', path, e)
       }
-      const bytes = await readBytes(fs, path)
+      const bytes = await readOwnerFile(fs, path)
       if (bytes === undefined) continue
       const current = parseOwner(bytes)
       if (!isStale(current)) throw locked(dir, current?.pid)
-      try {
-        await fs.rename(path, aside)
-      } catch (e) {
-        if (isNotFound(e)) continue
-        throw new IoError('move stale lock', path, e)
-      }
-      const moved = await readBytes(fs, aside)
-      if (moved === undefined) throw locked(dir, undefined)
-      if (!sameBytes(moved, bytes)) {
-        // Between our read and our rename another taker published its lock: give it back.
-        await fs.link(aside, path).catch(() => undefined)
-        await fs.unlink(aside).catch(() => undefined)
-        throw locked(dir, parseOwner(moved)?.pid)
-      }
-      await fs.unlink(aside).catch(() => undefined)
+      const removal = await removeStaleOwner(fs, path, aside, bytes)
+      if (removal.outcome === 'vanished') throw locked(dir, undefined)
+      if (removal.outcome === 'changed') throw locked(dir, parseOwner(removal.moved)?.pid)
     }
     throw locked(dir, undefined)
   } finally {
@@ -209,46 +176,14 @@ async function removeLeftovers(fs: FileSystem, dir: string): Promise<void> {
   }
 }
 
-function isStale(owner: Owner | undefined): boolean {
+function isStale(owner: LockOwner | undefined): boolean {
   // A lock file published by this protocol is never empty or cut short; one that is was left by
   // an older cairn that crashed mid-write.
-  if (owner === undefined) return true
-  // Another host's pids mean nothing here (another container on a shared volume): never guess.
-  if (owner.host !== undefined && owner.host !== hostname()) return false
-  if (owner.pid === process.pid) return owner.token === undefined || !isLiveToken(owner.token)
-  return !pidAlive(owner.pid)
+  return owner === undefined || isOwnerGone(owner, heldTokens)
 }
 
-function isLiveToken(token: string): boolean {
-  const holding = heldTokens.get(token)
-  return holding !== undefined && isLive(holding.fs, holding)
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
-}
-
-async function readBytes(fs: FileSystem, path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await fs.readFile(path)
-  } catch (e) {
-    if (isNotFound(e)) return undefined
-    throw new IoError('read lock', path, e)
-  }
-}
-
-function parseOwner(bytes: Uint8Array): Owner | undefined {
-  try {
-    const { pid, host, token } = JSON.parse(new TextDecoder().decode(bytes)) as { pid?: unknown; host?: unknown; token?: unknown }
-    if (typeof pid !== 'number') return undefined
-    return { pid, host: typeof host === 'string' ? host : undefined, token: typeof token === 'string' ? token : undefined }
-  } catch {
-    return undefined
-  }
-}
-
-async function readOwner(fs: FileSystem, path: string): Promise<Owner | undefined> {
-  const bytes = await readBytes(fs, path).catch(() => undefined)
+async function readOwner(fs: FileSystem, path: string): Promise<LockOwner | undefined> {
+  const bytes = await readOwnerFile(fs, path).catch(() => undefined)
   return bytes === undefined ? undefined : parseOwner(bytes)
 }
 

@@ -1,11 +1,54 @@
-/** Helpers of the Postgres ingest tests: rows on both sides in cairn's encoding, and waiting for the ingester. */
+/**
+ * Helpers of the Postgres ingest tests: the file's Postgres, temp dir and store; rows on both
+ * sides in cairn's encoding; waiting for the ingester.
+ */
+import assert from 'node:assert/strict'
 import pg from 'pg'
 import type { PostgresIngester } from '../../src/ingest/index.js'
 import { encodeKey, tableRange } from '../../src/ingest/postgres/key-encoding.js'
 import { parseLsn } from '../../src/ingest/postgres/lsn.js'
 import { rowJson } from '../../src/ingest/postgres/row-encoding.js'
 import { connectText, describeTable, quoteTable } from '../../src/ingest/postgres/source.js'
-import type { Partition, ReadSnapshot } from '../../src/partition/index.js'
+import { type Partition, type ReadSnapshot, Store } from '../../src/partition/index.js'
+import { startPostgres, type TestPostgres } from './postgres.js'
+import { makeTempDir, type TempDir } from './temp-dir.js'
+
+/** What an ingest test file shares: one Postgres (it takes seconds to start), a temp dir, and a store in it when asked. */
+export interface IngestTestEnv {
+  pg: TestPostgres
+  dir: TempDir
+  store: Store
+}
+
+/**
+ * Starts the file's Postgres and temp dir (and, with `store`, opens a store in the dir): call it
+ * in the file's `before`, and `stopIngestEnv` in its `after`.
+ *
+ * @example
+ * let pg: TestPostgres
+ * let dir: TempDir
+ * before(async () => ({ pg, dir } = await startIngestEnv()))
+ * after(() => stopIngestEnv({ pg, dir }))
+ */
+export async function startIngestEnv(options: { store?: boolean; tempPrefix?: string } = {}): Promise<IngestTestEnv> {
+  const env: Partial<IngestTestEnv> = {}
+  try {
+    env.pg = await startPostgres()
+    env.dir = await makeTempDir(options.tempPrefix)
+    if (options.store === true) env.store = await Store.open(env.dir.path)
+  } catch (e) {
+    await stopIngestEnv(env)
+    throw e
+  }
+  return env as IngestTestEnv
+}
+
+/** Closes what `startIngestEnv` made, whatever part of it was made (a `before` may have failed midway). */
+export async function stopIngestEnv(env: Partial<IngestTestEnv>): Promise<void> {
+  await env.store?.close()
+  await env.pg?.stop()
+  await env.dir?.cleanup()
+}
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1')
 
@@ -37,6 +80,11 @@ export async function cairnRows(source: Partition | ReadSnapshot, table: string)
   const out = new Map<string, string>()
   for await (const [k, v] of source.scan({ gte: start, lt: end })) out.set(latin1(k), new TextDecoder().decode(v))
   return out
+}
+
+/** Asserts that each of `tables` holds in cairn exactly the rows it holds in Postgres. */
+export async function assertSameRows(url: string, source: Partition | ReadSnapshot, tables: string[]): Promise<void> {
+  for (const table of tables) assert.deepEqual(diffRows(await sourceRows(url, table), await cairnRows(source, table)), [], table)
 }
 
 export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {

@@ -10,22 +10,16 @@ import { run } from '../../src/cli/index.js'
 import { parseLsn } from '../../src/ingest/postgres/lsn.js'
 import { Store } from '../../src/partition/index.js'
 import { cairn } from '../helpers/cli-helpers.js'
-import { cairnRows, diffRows, sourceRows, waitFor } from '../helpers/ingest-helpers.js'
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import { assertSameRows, startIngestEnv, stopIngestEnv, waitFor } from '../helpers/ingest-helpers.js'
+import type { TestPostgres } from '../helpers/postgres.js'
+import type { TempDir } from '../helpers/temp-dir.js'
 import { spawnIngest } from './cli-child.js'
 
 let pg: TestPostgres
 let tmp: TempDir
 
-before(async () => {
-  pg = await startPostgres()
-  tmp = await makeTempDir('cairn-ingest-cli-')
-})
-after(async () => {
-  await pg?.stop()
-  await tmp?.cleanup()
-})
+before(async () => ({ pg, dir: tmp } = await startIngestEnv({ tempPrefix: 'cairn-ingest-cli-' })))
+after(() => stopIngestEnv({ pg, dir: tmp }))
 
 type Status = Record<string, unknown> & { phase: string; tables: { name: string; state: string }[] }
 
@@ -109,7 +103,7 @@ test('ingest postgres runs until SIGTERM (status --json beside it), stops cleanl
   const store = await Store.open(data, { create: false })
   try {
     const partition = await store.partition('pg')
-    for (const table of ['public.users', 'public.orders']) assert.deepEqual(diffRows(await sourceRows(pg.url, table), await cairnRows(partition, table)), [], table)
+    await assertSameRows(pg.url, partition, ['public.users', 'public.orders'])
   } finally {
     await store.close()
   }

@@ -3,21 +3,15 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { dropIngest, PostgresIngester, readIngestStatus, readStoredIngestStatus } from '../../src/ingest/index.js'
 import { Store } from '../../src/partition/index.js'
-import { cairnRows, diffRows, sourceRows, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import { cairnRows, diffRows, sourceRows, startIngestEnv, stopIngestEnv, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
+import type { TestPostgres } from '../helpers/postgres.js'
+import type { TempDir } from '../helpers/temp-dir.js'
 
 let pg: TestPostgres
 let dir: TempDir
 
-before(async () => {
-  pg = await startPostgres()
-  dir = await makeTempDir()
-})
-after(async () => {
-  await pg?.stop()
-  await dir?.cleanup()
-})
+before(async () => ({ pg, dir } = await startIngestEnv()))
+after(() => stopIngestEnv({ pg, dir }))
 
 test('copy and stream of simple tables: equal row for row, then status, stop and drop', async () => {
   await pg.query('CREATE TABLE items (id int PRIMARY KEY, name text, price numeric, big bigint, tags text[], at timestamptz, data jsonb, raw bytea, ok boolean)')

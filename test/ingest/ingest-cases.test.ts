@@ -7,29 +7,21 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { type IngestStatus, PostgresIngester } from '../../src/ingest/index.js'
 import { CairnError } from '../../src/io/index.js'
-import { Store } from '../../src/partition/index.js'
-import { cairnRows, diffRows, sourceRows, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import type { Store } from '../../src/partition/index.js'
+import { assertSameRows, cairnRows, startIngestEnv, stopIngestEnv, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
+import type { TestPostgres } from '../helpers/postgres.js'
+import type { TempDir } from '../helpers/temp-dir.js'
 
 let pg: TestPostgres
 let dir: TempDir
 let store: Store
 
-before(async () => {
-  pg = await startPostgres()
-  dir = await makeTempDir()
-  store = await Store.open(dir.path)
-})
-after(async () => {
-  await store?.close()
-  await pg?.stop()
-  await dir?.cleanup()
-})
+before(async () => ({ pg, dir, store } = await startIngestEnv({ store: true })))
+after(() => stopIngestEnv({ pg, dir, store }))
 
 async function assertEqual(partition: string, tables: string[]): Promise<void> {
   const p = await store.partition(partition)
-  for (const table of tables) assert.deepEqual(diffRows(await sourceRows(pg.url, table), await cairnRows(p, table)), [], table)
+  await assertSameRows(pg.url, p, tables)
 }
 
 test('a TOAST value over 8 KB survives updates that leave it out (default and FULL identity), and key changes keep it', async () => {

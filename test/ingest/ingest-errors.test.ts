@@ -7,27 +7,21 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { PostgresIngester } from '../../src/ingest/index.js'
 import { CairnError } from '../../src/io/index.js'
-import { Store } from '../../src/partition/index.js'
-import { waitCaughtUp } from '../helpers/ingest-helpers.js'
+import type { Store } from '../../src/partition/index.js'
+import { startIngestEnv, stopIngestEnv, waitCaughtUp } from '../helpers/ingest-helpers.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import type { TempDir } from '../helpers/temp-dir.js'
 
 let pg: TestPostgres
 let dir: TempDir
 let store: Store
 
 before(async () => {
-  pg = await startPostgres()
-  dir = await makeTempDir()
-  store = await Store.open(dir.path)
+  ;({ pg, dir, store } = await startIngestEnv({ store: true }))
   await pg.query('CREATE TABLE t (id int PRIMARY KEY)')
   await pg.query('INSERT INTO t SELECT generate_series(1, 10)')
 })
-after(async () => {
-  await store?.close()
-  await pg?.stop()
-  await dir?.cleanup()
-})
+after(() => stopIngestEnv({ pg, dir, store }))
 
 const isCode = (code: string, message?: RegExp) => (e: unknown) => e instanceof CairnError && e.code === code && (message === undefined || message.test(e.message))
 

@@ -12,23 +12,17 @@ import { after, before, test } from 'node:test'
 import { PostgresIngester } from '../../src/ingest/index.js'
 import { parseLsn } from '../../src/ingest/postgres/lsn.js'
 import { Store } from '../../src/partition/index.js'
-import { cairnRows, diffRows, sourceRows, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
+import { assertSameRows, diffRows, startIngestEnv, stopIngestEnv, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
 import { createWorkloadTables, oracleHistory, replayOracle, seedRows, startWorkload, workloadTables } from '../helpers/ingest-workload.js'
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import type { TestPostgres } from '../helpers/postgres.js'
 import { testSeed, withSeed } from '../helpers/seed.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import type { TempDir } from '../helpers/temp-dir.js'
 
 let pg: TestPostgres
 let dir: TempDir
 
-before(async () => {
-  pg = await startPostgres()
-  dir = await makeTempDir()
-})
-after(async () => {
-  await pg?.stop()
-  await dir?.cleanup()
-})
+before(async () => ({ pg, dir } = await startIngestEnv()))
+after(() => stopIngestEnv({ pg, dir }))
 
 const latin1 = (b: Uint8Array): string => Buffer.from(b).toString('latin1')
 
@@ -98,7 +92,7 @@ test('random concurrent load during a chunked copy with a restart: equal at the 
       }
     }
     const partition = await store.partition('pg')
-    for (const table of workloadTables) assert.deepEqual(diffRows(await sourceRows(pg.url, table), await cairnRows(partition, table)), [], table)
+    await assertSameRows(pg.url, partition, workloadTables)
     await ingester.stop()
     assert.deepEqual(problems.slice(0, 5), [])
     assert.ok(published.length > 0, 'a consistent position was published')

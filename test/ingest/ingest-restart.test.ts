@@ -11,23 +11,17 @@ import { decodeProgress, foldProgress, type IngestMeta, newMeta } from '../../sr
 import { parseLsn } from '../../src/ingest/postgres/lsn.js'
 import { MemoryFileSystem } from '../../src/io/index.js'
 import { Store } from '../../src/partition/index.js'
-import { cairnRows, diffRows, sourceRows, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
+import { assertSameRows, startIngestEnv, stopIngestEnv, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
 import { startWorkload } from '../helpers/ingest-workload.js'
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import type { TestPostgres } from '../helpers/postgres.js'
 import { testSeed, withSeed } from '../helpers/seed.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import type { TempDir } from '../helpers/temp-dir.js'
 
 let pg: TestPostgres
 let dir: TempDir
 
-before(async () => {
-  pg = await startPostgres()
-  dir = await makeTempDir()
-})
-after(async () => {
-  await pg?.stop()
-  await dir?.cleanup()
-})
+before(async () => ({ pg, dir } = await startIngestEnv()))
+after(() => stopIngestEnv({ pg, dir }))
 
 test('a stop mid-copy resumes after the last chunk written: no finished chunk is read again', async () => {
   await pg.query('CREATE TABLE resume (id int PRIMARY KEY, v text)')
@@ -74,7 +68,7 @@ test('a stop mid-copy resumes after the last chunk written: no finished chunk is
     assert.deepEqual(rowsRead, [10, 10, 10, 10, 10, 10, 0])
     assert.equal(second.status().tables[0]?.rowsCopied, 100)
     assert.equal(second.status().tables[0]?.rowsEstimate, 100)
-    assert.deepEqual(diffRows(await sourceRows(pg.url, 'public.resume'), await cairnRows(await store.partition('resume'), 'public.resume')), [])
+    await assertSameRows(pg.url, await store.partition('resume'), ['public.resume'])
   } finally {
     await second.stop()
     await store.close()
@@ -133,7 +127,7 @@ test('power loss while writes stall: confirmed_flush_lsn is never past what cair
     try {
       await waitCaughtUp(again, pg.url, 60_000)
       const p = await reopened.partition('crash')
-      for (const table of ['public.r', 'public.r2']) assert.deepEqual(diffRows(await sourceRows(pg.url, table), await cairnRows(p, table)), [], table)
+      await assertSameRows(pg.url, p, ['public.r', 'public.r2'])
     } finally {
       await again.stop()
       await reopened.close()

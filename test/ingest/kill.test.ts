@@ -15,10 +15,10 @@ import { chunksInFlightMax } from '../../src/ingest/postgres/snapshotter.js'
 import { seededRandom } from '../../src/io/seeded-random.js'
 import { Store } from '../../src/partition/index.js'
 import { cliArgs, repoRoot } from '../helpers/cli-helpers.js'
-import { cairnRows, diffRows, sourceRows, waitFor } from '../helpers/ingest-helpers.js'
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import { assertSameRows, startIngestEnv, stopIngestEnv, waitFor } from '../helpers/ingest-helpers.js'
+import type { TestPostgres } from '../helpers/postgres.js'
 import { testSeed, withSeed } from '../helpers/seed.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import type { TempDir } from '../helpers/temp-dir.js'
 
 const rounds = 10
 const rowsPerTable = 200
@@ -42,14 +42,8 @@ const writerPauseMs = 8
 let pgc: TestPostgres
 let tmp: TempDir
 
-before(async () => {
-  pgc = await startPostgres()
-  tmp = await makeTempDir('cairn-ingest-kill-')
-})
-after(async () => {
-  await pgc?.stop()
-  await tmp?.cleanup()
-})
+before(async () => ({ pg: pgc, dir: tmp } = await startIngestEnv({ tempPrefix: 'cairn-ingest-kill-' })))
+after(() => stopIngestEnv({ pg: pgc, dir: tmp }))
 
 interface Run {
   child: ChildProcess
@@ -280,7 +274,7 @@ test(`SIGKILL of the ingester at random points (${rounds} rounds, concurrent wri
     const store = await Store.open(data)
     try {
       const partition = await store.partition('pg')
-      for (const t of tables) assert.deepEqual(diffRows(await sourceRows(pgc.url, t), await cairnRows(partition, t)), [], t)
+      await assertSameRows(pgc.url, partition, tables)
     } finally {
       await store.close()
     }

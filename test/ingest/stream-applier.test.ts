@@ -3,6 +3,7 @@
  * the stream applied before a chunk's low watermark but that the chunk's snapshot did not see
  * (Postgres made its commit visible late) counts as inside the window; when the transactions
  * to check are forgotten, the chunk is read again rather than written.
+ * A change of a relation never described is a protocol defect (SOURCE_PROTOCOL, not retried).
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -12,7 +13,7 @@ import { type PgoutputMessage, unchangedToast } from '../../src/ingest/postgres/
 import { rowJson } from '../../src/ingest/postgres/row-encoding.js'
 import type { SourceTable } from '../../src/ingest/postgres/source.js'
 import { type ChunkRows, recentTxnsMax, StreamApplier } from '../../src/ingest/postgres/stream-applier.js'
-import { MemoryFileSystem } from '../../src/io/index.js'
+import { CairnError, MemoryFileSystem } from '../../src/io/index.js'
 import { Store } from '../../src/partition/index.js'
 import { waitFor } from '../helpers/ingest-helpers.js'
 
@@ -153,6 +154,14 @@ test('a transaction replayed over its own partial write: unchanged TOAST values 
   await waitFor('the update', async () => (await partition.getString(key(3))) !== undefined)
   assert.equal(await partition.getString(key(3)), rowJson(table.columns, ['3', 'big']))
   assert.equal(await partition.getString(key(2)), undefined)
+  await applier.stop()
+  await store.close()
+})
+
+test('a change of a relation the stream never described is a protocol defect: the applier fails with SOURCE_PROTOCOL', async () => {
+  const { store, applier, txn } = await setup()
+  txn(100, [{ tag: 'insert', oid: 99, newTuple: ['1', 'x'] }])
+  await assert.rejects(applier.done, (e: unknown) => e instanceof CairnError && e.code === 'SOURCE_PROTOCOL' && /relation 99/.test(e.message))
   await applier.stop()
   await store.close()
 })

@@ -7,25 +7,20 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { type IngestStatus, restartDelayMs, restartDelayMsMax, restartDelayMsMin, restartResetMsMin, type SupervisedIngester, type SupervisorClock, superviseIngest } from '../../src/ingest/index.js'
+import { decodePgoutput } from '../../src/ingest/postgres/pgoutput.js'
 import { CairnError } from '../../src/io/index.js'
 import { Store } from '../../src/partition/index.js'
-import { cairnRows, diffRows, sourceRows, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
+import { assertSameRows, startIngestEnv, stopIngestEnv, waitCaughtUp, waitFor } from '../helpers/ingest-helpers.js'
 import { startWorkload } from '../helpers/ingest-workload.js'
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
+import type { TestPostgres } from '../helpers/postgres.js'
 import { testSeed, withSeed } from '../helpers/seed.js'
-import { makeTempDir, type TempDir } from '../helpers/temp-dir.js'
+import type { TempDir } from '../helpers/temp-dir.js'
 
 let pg: TestPostgres
 let dir: TempDir
 
-before(async () => {
-  pg = await startPostgres()
-  dir = await makeTempDir()
-})
-after(async () => {
-  await pg?.stop()
-  await dir?.cleanup()
-})
+before(async () => ({ pg, dir } = await startIngestEnv()))
+after(() => stopIngestEnv({ pg, dir }))
 
 /** Ends every session of the ingester (control, stream, copies), waiting until they are gone. */
 async function terminateIngester(): Promise<number> {
@@ -72,10 +67,7 @@ test('connections terminated mid-copy and mid-stream, under writers: the supervi
     assert.ok(restarts.length >= 2, `restarts: ${restarts.join(', ')}`)
     assert.ok(restarts.every((c) => c === 'SOURCE_UNAVAILABLE'), restarts.join(', '))
     const partition = await store.partition('kill')
-    for (const table of ['public.r', 'public.r2']) {
-      const diff = diffRows(await sourceRows(pg.url, table), await cairnRows(partition, table))
-      assert.deepEqual(diff, [], `${table} differs`)
-    }
+    await assertSameRows(pg.url, partition, ['public.r', 'public.r2'])
     await ingest.stop()
     await ingest.done
     assert.equal(ingest.status().phase, 'stopped')
@@ -260,6 +252,34 @@ test('a permanent error at start ends the supervisor at once; attemptsMax bounds
   await assert.rejects(bounded.done, (e: unknown) => e instanceof CairnError && e.code === 'SOURCE_UNAVAILABLE' && /ECONNREFUSED/.test(e.message))
   assert.equal(starts, 3)
   assert.equal(bounded.status().phase, 'failed')
+})
+
+test('a malformed pgoutput message ends the supervisor at once with SOURCE_PROTOCOL: a protocol defect is not retried', async () => {
+  let decodeError: unknown
+  try {
+    decodePgoutput(Uint8Array.from([0x55, 0, 0, 0, 1, 0x58])) // an update with submessage 'X'
+  } catch (e) {
+    decodeError = e
+  }
+  let starts = 0
+  const restarts: string[] = []
+  const ingest = superviseIngest({
+    url: 'postgres://unused',
+    store: undefined as never,
+    // Retried at once and bounded, so a supervisor that retries it ends rather than hangs.
+    clock: { now: () => 0, sleep: async () => undefined },
+    attemptsMax: 3,
+    onRestart: ({ error }) => restarts.push(error.code),
+    startIngester: async () => {
+      starts++
+      return fakeIngester({ nowMs: 0 }, { stops: 0 }, decodeError)
+    },
+  })
+  await assert.rejects(ingest.done, (e: unknown) => e instanceof CairnError && e.code === 'SOURCE_PROTOCOL')
+  assert.equal(starts, 1)
+  assert.deepEqual(restarts, [])
+  assert.equal(ingest.status().phase, 'failed')
+  assert.equal(ingest.status().error?.code, 'SOURCE_PROTOCOL')
 })
 
 test('startAttemptsMax bounds only the first start: once an ingester ran, transient failures restart it without that bound', async () => {

@@ -2,7 +2,8 @@
  * A decoder of pgoutput messages (protocol version 1, plus `messages`), keeping every column
  * value as the text Postgres printed (the row encoder turns text into JSON the same way for the
  * copy and the stream). An unchanged TOAST value stays distinct (`unchangedToast`): it must be
- * merged with the stored row, never written as null.
+ * merged with the stored row, never written as null. Bytes that are not a well-formed message
+ * are `SOURCE_PROTOCOL` (never a RangeError, never a retried `SOURCE_UNAVAILABLE`).
  */
 import { CairnError } from '../../io/errors.js'
 import type { PgLsn } from './lsn.js'
@@ -80,21 +81,30 @@ class Reader {
   }
   cstring(): string {
     const end = this.buf.indexOf(0, this.at)
-    if (end < 0) throw malformed('unterminated string')
+    if (end < 0) throw malformedPgoutput('unterminated string')
     const s = decoder.decode(this.buf.subarray(this.at, end))
     this.at = end + 1
     return s
   }
   bytes(n: number): Uint8Array {
     const b = this.buf.subarray(this.at, this.at + n)
-    if (b.length !== n) throw malformed('cut short')
+    if (b.length !== n) throw malformedPgoutput('cut short')
     this.at += n
     return b
   }
 }
 
-function malformed(why: string): CairnError {
-  return new CairnError('SOURCE_UNAVAILABLE', `a pgoutput message from Postgres is malformed (${why}): this Postgres speaks a pgoutput version cairn does not read`)
+/**
+ * Bytes Postgres would never send under protocol version 1: a defect (of the source, a proxy in
+ * between, or cairn), not an outage. `SOURCE_PROTOCOL` is not retried: the same bytes would come
+ * again from the slot's confirmed position, and the supervisor would loop on them.
+ */
+export function malformedPgoutput(why: string): CairnError {
+  return new CairnError(
+    'SOURCE_PROTOCOL',
+    `a pgoutput message from Postgres is malformed (${why}): the ingester stopped and is not restarted (the same bytes would come again). Check that the source is a Postgres version cairn supports and that nothing between cairn and Postgres rewrites the replication connection, then report this message with the Postgres version; once fixed, start the ingester again (it resumes from its durable position)`,
+    { context: { reason: why } },
+  )
 }
 
 function tuple(r: Reader): ColumnValue[] {
@@ -105,15 +115,31 @@ function tuple(r: Reader): ColumnValue[] {
     if (kind === 0x6e /* n */) out[i] = null
     else if (kind === 0x75 /* u */) out[i] = unchangedToast
     else if (kind === 0x74 /* t */) out[i] = decoder.decode(r.bytes(r.i32()))
-    else throw malformed(`column kind ${String.fromCharCode(kind)} (binary mode is not requested)`)
+    else throw malformedPgoutput(`column kind ${String.fromCharCode(kind)} (binary mode is not requested)`)
   }
   return out
 }
 
 const identities: Record<string, ReplicaIdentity> = { d: 'default', n: 'nothing', f: 'full', i: 'index' }
 
+/**
+ * Decodes one pgoutput message; malformed bytes (cut short, unknown kinds) are `SOURCE_PROTOCOL`.
+ *
+ * @example
+ * const msg = decodePgoutput(xlogData.subarray(25))
+ * if (msg.tag === 'insert') console.log(msg.oid, msg.newTuple)
+ */
 export function decodePgoutput(buf: Uint8Array): PgoutputMessage {
-  const r = new Reader(buf)
+  try {
+    return decode(new Reader(buf))
+  } catch (e) {
+    // DataView reads past the end: the message is shorter than its fields say.
+    if (e instanceof RangeError) throw malformedPgoutput(`cut short, or a count out of range, in ${buf.length} bytes`)
+    throw e
+  }
+}
+
+function decode(r: Reader): PgoutputMessage {
   const tag = String.fromCharCode(r.u8())
   switch (tag) {
     case 'B':
@@ -147,7 +173,7 @@ export function decodePgoutput(buf: Uint8Array): PgoutputMessage {
       const oid = r.u32()
       const kind = String.fromCharCode(r.u8())
       if (kind === 'N') return { tag: 'update', oid, newTuple: tuple(r) }
-      if (kind !== 'K' && kind !== 'O') throw malformed(`update submessage ${kind}`)
+      if (kind !== 'K' && kind !== 'O') throw malformedPgoutput(`update submessage ${kind}`)
       const oldTuple = tuple(r)
       r.u8() // 'N'
       return { tag: 'update', oid, oldKind: kind, oldTuple, newTuple: tuple(r) }
@@ -155,7 +181,7 @@ export function decodePgoutput(buf: Uint8Array): PgoutputMessage {
     case 'D': {
       const oid = r.u32()
       const kind = String.fromCharCode(r.u8())
-      if (kind !== 'K' && kind !== 'O') throw malformed(`delete submessage ${kind}`)
+      if (kind !== 'K' && kind !== 'O') throw malformedPgoutput(`delete submessage ${kind}`)
       return { tag: 'delete', oid, oldKind: kind, oldTuple: tuple(r) }
     }
     case 'T': {

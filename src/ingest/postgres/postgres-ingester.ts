@@ -11,38 +11,27 @@
  *   the log above it, which the trim hold keeps: positions never go back across restarts;
  * - every table to copy is recorded as such (catalog, or the payload of a write) before a
  *   position could be published without it.
+ *
+ * Its parts: ingest-checkpointer.ts (recovery, catalog checkpoints, the trim hold),
+ * ingester-status.ts (the status), slot-usage.ts and fetch-source-row.ts (queries of the source),
+ * postgres-ingest-options.ts (the options).
  */
-import { CairnError } from '../../io/errors.js'
-import type { Partition, Store } from '../../partition/index.js'
-import {
-  decodeProgress,
-  foldProgress,
-  type IngestMeta,
-  type IngestStatus,
-  newMeta,
-  type TableProgress,
-  type TableStatus,
-} from './ingest-status.js'
-import { formatLsn, type PgLsn, parseLsn } from './lsn.js'
-import { ReplicationStream } from './replication-stream.js'
-import { chunkRowsDefault, copyParallelismDefault, Snapshotter } from './snapshotter.js'
-import {
-  checkSource,
-  connectionConfig,
-  connectText,
-  describeTable,
-  ensurePublication,
-  ensureSlot,
-  ident,
-  publishedTables,
-  qualify,
-  quoteTable,
-  type SourceTable,
-  unavailable,
-} from './source.js'
-import { StreamApplier } from './stream-applier.js'
-import { columnJson } from './row-encoding.js'
 import type pg from 'pg'
+import { CairnError } from '../../io/errors.js'
+import type { Partition } from '../../partition/index.js'
+import { fetchSourceRow } from './fetch-source-row.js'
+import { IngestCheckpointer } from './ingest-checkpointer.js'
+import type { IngestMeta, IngestStatus } from './ingest-status.js'
+import { type CopyClock, ingesterStatus } from './ingester-status.js'
+import { type PgLsn, parseLsn } from './lsn.js'
+import { defaultSourceName, type PostgresIngestOptions } from './postgres-ingest-options.js'
+import { ReplicationStream } from './replication-stream.js'
+import { readSlotUsage } from './slot-usage.js'
+import { chunkRowsDefault, copyParallelismDefault, Snapshotter } from './snapshotter.js'
+import { checkSource, connectionConfig, connectText, describeTable, ensurePublication, ensureSlot, publishedTables, qualify, type SourceTable, unavailable } from './source.js'
+import { StreamApplier } from './stream-applier.js'
+
+export { defaultSourceName, type IngestHooks, type PostgresIngestOptions } from './postgres-ingest-options.js'
 
 /** How often the status is taken, reported and (when it changed) checkpointed to the catalog. */
 export const statusIntervalMs = 1000
@@ -52,52 +41,6 @@ export const pollIntervalMs = 2000
 export const slotLostCheckMs = 1000
 /** After this long without a write, a heartbeat message moves the slot on (an idle source). */
 export const heartbeatIdleMsDefault = 10_000
-
-export interface PostgresIngestOptions {
-  url: string
-  store: Store
-  /** Partition the rows go to (default `pg`). */
-  partition?: string
-  /** Tables to ingest (`table` or `schema.table`); default: every table (FOR ALL TABLES). */
-  tables?: string[]
-  /** Default `cairn_<partition>`. */
-  slotName?: string
-  /** Default `cairn_<partition>`. */
-  publicationName?: string
-  /** Rows per chunk of the copy (default 10,000). */
-  chunkRows?: number
-  /** Tables copied at once (default 2). */
-  copyParallelism?: number
-  onProgress?: (status: IngestStatus) => void
-  /** How long creating the slot may wait on running transactions (default 30 s). */
-  slotCreateMsMax?: number
-  /**
-   * After this long without a write (an idle source, or one busy only outside the publication),
-   * a heartbeat message is emitted so the slot's position moves and WAL is not retained
-   * (default 10 s; checked every 2 s).
-   */
-  heartbeatIdleMs?: number
-  /** @internal Test seams. */
-  hooks?: IngestHooks
-}
-
-/** @internal Points where tests act inside the ingester. */
-export interface IngestHooks {
-  /** Awaited after a chunk's SELECT, before its high watermark: changes made here are inside its window. */
-  afterChunkRead?: (table: string, rows: number) => void | Promise<void>
-  /** Bytes at which a write is cut (default `batchBytesMaxDefault`). */
-  batchBytesMax?: number
-}
-
-/** A slot or publication name from a partition id (slot names allow [a-z0-9_] only). */
-export function defaultSourceName(partition: string): string {
-  return `cairn_${partition.toLowerCase().replaceAll(/[^a-z0-9_]/g, '_')}`.slice(0, 63)
-}
-
-interface CopyClock {
-  startedAtMs: number
-  rowsAtStart: number
-}
 
 /**
  * @example
@@ -111,16 +54,14 @@ export class PostgresIngester {
   readonly slot: string
   readonly publication: string
   #partition!: Partition
+  #books: IngestCheckpointer | undefined
   #control!: pg.Client
   #stream!: ReplicationStream
   #applier!: StreamApplier
   #snapshotter!: Snapshotter
-  #releaseHold: (() => void) | undefined
   #phase: IngestStatus['phase'] = 'starting'
   #error: { code: string; message: string } | undefined
   #timers: NodeJS.Timeout[] = []
-  #checkpointing: Promise<void> = Promise.resolve()
-  #lastCheckpoint = ''
   #lastWriteMs = Date.now()
   #retainedWalBytes: number | undefined
   #currentWal: PgLsn | undefined
@@ -168,7 +109,8 @@ export class PostgresIngester {
       throw new CairnError('INVALID_ARGUMENT', `copyParallelism is a positive integer (got ${copyParallelism})`)
     }
     this.#partition = await store.ensurePartition(this.partitionId)
-    const meta = await this.#recover()
+    this.#books = new IngestCheckpointer({ store, partitionId: this.partitionId, partition: this.#partition, slot: this.slot, publication: this.publication })
+    const meta = await this.#books.recover()
     this.#control = await connectText(this.#o.url, 'cairn-ingest')
     await checkSource(this.#control)
     const wanted = this.#o.tables?.map(qualify)
@@ -194,7 +136,7 @@ export class PostgresIngester {
       prefix,
       ...(this.#o.hooks?.batchBytesMax !== undefined && { batchBytesMax: this.#o.hooks.batchBytesMax }),
       describe: (_oid, name) => describeTable(this.#control, name),
-      fetchRow: (table, key) => this.#fetchRow(table, key),
+      fetchRow: (table, key) => fetchSourceRow(this.#control, table, key),
       onNewTable: (table) => this.#snapshotter.enqueue(table),
       onDurable: (src) => {
         this.#lastWriteMs = Date.now()
@@ -244,57 +186,12 @@ export class PostgresIngester {
     this.#tick()
   }
 
-  /** The catalog's checkpoint plus the progress payloads of the log above it. */
-  async #recover(): Promise<IngestMeta> {
-    const stored = this.#o.store.catalog.partition(this.partitionId)?.meta.ingest as IngestMeta | undefined
-    const meta: IngestMeta = stored?.version === 1 ? structuredClone(stored) : newMeta(this.slot, this.publication)
-    if (stored !== undefined && (stored.slot !== this.slot || stored.publication !== this.publication)) {
-      throw new CairnError(
-        'INVALID_ARGUMENT',
-        `partition ${this.partitionId} is ingested through slot ${stored.slot} and publication ${stored.publication}, not ${this.slot}/${this.publication}: pass those names, or ingest into another partition`,
-        { context: { partition: this.partitionId } },
-      )
-    }
-    delete meta.status
-    this.#releaseHold = this.#partition.holdTrim(meta.atLsn + 1, `ingest ${this.slot}`)
-    for await (const batch of this.#partition.readBatches({ fromLsn: meta.atLsn + 1 })) {
-      for (const entry of batch) {
-        const progress = decodeProgress(entry.payloads[0] ?? new Uint8Array())
-        if (progress !== undefined) foldProgress(meta, entry.lsn, progress)
-      }
-    }
-    return meta
-  }
-
-  async #fetchRow(table: SourceTable, key: (string | null)[]): Promise<Record<string, unknown> | undefined> {
-    const where = table.keyColumns.map((k, i) => `${ident(k)} = $${i + 1}`).join(' AND ')
-    const r = await this.#control.query<(string | null)[]>({
-      text: `SELECT ${table.columns.map((c) => ident(c.name)).join(', ')} FROM ${quoteTable(table.name)} WHERE ${where}`,
-      values: key,
-      rowMode: 'array',
-    })
-    const row = r.rows[0]
-    if (row === undefined) return undefined
-    const out: Record<string, unknown> = {}
-    for (const [i, c] of table.columns.entries()) out[c.name] = columnJson(c.typeOid, row[i] ?? null)
-    return out
-  }
-
   /** Polls the slot (retained WAL, invalidation) and the publication (tables added). */
   async #poll(): Promise<void> {
     if (this.#stopping !== undefined) return
-    const slot = await this.#control.query<{ current: string; restart_lsn: string | null; wal_status: string | null }>(
-      'SELECT pg_current_wal_lsn() AS current, restart_lsn, wal_status FROM pg_replication_slots WHERE slot_name = $1',
-      [this.slot],
-    )
-    const row = slot.rows[0]
-    if (row === undefined || row.wal_status === 'lost') {
-      throw new CairnError('SOURCE_SLOT_LOST', `replication slot ${this.slot} was ${row === undefined ? 'dropped' : 'invalidated'} while ingesting: changes were lost; drop the partition and ingest again`, {
-        context: { slot: this.slot },
-      })
-    }
-    this.#currentWal = parseLsn(row.current)
-    if (row.restart_lsn !== null) this.#retainedWalBytes = Number(this.#currentWal - parseLsn(row.restart_lsn))
+    const usage = await readSlotUsage(this.#control, this.slot)
+    this.#currentWal = usage.currentWal
+    if (usage.retainedWalBytes !== undefined) this.#retainedWalBytes = usage.retainedWalBytes
     const published = await publishedTables(this.#control, this.publication)
     for (const name of [...this.#applier.tables.keys()]) if (!published.includes(name)) this.#applier.removeTable(name)
     for (const name of published) {
@@ -320,40 +217,23 @@ export class PostgresIngester {
 
   /** What the ingester is doing now. */
   status(): IngestStatus {
-    const meta = this.#applier?.meta
-    const tables: TableStatus[] = []
-    const now = Date.now()
-    for (const [name, table] of this.#applier?.tables ?? []) {
-      // What is durable, not what a write in the making holds.
-      const p: TableProgress | undefined = meta?.tables[name]
-      const state = p?.state ?? 'queued'
-      const rowsCopied = p?.rowsCopied ?? 0
-      const t: TableStatus = { name, state: state === 'queued' && this.#clocks.has(name) ? 'copying' : state, rowsCopied, bytesCopied: p?.bytesCopied ?? 0 }
-      if (table.rowsEstimate !== undefined) t.rowsEstimate = Math.max(table.rowsEstimate, rowsCopied)
-      const clock = this.#clocks.get(name)
-      if (t.state === 'copying' && clock !== undefined && t.rowsEstimate !== undefined && rowsCopied > clock.rowsAtStart) {
-        const rate = (rowsCopied - clock.rowsAtStart) / Math.max(1, now - clock.startedAtMs)
-        t.etaMs = Math.round((t.rowsEstimate - rowsCopied) / rate)
-      }
-      tables.push(t)
-    }
-    const status: IngestStatus = { partition: this.partitionId, slot: this.slot, publication: this.publication, phase: this.#phase, tables, updatedAtMs: now }
-    if (meta?.consistentLsn !== undefined) {
-      status.consistentLsn = meta.consistentLsn
-      if (meta.consistentSourceLsn !== undefined) status.consistentSourceLsn = meta.consistentSourceLsn
-    }
-    if (meta?.sourceLsn !== undefined) status.sourceLsn = meta.sourceLsn
-    if (this.#stream !== undefined) status.confirmedLsn = formatLsn(this.#stream.confirmedLsn)
-    if (meta?.sourceLsn !== undefined) {
-      const source = parseLsn(meta.sourceLsn)
-      const head = this.#currentWal ?? this.#applier.walEnd
-      status.lagBytes = head > source ? Number(head - source) : 0
-      const commitMs = this.#applier.lastCommitTimeMs
-      status.lagMs = status.lagBytes === 0 || commitMs === undefined ? 0 : Math.max(0, now - commitMs)
-    }
-    if (this.#retainedWalBytes !== undefined) status.retainedWalBytes = this.#retainedWalBytes
-    if (this.#error !== undefined) status.error = this.#error
-    return status
+    return ingesterStatus(
+      {
+        partition: this.partitionId,
+        slot: this.slot,
+        publication: this.publication,
+        phase: this.#phase,
+        meta: this.#applier?.meta,
+        tables: this.#applier?.tables ?? [],
+        clocks: this.#clocks,
+        confirmedLsn: this.#stream?.confirmedLsn,
+        head: this.#currentWal ?? this.#applier?.walEnd ?? 0n,
+        lastCommitTimeMs: this.#applier?.lastCommitTimeMs,
+        retainedWalBytes: this.#retainedWalBytes,
+        error: this.#error,
+      },
+      Date.now(),
+    )
   }
 
   #tick(): void {
@@ -369,23 +249,7 @@ export class PostgresIngester {
 
   /** Writes the meta (with the status) to the catalog if it changed; moves the trim hold up to it. */
   #checkpoint(meta: IngestMeta, force: boolean): Promise<void> {
-    const run = this.#checkpointing.then(async () => {
-      const record: IngestMeta = structuredClone({ ...meta, status: this.#partition === undefined || this.#applier === undefined ? undefined : this.status() })
-      if (record.status === undefined) delete record.status
-      const { updatedAtMs: _ignored, ...comparable } = record.status ?? {}
-      const signature = JSON.stringify({ ...record, status: comparable })
-      if (!force && signature === this.#lastCheckpoint) return
-      await this.#o.store.catalog.update((c) => {
-        const entry = c.partitions[this.partitionId]
-        if (entry !== undefined) entry.meta.ingest = record
-      })
-      this.#lastCheckpoint = signature
-      const release = this.#releaseHold
-      this.#releaseHold = this.#partition.holdTrim(record.atLsn + 1, `ingest ${this.slot}`)
-      release?.()
-    })
-    this.#checkpointing = run.catch(() => undefined)
-    return run
+    return this.#books!.checkpoint(meta, () => (this.#applier === undefined ? undefined : this.status()), force)
   }
 
   /**
@@ -448,7 +312,6 @@ export class PostgresIngester {
 
   async #teardown(): Promise<void> {
     await this.#control?.end().catch(() => undefined)
-    this.#releaseHold?.()
-    this.#releaseHold = undefined
+    this.#books?.release()
   }
 }

@@ -8,12 +8,14 @@
  *   (the end of the last commit durably written to cairn); a keepalive asking for a reply is
  *   answered with that same LSN, never with what was received;
  * - messages are handed to `onMessage` in the order Postgres sent them; `pause` stops reading
- *   the socket (backpressure), `resume` starts again.
+ *   the socket (backpressure), `resume` starts again;
+ * - a message that does not decode ends the stream: `done` rejects with its `SOURCE_PROTOCOL`
+ *   (never a throw out of the socket's data handler) and nothing after it is handed on.
  */
 import pg from 'pg'
 import { CairnError } from '../../io/errors.js'
 import { formatLsn, type PgLsn } from './lsn.js'
-import { decodePgoutput, type PgoutputMessage } from './pgoutput.js'
+import { decodePgoutput, malformedPgoutput, type PgoutputMessage } from './pgoutput.js'
 
 /** How often a status update is sent even when nothing changed (under `wal_sender_timeout`'s 60 s default). */
 export const statusIntervalMsDefault = 10_000
@@ -42,14 +44,17 @@ export class ReplicationStream {
   #confirmed: PgLsn
   #timer: NodeJS.Timeout | undefined
   #stopping = false
+  #failed = false
+  readonly #reject: (e: unknown) => void
   /** Settles when the stream ends: resolves on `stop`, rejects on any other end. */
   readonly done: Promise<void>
 
-  private constructor(client: pg.Client, options: ReplicationStreamOptions, done: Promise<void>) {
+  private constructor(client: pg.Client, options: ReplicationStreamOptions, done: Promise<void>, reject: (e: unknown) => void) {
     this.#client = client
     this.#options = options
     this.#confirmed = options.startLsn
     this.done = done
+    this.#reject = reject
   }
 
   static async start(options: ReplicationStreamOptions): Promise<ReplicationStream> {
@@ -61,14 +66,16 @@ export class ReplicationStream {
     connection.on('copyData', ({ chunk }) => stream?.onCopyData(chunk))
     const ident = (s: string) => `"${s.replaceAll('"', '""')}"`
     const sql = `START_REPLICATION SLOT ${ident(options.slot)} LOGICAL ${formatLsn(options.startLsn)} (proto_version '1', publication_names '${ident(options.publication).replaceAll("'", "''")}', messages 'true')`
+    let rejectDone!: (e: unknown) => void
     const done = new Promise<void>((resolve, reject) => {
+      rejectDone = reject
       client.query(sql).then(
         () => (stream?.stopping ? resolve() : reject(new CairnError('SOURCE_UNAVAILABLE', 'Postgres ended the replication stream'))),
         (e: unknown) => (stream?.stopping ? resolve() : reject(e)),
       )
       client.on('end', () => (stream?.stopping ? resolve() : reject(new CairnError('SOURCE_UNAVAILABLE', 'the replication connection to Postgres closed'))))
     })
-    stream = new ReplicationStream(client, options, done)
+    stream = new ReplicationStream(client, options, done, rejectDone)
     done.catch(() => undefined)
     stream.#timer = setInterval(() => stream?.sendStatus(false), statusIntervalMsDefault)
     stream.#timer.unref()
@@ -108,18 +115,37 @@ export class ReplicationStream {
   }
 
   private onCopyData(chunk: Buffer): void {
-    if (this.#stopping) return
+    if (this.#stopping || this.#failed) return
     const kind = chunk[0]
     if (kind === 0x77 /* w: XLogData */) {
-      const walEnd = chunk.readBigUInt64BE(9)
-      this.#options.onMessage(decodePgoutput(chunk.subarray(25)), walEnd)
+      let msg: PgoutputMessage
+      try {
+        if (chunk.length < 25) throw malformedPgoutput(`an XLogData header of ${chunk.length} bytes`)
+        msg = decodePgoutput(chunk.subarray(25))
+      } catch (e) {
+        this.#fail(e)
+        return
+      }
+      this.#options.onMessage(msg, chunk.readBigUInt64BE(9))
     } else if (kind === 0x6b /* k: primary keepalive */) {
+      if (chunk.length < 18) {
+        this.#fail(malformedPgoutput(`a keepalive of ${chunk.length} bytes`))
+        return
+      }
       const walEnd = chunk.readBigUInt64BE(1)
       const sentAtMs = pgEpochMs + Number(chunk.readBigInt64BE(9) / 1000n)
       this.#options.onKeepalive?.(walEnd, sentAtMs)
       // Answered with what is durable, never with walEnd (that would confirm what cairn lacks).
       if (chunk[17] === 1) this.sendStatus(false)
     }
+  }
+
+  /** Ends the stream with `e` (`done` rejects with it first, so the close that follows is not what it reports). */
+  #fail(e: unknown): void {
+    this.#failed = true
+    clearInterval(this.#timer)
+    this.#reject(e)
+    void this.#client.end().catch(() => undefined)
   }
 
   private sendStatus(replyRequested: boolean): void {

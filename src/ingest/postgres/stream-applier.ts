@@ -17,102 +17,29 @@
  *   not see (its commit record precedes the low watermark, yet it left Postgres' process array
  *   after the snapshot was taken) counts as inside the window: its keys are dropped from the
  *   chunk too, or, if its keys were too many to remember, the chunk is read again.
+ *
+ * Its parts: chunk-window.ts (windows and the snapshot check), write-batch.ts (the write being
+ * built), toast-resolver.ts (unchanged TOAST values), source-relation.ts (keys and rows of a
+ * tuple), message-queue.ts (backpressure).
  */
 import { assert } from '../../io/assert.js'
 import { CairnError } from '../../io/errors.js'
-import type { Partition, StateOpInput } from '../../partition/index.js'
-import { encodeKey, tableRange } from './key-encoding.js'
+import type { Partition } from '../../partition/index.js'
+import { addUnseenBefore, type ChunkEntry, chunkProgress, newWindow, type RecentTxn, recentTxnsMax, rememberKey, type Window } from './chunk-window.js'
 import { foldProgress, type IngestMeta, type IngestProgress, type TableProgress } from './ingest-status.js'
 import { formatLsn, type PgLsn, parseLsn } from './lsn.js'
-import { type ColumnValue, type PgoutputMessage, type RelationMessage, unchangedToast } from './pgoutput.js'
+import { MessageQueue } from './message-queue.js'
+import { type ColumnValue, malformedPgoutput, type PgoutputMessage, type RelationMessage, unchangedToast } from './pgoutput.js'
+import { rowObjectJson } from './row-encoding.js'
 import type { SourceTable } from './source.js'
-import { columnJson, rowObjectJson } from './row-encoding.js'
+import { relationKey, relationRow, type SourceRelation, sourceRelation } from './source-relation.js'
+import { ToastResolver } from './toast-resolver.js'
+import { keyString, WriteBatch } from './write-batch.js'
+
+export { type ChunkEntry, type ChunkRows, type ChunkSnapshot, recentTxnKeysMax, recentTxnsMax, type Window } from './chunk-window.js'
 
 /** A write is cut at about this many bytes of rows (a larger transaction spans several writes). */
 export const batchBytesMaxDefault = 4 * 1024 * 1024
-/** Messages queued before the socket is paused (backpressure). */
-export const queuedMessagesMax = 20_000
-/** Transactions remembered (with their keys) for the snapshot check of the next low watermark. */
-export const recentTxnsMax = 64
-/** Keys remembered per recent transaction; a larger one makes a chunk that did not see it read again. */
-export const recentTxnKeysMax = 50_000
-
-/** A copied row, already shaped as the put that writes it (one object per row, not two). */
-export interface ChunkEntry {
-  type: 'put'
-  key: Uint8Array
-  value: string
-}
-
-/** The chunk's snapshot (`pg_current_snapshot()`), as 32-bit xids like the stream's. */
-export interface ChunkSnapshot {
-  xmax: number
-  xip: Set<number>
-}
-
-export interface ChunkRows {
-  entries: ChunkEntry[]
-  snapshot?: ChunkSnapshot
-  /** Key text of the chunk's last row (where the next chunk starts). */
-  lastKey?: string[]
-  /** The table has no rows past this chunk. */
-  last: boolean
-  bytes: number
-}
-
-export interface Window {
-  id: string
-  table: string
-  open: boolean
-  touched: Set<string>
-  truncated: boolean
-  rows?: ChunkRows
-  /** The transactions applied just before the low watermark. */
-  before: RecentTxn[]
-  /** Set at the high watermark when the chunk was not written and must be read again. */
-  retry: boolean
-  /** Settles once the chunk's write is durable (or the ingester stops or fails). */
-  done: Promise<void>
-  resolve: () => void
-  reject: (e: unknown) => void
-}
-
-interface RecentTxn {
-  xid: number
-  /** Keys touched, by table; undefined once over `recentTxnKeysMax`. */
-  keys: Map<string, Set<string>> | undefined
-  count: number
-}
-
-/** True when the snapshot did not see `xid` (in progress, or begun after it): 32-bit wraparound order. */
-function invisible(snapshot: ChunkSnapshot, xid: number): boolean {
-  return snapshot.xip.has(xid) || ((xid - snapshot.xmax) >>> 0) < 0x8000_0000
-}
-
-interface Relation {
-  message: RelationMessage
-  table: SourceTable
-  /** Index in the relation's columns of each key column. */
-  keyIndex: number[]
-}
-
-interface Batch {
-  ops: StateOpInput[]
-  /** Ops so far in this batch (orders the overlay, the chunks and truncates). */
-  seq: number
-  /** The last value this batch gives a key the stream changed (null: deleted). */
-  overlay: Map<string, { seq: number; value: string | null }>
-  /** Chunk rows this batch writes, looked up (rarely: an unchanged TOAST value) by a map built on demand. */
-  chunks: { seq: number; table: string; entries: ChunkEntry[]; map?: Map<string, string> }[]
-  /** Tables truncated in this batch, at which op. */
-  truncated: Map<string, number>
-  tables: Record<string, TableProgress | null>
-  /** The batch holds a change to write even without a commit (a table removed). */
-  pending: boolean
-  src?: PgLsn
-  bytes: number
-  windows: Window[]
-}
 
 export interface StreamApplierOptions {
   partition: Partition
@@ -129,23 +56,26 @@ export interface StreamApplierOptions {
   resume: () => void
 }
 
-const keyString = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
 const decoder = new TextDecoder()
 
+/**
+ * @example
+ * const applier = new StreamApplier({ partition, meta, prefix: 'cairn:slot', describe, fetchRow, onNewTable, onDurable, pause, resume })
+ * stream.onMessage = (msg, walEnd) => applier.push(msg, walEnd)
+ * await applier.stop()
+ */
 export class StreamApplier {
   readonly #o: StreamApplierOptions
   readonly meta: IngestMeta
   readonly tables = new Map<string, SourceTable>()
-  readonly #relations = new Map<number, Relation>()
+  readonly #relations = new Map<number, SourceRelation>()
   readonly #windows = new Map<string, Window>()
-  readonly #queue: { msg: PgoutputMessage; walEnd: PgLsn }[] = []
-  #wake: (() => void) | undefined
-  #paused = false
-  #batch: Batch = newBatch()
+  readonly #queue: MessageQueue
+  #batch = new WriteBatch()
   #txn: { skip: boolean; finalLsn: PgLsn; commitTimeMs: number; recent: RecentTxn } | undefined
   readonly #recent: RecentTxn[] = []
-  /** Rows written with unchanged TOAST columns that had no value to take (key string -> columns); rare, see #update. */
-  readonly #unresolved = new Map<string, Set<string>>()
+  /** Unchanged TOAST values of updates, merged from the old row, the stored one or the source. */
+  readonly #toast: ToastResolver
   /** Tables whose chunks are discarded until the snapshotter reads them again from the durable key. */
   readonly #rereading = new Set<string>()
   #stopped = false
@@ -158,6 +88,8 @@ export class StreamApplier {
   constructor(options: StreamApplierOptions) {
     this.#o = options
     this.meta = options.meta
+    this.#toast = new ToastResolver({ stored: (key) => this.#stored(key), fetchRow: options.fetchRow })
+    this.#queue = new MessageQueue(options)
     this.done = this.#run()
     this.done.catch(() => undefined)
   }
@@ -165,26 +97,14 @@ export class StreamApplier {
   /** Called by the replication stream, in order, synchronously. */
   push(msg: PgoutputMessage, walEnd: PgLsn): void {
     if (walEnd > this.walEnd) this.walEnd = walEnd
-    this.#queue.push({ msg, walEnd })
-    if (!this.#paused && this.#queue.length >= queuedMessagesMax) {
-      this.#paused = true
-      this.#o.pause()
-    }
-    this.#wake?.()
+    this.#queue.push(msg, walEnd)
   }
 
   /** Registers a chunk's window before its low watermark is emitted. */
   openWindow(id: string, table: string): Window {
-    let resolve!: () => void
-    let reject!: (e: unknown) => void
-    const done = new Promise<void>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
-    done.catch(() => undefined)
-    const w: Window = { id, table, open: false, touched: new Set(), truncated: false, before: [], retry: false, done, resolve, reject }
-    if (this.#failure !== undefined || this.#stopped) reject(this.#failure ?? new CairnError('CLOSED', 'the ingester stopped'))
-    else this.#windows.set(id, w)
+    const failure = this.#failure ?? (this.#stopped ? new CairnError('CLOSED', 'the ingester stopped') : undefined)
+    const w = newWindow(id, table, failure)
+    if (failure === undefined) this.#windows.set(id, w)
     return w
   }
 
@@ -210,19 +130,22 @@ export class StreamApplier {
    */
   removeTable(name: string): void {
     this.tables.delete(name)
-    const { start, end } = tableRange(name)
-    this.#batch.ops.push({ type: 'deleteRange', start, end })
-    this.#batch.truncated.set(name, ++this.#batch.seq)
+    this.#batch.truncate(name)
     this.#batch.tables[name] = null
     this.#batch.pending = true
     for (const w of this.#windows.values()) if (w.table === name) w.truncated = true
-    this.#wake?.()
+    this.#queue.wake()
+  }
+
+  /** The snapshotter is about to read `table` again from its durable key: its chunks count again. */
+  resumeChunks(table: string): void {
+    this.#rereading.delete(table)
   }
 
   /** Stops after writing what is whole; windows in flight fail. */
   async stop(): Promise<void> {
     this.#stopped = true
-    this.#wake?.()
+    this.#queue.wake()
     await this.done.catch(() => undefined)
   }
 
@@ -236,15 +159,8 @@ export class StreamApplier {
             await this.#flush(true)
             continue
           }
-          await new Promise<void>((resolve) => {
-            this.#wake = resolve
-          })
-          this.#wake = undefined
+          await this.#queue.wait()
           continue
-        }
-        if (this.#paused && this.#queue.length < queuedMessagesMax / 2) {
-          this.#paused = false
-          this.#o.resume()
         }
         await this.#handle(next.msg)
         if (this.#batch.bytes >= (this.#o.batchBytesMax ?? batchBytesMaxDefault)) await this.#flush(this.#txn === undefined)
@@ -288,26 +204,24 @@ export class StreamApplier {
     switch (msg.tag) {
       case 'insert': {
         const rel = this.#rel(msg.oid)
-        const key = this.#key(rel, msg.newTuple)
-        if (this.#unresolved.size > 0) this.#unresolved.delete(keyString(key))
-        this.#put(rel, key, rowObjectJson(rel.message.columns, this.#row(rel, msg.newTuple)))
+        const key = relationKey(rel, msg.newTuple)
+        this.#toast.forget(keyString(key))
+        this.#put(rel, key, rowObjectJson(rel.message.columns, relationRow(rel, msg.newTuple)))
         return
       }
       case 'update':
         return this.#update(msg.oid, msg.oldKind, msg.oldTuple, msg.newTuple)
       case 'delete': {
         const rel = this.#rel(msg.oid)
-        const key = this.#key(rel, msg.oldTuple, 'delete')
-        if (this.#unresolved.size > 0) this.#unresolved.delete(keyString(key))
+        const key = relationKey(rel, msg.oldTuple, 'delete')
+        this.#toast.forget(keyString(key))
         this.#delete(rel, key)
         return
       }
       case 'truncate':
         for (const oid of msg.oids) {
           const rel = this.#rel(oid)
-          const { start, end } = tableRange(rel.table.name)
-          this.#batch.ops.push({ type: 'deleteRange', start, end })
-          this.#batch.truncated.set(rel.table.name, ++this.#batch.seq)
+          this.#batch.truncate(rel.table.name)
           for (const w of this.#windows.values()) if (w.open && w.table === rel.table.name) w.truncated = true
         }
         return
@@ -317,9 +231,10 @@ export class StreamApplier {
     }
   }
 
-  #rel(oid: number): Relation {
+  #rel(oid: number): SourceRelation {
     const rel = this.#relations.get(oid)
-    if (rel === undefined) throw new CairnError('SOURCE_UNAVAILABLE', `the replication stream used relation ${oid} before describing it: restart the ingester`)
+    // pgoutput describes every relation in a session before its first change: a protocol defect.
+    if (rel === undefined) throw malformedPgoutput(`relation ${oid} used before it was described`)
     return rel
   }
 
@@ -331,150 +246,45 @@ export class StreamApplier {
       this.addTable(table)
       this.#o.onNewTable(table)
     }
-    const keyIndex = table.keyColumns.map((k) => msg.columns.findIndex((c) => c.name === k))
-    if (keyIndex.some((i) => i < 0)) {
-      throw new CairnError('SOURCE_TABLE_UNSUPPORTED', `table ${name} no longer publishes its key columns (${table.keyColumns.join(', ')}): restart the ingester`, {
-        context: { table: name },
-      })
-    }
-    this.#relations.set(msg.oid, { message: msg, table, keyIndex })
-  }
-
-  #key(rel: Relation, tuple: ColumnValue[], what = 'change'): Uint8Array {
-    const values: (string | null)[] = []
-    for (const i of rel.keyIndex) {
-      const v = tuple[i]
-      if (v === unchangedToast || (v === null && rel.table.replicaIdentity !== 'full')) {
-        throw new CairnError(
-          'SOURCE_TABLE_UNSUPPORTED',
-          `a ${what} of table ${rel.table.name} does not carry its key (${rel.table.keyColumns.join(', ')}); its REPLICA IDENTITY is ${rel.message.replicaIdentity}: give the table a primary key or set REPLICA IDENTITY FULL`,
-          { context: { table: rel.table.name } },
-        )
-      }
-      values.push(v ?? null)
-    }
-    return encodeKey(
-      rel.table.name,
-      rel.keyIndex.map((i) => ({ typeOid: rel.message.columns[i]!.typeOid })),
-      values,
-    )
-  }
-
-  #row(rel: Relation, tuple: ColumnValue[], fallback?: Record<string, unknown>): Record<string, unknown> {
-    const row: Record<string, unknown> = {}
-    for (const [i, col] of rel.message.columns.entries()) {
-      const v = tuple[i]
-      row[col.name] = v === unchangedToast ? fallback?.[col.name] : columnJson(col.typeOid, v ?? null)
-    }
-    return row
+    this.#relations.set(msg.oid, sourceRelation(msg, table))
   }
 
   async #update(oid: number, oldKind: 'K' | 'O' | undefined, oldTuple: ColumnValue[] | undefined, newTuple: ColumnValue[]): Promise<void> {
     const rel = this.#rel(oid)
     // A key column left out of the new tuple (unchanged TOAST) is the old one.
     const keyTuple = newTuple.map((v, i) => (v === unchangedToast && oldTuple !== undefined ? oldTuple[i]! : v))
-    const newKey = this.#key(rel, keyTuple, 'update')
-    const oldKey = oldTuple === undefined ? newKey : this.#key(rel, oldTuple, 'update')
-    let row: Record<string, unknown>
+    const newKey = relationKey(rel, keyTuple, 'update')
+    const oldKey = oldTuple === undefined ? newKey : relationKey(rel, oldTuple, 'update')
     const oldK = keyString(oldKey)
     const newK = keyString(newKey)
-    if (newTuple.includes(unchangedToast)) {
-      // Unchanged TOAST values: from the old row (REPLICA IDENTITY FULL sends it whole; a key
-      // tuple 'K' holds only the key, its other columns are nulls that mean nothing), else the
-      // stored row, else (a row not copied yet) the source's current row.
-      let base: Record<string, unknown> | undefined
-      if (oldKind === 'O' && oldTuple !== undefined && !oldTuple.includes(unchangedToast)) base = this.#row(rel, oldTuple)
-      base ??= await this.#stored(oldKey)
-      // Columns the base cannot give: absent, or themselves written without a value (see below).
-      const unknown = this.#unresolved.get(oldK)
-      const missing = rel.message.columns.filter((c, i) => newTuple[i] === unchangedToast && (base === undefined || !(c.name in base) || unknown?.has(c.name))).map((c) => c.name)
-      if (missing.length > 0) {
-        const current = await this.#o.fetchRow(
-          rel.table,
-          rel.keyIndex.map((i) => keyTuple[i] as string | null),
-        )
-        if (current !== undefined) {
-          base = { ...base }
-          for (const name of missing) base[name] = current[name]
-          missing.length = 0
-        }
-      }
-      row = this.#row(rel, newTuple, base)
-      // A transaction replayed on top of its own partial write (it spanned writes and the
-      // ingester stopped inside it) can find neither the old row nor the new one in the source:
-      // remember which columns were written as null for lack of a value, so a later update of
-      // that row asks the source again instead of carrying the null on.
-      if (missing.length > 0) this.#unresolved.set(newK, new Set(missing))
-      else this.#unresolved.delete(newK)
-    } else {
-      row = this.#row(rel, newTuple)
-      this.#unresolved.delete(newK)
-    }
-    if (oldK !== newK) this.#unresolved.delete(oldK)
-    if (keyString(oldKey) !== keyString(newKey)) this.#delete(rel, oldKey)
+    const row = await this.#toast.updatedRow(rel, { oldKind, oldTuple, newTuple, keyTuple, oldKey, oldK, newK })
+    if (oldK !== newK) this.#delete(rel, oldKey)
     this.#put(rel, newKey, rowObjectJson(rel.message.columns, row))
   }
 
   /** The row `key` has after what is written and what this batch does so far. */
   async #stored(key: Uint8Array): Promise<Record<string, unknown> | undefined> {
-    const k = keyString(key)
-    const batch = this.#batch
-    const table = this.#tableOfKey(key)
-    let best: { seq: number; value: string | null } | undefined = batch.overlay.get(k)
-    for (const c of batch.chunks) {
-      if (c.table !== table || c.seq <= (best?.seq ?? 0)) continue
-      c.map ??= new Map(c.entries.map((e) => [keyString(e.key), e.value]))
-      const value = c.map.get(k)
-      if (value !== undefined) best = { seq: c.seq, value }
-    }
-    const truncatedAt = table === undefined ? undefined : batch.truncated.get(table)
-    let text: string | null
-    if (best !== undefined && best.seq > (truncatedAt ?? 0)) text = best.value
-    else if (truncatedAt !== undefined) text = null
-    else {
+    let text = this.#batch.valueOf(key, tableOfKey(key))
+    if (text === undefined) {
       const value = await this.#o.partition.get(key)
       text = value === undefined ? null : decoder.decode(value)
     }
     return text === null ? undefined : (JSON.parse(text) as Record<string, unknown>)
   }
 
-  #tableOfKey(key: Uint8Array): string | undefined {
-    const end = key.indexOf(0)
-    return end < 0 ? undefined : decoder.decode(key.subarray(0, end))
-  }
-
+  /** Counts a change of `k` in the open windows of `table` and in the current transaction's keys. */
   #touch(table: string, k: string): void {
     for (const w of this.#windows.values()) if (w.open && w.table === table) w.touched.add(k)
     const recent = this.#txn?.recent
-    if (recent?.keys === undefined) return
-    if (++recent.count > recentTxnKeysMax) {
-      recent.keys = undefined
-      return
-    }
-    const keys = recent.keys.get(table)
-    if (keys === undefined) recent.keys.set(table, new Set([k]))
-    else keys.add(k)
+    if (recent !== undefined) rememberKey(recent, table, k)
   }
 
-  /** The snapshotter is about to read `table` again from its durable key: its chunks count again. */
-  resumeChunks(table: string): void {
-    this.#rereading.delete(table)
+  #put(rel: SourceRelation, key: Uint8Array, value: string): void {
+    this.#touch(rel.table.name, this.#batch.put(key, value))
   }
 
-  #put(rel: Relation, key: Uint8Array, value: string): void {
-    const k = keyString(key)
-    this.#batch.ops.push({ type: 'put', key, value })
-    this.#batch.overlay.set(k, { seq: ++this.#batch.seq, value })
-    this.#batch.bytes += key.length + value.length
-    this.#touch(rel.table.name, k)
-  }
-
-  #delete(rel: Relation, key: Uint8Array): void {
-    const k = keyString(key)
-    this.#batch.ops.push({ type: 'delete', key })
-    this.#batch.overlay.set(k, { seq: ++this.#batch.seq, value: null })
-    this.#batch.bytes += key.length
-    this.#touch(rel.table.name, k)
+  #delete(rel: SourceRelation, key: Uint8Array): void {
+    this.#touch(rel.table.name, this.#batch.delete(key))
   }
 
   #watermark(content: Uint8Array): void {
@@ -497,17 +307,7 @@ export class StreamApplier {
     assert(rows !== undefined, 'a chunk is read before its high watermark is emitted')
     this.#windows.delete(w.id)
     w.open = false
-    // Transactions before the low watermark that the chunk's snapshot did not see.
-    if (rows.snapshot !== undefined) {
-      // The oldest remembered one unseen too: older ones may be, and they are forgotten.
-      const oldest = w.before[0]
-      if (w.before.length >= recentTxnsMax && oldest !== undefined && invisible(rows.snapshot, oldest.xid)) w.retry = true
-      for (const t of w.before) {
-        if (!invisible(rows.snapshot, t.xid)) continue
-        if (t.keys === undefined) w.retry = true
-        else for (const k of t.keys.get(w.table) ?? []) w.touched.add(k)
-      }
-    }
+    if (rows.snapshot !== undefined) addUnseenBefore(w, rows.snapshot)
     if (!this.tables.has(w.table)) {
       // The table left the publication: nothing of it is written any more.
       this.#batch.windows.push(w)
@@ -523,28 +323,19 @@ export class StreamApplier {
     const prev = this.progressOf(w.table)
     if (!w.truncated) {
       // Most windows saw no change of their table: then every row goes, with no key looked at.
-      const kept = w.touched.size === 0 ? rows.entries : rows.entries.filter((e) => !w.touched.has(keyString(e.key)))
-      const ops = this.#batch.ops
-      for (const e of kept) ops.push(e)
-      this.#batch.chunks.push({ seq: ++this.#batch.seq, table: w.table, entries: kept })
+      const kept: ChunkEntry[] = w.touched.size === 0 ? rows.entries : rows.entries.filter((e) => !w.touched.has(keyString(e.key)))
+      this.#batch.addChunk(w.table, kept)
     }
     this.#batch.bytes += rows.bytes
     const txn = this.#txn
     assert(txn !== undefined, 'a watermark is transactional')
-    this.#batch.tables[w.table] = {
-      state: rows.last ? 'done' : 'copying',
-      rowsCopied: (prev?.rowsCopied ?? 0) + rows.entries.length,
-      bytesCopied: (prev?.bytesCopied ?? 0) + rows.bytes,
-      chunksCopied: (prev?.chunksCopied ?? 0) + 1,
-      ...((rows.lastKey ?? prev?.lastKey) !== undefined && { lastKey: rows.lastKey ?? prev?.lastKey }),
-      ...(rows.last && { doneAtLsn: formatLsn(txn.finalLsn) }),
-    }
+    this.#batch.tables[w.table] = chunkProgress(prev, rows, txn.finalLsn)
     this.#batch.windows.push(w)
   }
 
   async #flush(whole: boolean): Promise<void> {
     const batch = this.#batch
-    this.#batch = newBatch()
+    this.#batch = new WriteBatch()
     const progress: IngestProgress = { ingest: 1 }
     // Mid-transaction, the last commit is not where this write ends: record no position.
     if (whole && batch.src !== undefined) progress.src = formatLsn(batch.src)
@@ -558,6 +349,8 @@ export class StreamApplier {
   }
 }
 
-function newBatch(): Batch {
-  return { ops: [], seq: 0, overlay: new Map(), chunks: [], truncated: new Map(), tables: {}, pending: false, bytes: 0, windows: [] }
+/** The table a cairn key belongs to (the text before its first 0 byte). */
+function tableOfKey(key: Uint8Array): string | undefined {
+  const end = key.indexOf(0)
+  return end < 0 ? undefined : decoder.decode(key.subarray(0, end))
 }

@@ -12,14 +12,15 @@
  * - elsewhere (MemoryFileSystem, or no native addon), a lock file published whole (`link` of a
  *   synced temp file) naming pid, host and a token; it is stale only when its owner is provably
  *   gone (same host and a dead pid, or this process and a token it no longer holds, as after a
- *   simulated crash), and a taker renames a stale file aside and checks it is the one it judged;
+ *   simulated crash), and a taker renames a stale file aside and checks it is the one it judged
+ *   (the steps are io/owner-file.ts's; a file naming no host or token is never judged stale);
  * - a taker waits at most `keyLockWaitMsMax`, then fails with `OBJECT_STORE_ERROR` naming the file.
  */
 import { randomUUID } from 'node:crypto'
-import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CairnError, IoError, isAlreadyExists, isNotFound } from '../../io/errors.js'
 import type { FileSystem } from '../../io/file-system.js'
+import { encodeOwner, isOwnerGone, LiveTokens, parseOwner, readOwnerFile, removeStaleOwner, writeOwnerTemp } from '../../io/owner-file.js'
 
 /** How long a put or delete waits for another writer of the same key. */
 export const keyLockWaitMsMax = 30_000
@@ -34,7 +35,7 @@ export interface HeldKeyLock {
 /** In-process queues, by file system and lock path. */
 const queues = new WeakMap<FileSystem, Map<string, Promise<void>>>()
 /** Tokens of lock files this process holds, with the crash generation that took them. */
-const liveTokens = new Map<string, { fs: FileSystem; generation: number | undefined }>()
+const liveTokens = new LiveTokens()
 
 /**
  * Takes the lock at `path`.
@@ -82,7 +83,7 @@ export async function lockKey(fs: FileSystem, path: string): Promise<HeldKeyLock
 
 async function lockAcrossProcesses(fs: FileSystem, path: string): Promise<HeldKeyLock> {
   const token = randomUUID()
-  const owner = new TextEncoder().encode(`${JSON.stringify({ pid: process.pid, host: hostname(), token })}\n`)
+  const owner = encodeOwner(token)
   const deadline = Date.now() + keyLockWaitMsMax
   let pause = retryPauseMsMin
   for (;;) {
@@ -111,35 +112,18 @@ async function osLock(fs: FileSystem, path: string, owner: Uint8Array): Promise<
 /** One attempt of the lock-file protocol; `undefined` when a live owner holds it. */
 async function fileLock(fs: FileSystem, path: string, token: string, owner: Uint8Array): Promise<HeldKeyLock | undefined> {
   const temp = `${path}.${token}.tmp`
-  const aside = `${path}.${token}.stale`
   try {
-    const handle = await fs.open(temp, 'createNew')
-    try {
-      await handle.write(owner, 0)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+    await writeOwnerTemp(fs, temp, owner)
     try {
       await fs.link(temp, path)
       return heldFile(fs, path, token)
     } catch (e) {
       if (!isAlreadyExists(e)) throw e
     }
-    const bytes = await readBytes(fs, path)
+    const bytes = await readOwnerFile(fs, path)
     if (bytes === undefined || !isStale(bytes)) return undefined
-    try {
-      await fs.rename(path, aside)
-    } catch (e) {
-      if (isNotFound(e)) return undefined
-      throw e
-    }
-    const moved = await readBytes(fs, aside)
-    if (moved !== undefined && !sameBytes(moved, bytes)) {
-      // Another taker published its lock between our read and our rename: give it back.
-      await fs.link(aside, path).catch(() => undefined)
-    }
-    await fs.unlink(aside).catch(() => undefined)
+    // Whatever it found (removed, gone, or another taker's lock given back), the next attempt decides.
+    await removeStaleOwner(fs, path, `${path}.${token}.stale`, bytes)
     return undefined
   } catch (e) {
     throw new IoError('lock', path, e)
@@ -150,14 +134,14 @@ async function fileLock(fs: FileSystem, path: string, token: string, owner: Uint
 
 function heldFile(fs: FileSystem, path: string, token: string): HeldKeyLock {
   const generation = fs.generation
-  liveTokens.set(token, { fs, generation })
+  liveTokens.add(token, fs)
   return {
     async release() {
       liveTokens.delete(token)
       // After a (simulated) crash the lock died with its process; someone else may hold the file.
       if (fs.generation !== generation) return
-      const bytes = await readBytes(fs, path)
-      if (bytes === undefined || ownerOf(bytes)?.token !== token) return
+      const bytes = await readOwnerFile(fs, path)
+      if (bytes === undefined || parseOwner(bytes)?.token !== token) return
       await fs.unlink(path).catch((e) => {
         if (!isNotFound(e)) throw new IoError('unlock', path, e)
       })
@@ -165,47 +149,9 @@ function heldFile(fs: FileSystem, path: string, token: string): HeldKeyLock {
   }
 }
 
-interface Owner {
-  pid: number
-  host: string
-  token: string
-}
-
-function ownerOf(bytes: Uint8Array): Owner | undefined {
-  try {
-    const o = JSON.parse(new TextDecoder().decode(bytes)) as Partial<Owner>
-    return typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.token === 'string' ? (o as Owner) : undefined
-  } catch {
-    return undefined
-  }
-}
-
 function isStale(bytes: Uint8Array): boolean {
-  const owner = ownerOf(bytes)
-  // Published whole by link, so unreadable means not ours: never guess it away.
-  if (owner === undefined) return false
-  if (owner.host !== hostname()) return false
-  if (owner.pid === process.pid) {
-    const live = liveTokens.get(owner.token)
-    return live === undefined || live.fs.generation !== live.generation
-  }
-  try {
-    process.kill(owner.pid, 0)
-    return false
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'EPERM'
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
-}
-
-async function readBytes(fs: FileSystem, path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await fs.readFile(path)
-  } catch (e) {
-    if (isNotFound(e)) return undefined
-    throw e
-  }
+  const owner = parseOwner(bytes)
+  // Published whole by link, so unreadable (or naming no host or token) means not ours: never guess it away.
+  if (owner?.host === undefined || owner.token === undefined) return false
+  return isOwnerGone(owner, liveTokens)
 }
