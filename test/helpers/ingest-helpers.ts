@@ -95,14 +95,30 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
   }
 }
 
+/**
+ * Emits a probe message into the source's WAL and returns its LSN: an ingester whose `sourceLsn`
+ * is at or past it applied every commit made before this call (their commit records end before
+ * the message; the probe's own commit ends after it, so the ingester gets there with no
+ * heartbeat). Not `pg_current_wal_lsn()`: that is the WAL *write* position, which lags commits
+ * already made under `synchronous_commit = off` (the test Postgres runs so), so an ingester that
+ * reached it may still lack the last of them (the kill test compared too early that way).
+ *
+ * @example
+ * const target = await sourceProbe(pg)
+ * await waitFor('catch-up', () => parseLsn(ingester.status().sourceLsn ?? '0/0') >= target)
+ */
+export async function sourceProbe(client: { query<R extends pg.QueryResultRow>(sql: string): Promise<pg.QueryResult<R>> }): Promise<bigint> {
+  const r = await client.query<{ lsn: string }>(`SELECT pg_logical_emit_message(true, 'cairn-test-probe', 'x')::text AS lsn`)
+  return parseLsn(r.rows[0]!.lsn)
+}
+
 /** Waits until the ingester applied every source commit made before this call, and every copy is done. */
 export async function waitCaughtUp(ingester: PostgresIngester, url: string, timeoutMs = 30_000): Promise<void> {
   const c = new pg.Client({ connectionString: url })
   await c.connect()
   let target: bigint
   try {
-    await c.query(`SELECT pg_logical_emit_message(true, 'cairn-test-probe', 'x')`)
-    target = parseLsn((await c.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn() AS lsn')).rows[0]!.lsn)
+    target = await sourceProbe(c)
   } finally {
     await c.end()
   }

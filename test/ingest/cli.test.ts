@@ -10,7 +10,7 @@ import { run } from '../../src/cli/index.js'
 import { parseLsn } from '../../src/ingest/postgres/lsn.js'
 import { Store } from '../../src/partition/index.js'
 import { cairn } from '../helpers/cli-helpers.js'
-import { assertSameRows, startIngestEnv, stopIngestEnv, waitFor } from '../helpers/ingest-helpers.js'
+import { assertSameRows, sourceProbe, startIngestEnv, stopIngestEnv, waitFor } from '../helpers/ingest-helpers.js'
 import type { TestPostgres } from '../helpers/postgres.js'
 import type { TempDir } from '../helpers/temp-dir.js'
 import { spawnIngest } from './cli-child.js'
@@ -50,10 +50,6 @@ async function runCli(args: string[]): Promise<{ code: number; stderr: string }>
   }
 }
 
-async function currentLsn(): Promise<bigint> {
-  await pg.query(`SELECT pg_logical_emit_message(true, 'cairn-test-probe', 'x')`)
-  return parseLsn((await pg.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn)
-}
 
 test('ingest postgres runs until SIGTERM (status --json beside it), stops cleanly with every row durable; info shows the consistent LSN; drop removes slot and publication', async () => {
   await pg.query('CREATE TABLE users (id int PRIMARY KEY, name text)')
@@ -72,7 +68,7 @@ test('ingest postgres runs until SIGTERM (status --json beside it), stops cleanl
     await pg.query(`UPDATE users SET name = 'renamed' WHERE id % 4 = 0`)
     await pg.query('DELETE FROM orders WHERE id > 30')
     await pg.query('INSERT INTO users VALUES (1000, $1)', ['late'])
-    const target = await currentLsn()
+    const target = await sourceProbe(pg)
     await waitFor('the stream to catch up', async () => {
       const s = await status(data)
       // Retained WAL is polled every 2 s: the recorded status has it once one poll ran.

@@ -15,7 +15,7 @@ import { chunksInFlightMax } from '../../src/ingest/postgres/snapshotter.js'
 import { seededRandom } from '../../src/io/seeded-random.js'
 import { Store } from '../../src/partition/index.js'
 import { cliArgs, repoRoot } from '../helpers/cli-helpers.js'
-import { assertSameRows, startIngestEnv, stopIngestEnv, waitFor } from '../helpers/ingest-helpers.js'
+import { assertSameRows, sourceProbe, startIngestEnv, stopIngestEnv, waitFor } from '../helpers/ingest-helpers.js'
 import type { TestPostgres } from '../helpers/postgres.js'
 import { testSeed, withSeed } from '../helpers/seed.js'
 import type { TempDir } from '../helpers/temp-dir.js'
@@ -240,8 +240,8 @@ test(`SIGKILL of the ingester at random points (${rounds} rounds, concurrent wri
       // The last run goes to the end and stops cleanly; larger chunks from where the others left off keep it short.
       const final = next
       await final.go()
-      await pgc.query(`SELECT pg_logical_emit_message(true, 'cairn-test-probe', 'x')`)
-      const target = parseLsn((await pgc.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn)
+      // Past every change the writer made (not pg_current_wal_lsn(): see sourceProbe).
+      const target = await sourceProbe(pgc)
       const caughtUp = (l: string): boolean => {
         if (!l.startsWith('status ')) return false
         const s = JSON.parse(l.slice(7)) as IngestStatus
