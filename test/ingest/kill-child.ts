@@ -2,8 +2,9 @@
  * The ingester in a child process the kill test SIGKILLs: the library on a real store, tiny
  * chunks. It loads, prints `loaded` and waits for a line on stdin (so the test can start the next
  * child while the current one runs), then prints, with synchronous writes (a kill loses nothing
- * already printed): `ready` before the store opens, `started`, `chunks N` whenever the count of chunk SELECTs changes, `status
- * JSON` on every progress report, `stopped` after a clean stop on SIGTERM.
+ * already printed): `ready` before the store opens, `started` once it handles SIGTERM, `chunks N`
+ * whenever the count of chunk SELECTs changes, `status JSON` on every progress report, `stopped`
+ * after a clean stop on SIGTERM.
  *
  * Every write of the store takes `writeDelayMs` longer: a change is then received well before it
  * is written (a SIGKILL keeps what was written, synced or not), so an ingester that confirmed
@@ -59,7 +60,6 @@ const ingester = await PostgresIngester.start({
   copyParallelism: 2,
   onProgress: (s) => out(`status ${JSON.stringify(s)}`),
 })
-out('started')
 let shown = -1
 const showChunks = (): void => {
   if (ingester.chunksRead === shown) return
@@ -82,3 +82,7 @@ process.on('SIGTERM', () => {
       process.exit(0)
     })
 })
+// Only now: the test sends SIGTERM as soon as it reads this line, and a loaded machine may not run
+// this process again before that; printed before the handler, the signal's default action killed
+// it (seen: "child exited (SIGTERM) before /^stopped$/", seed 406251198 under load).
+out('started')
