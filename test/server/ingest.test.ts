@@ -10,7 +10,7 @@ import type { IngestStatus } from '../../src/ingest/index.js'
 import { parseLsn } from '../../src/ingest/postgres/lsn.js'
 import { Store } from '../../src/partition/index.js'
 import { cairn } from '../helpers/cli-helpers.js'
-import { cairnRows, diffRows, sourceRows, waitFor } from '../helpers/ingest-helpers.js'
+import { cairnRows, diffRows, sourceProbe, sourceRows, waitFor } from '../helpers/ingest-helpers.js'
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js'
 import { startServe } from '../helpers/serve-process.js'
 import { startServer } from '../helpers/server-helpers.js'
@@ -95,8 +95,7 @@ describe('cairn serve --ingest-postgres', () => {
       await waitFor('a consistent position', async () => (await ingestStatus()).consistentLsn !== undefined, 60_000)
       await pg.query(`UPDATE items SET name = 'changed' WHERE id < 10`)
       await pg.query('DELETE FROM items WHERE id > 35')
-      await pg.query(`SELECT pg_logical_emit_message(true, 'cairn-test-probe', 'x')`)
-      const target = parseLsn((await pg.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn)
+      const target = await sourceProbe(pg)
       await waitFor('the stream to catch up', async () => {
         const s = await ingestStatus()
         // The phase follows the copies within a status tick (a second).
