@@ -170,10 +170,14 @@ async function initialCopyCase(ctx: SuiteContext, pgc: TestPostgres): Promise<Ca
   })
 }
 
-/** Writes `rows` inserts into `table` in transactions of `streamTxRows`; returns the WAL position after the last. */
+/**
+ * Writes `rows` inserts into `table` in transactions of `streamTxRows`; returns a position every
+ * one of them ends at or before: a logical message's own LSN, not `pg_current_wal_lsn()` (the
+ * WAL write position, which under `synchronous_commit=off` can lag commits already made).
+ */
 async function writeChanges(pgc: TestPostgres, table: string, from: number, rows: number): Promise<string> {
   for (let i = 0; i < rows; i += streamTxRows) await pgc.query(fillSql(table, from + i, from + Math.min(rows, i + streamTxRows) - 1))
-  return (await pgc.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn
+  return (await pgc.query<{ lsn: string }>(`SELECT pg_logical_emit_message(true, 'cairn-bench-probe', 'x')::text AS lsn`)).rows[0]!.lsn
 }
 
 async function streamingCase(ctx: SuiteContext, pgc: TestPostgres): Promise<CaseResult> {
