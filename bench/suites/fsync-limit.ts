@@ -47,11 +47,17 @@ export function fsyncLimitSystem(v: FsyncVariant): () => Promise<BenchSystem> {
     const dir = await tempDir(`fsync-${v}`)
     const path = join(dir, 'limit.bin')
     const name = fsyncLimitName(v)
-    if (v === 'fdatasync-sync-prealloc') {
+    if (v.endsWith('-sync') || v === 'fdatasync-sync-prealloc') {
       const fd = openSync(path, 'w')
-      const zeros = new Uint8Array(1024 * 1024)
-      for (let at = 0; at < preallocatedBytes; at += zeros.length) writeSync(fd, zeros, 0, zeros.length, at)
-      fsyncSync(fd)
+      const sync = v.startsWith('fdatasync') ? fdatasyncSync : fsyncSync
+      // Preallocated: zeros written and fsynced first, then overwritten in place (wrapping
+      // around), so no fdatasync has a new file size to journal.
+      const preallocated = v === 'fdatasync-sync-prealloc'
+      if (preallocated) {
+        const zeros = new Uint8Array(1024 * 1024)
+        for (let at = 0; at < preallocatedBytes; at += zeros.length) writeSync(fd, zeros, 0, zeros.length, at)
+        fsyncSync(fd)
+      }
       let position = 0
       return {
         name,
@@ -61,29 +67,12 @@ export function fsyncLimitSystem(v: FsyncVariant): () => Promise<BenchSystem> {
             name,
             'limit',
             await timedLoop(seconds, 1, () => {
-              writeSync(fd, data, 0, data.length, position)
-              position = (position + data.length) % (preallocatedBytes - data.length)
-              fdatasyncSync(fd)
-            }),
-          ),
-        close: async () => {
-          closeSync(fd)
-          await removeDir(dir)
-        },
-      }
-    }
-    if (v.endsWith('-sync')) {
-      const fd = openSync(path, 'w')
-      const sync = v.startsWith('fdatasync') ? fdatasyncSync : fsyncSync
-      return {
-        name,
-        kind: 'limit',
-        round: async (seconds) =>
-          rowFromLoop(
-            name,
-            'limit',
-            await timedLoop(seconds, 1, () => {
-              writeSync(fd, data)
+              if (preallocated) {
+                writeSync(fd, data, 0, data.length, position)
+                position = (position + data.length) % (preallocatedBytes - data.length)
+              } else {
+                writeSync(fd, data)
+              }
               sync(fd)
             }),
           ),
