@@ -37,34 +37,21 @@ function levelTableFor(tables: readonly Table[], key: Uint8Array): Table | undef
   return tables[firstTableReaching(tables, key)]
 }
 
-/** Outcome of probing one table from cached blocks: a hit, "not here", or "the block is not cached". */
+/** Outcome of probing one table synchronously: a hit, "not here", or "the block must be read async". */
 const notHere = 0
 const notCached = 1
 
 /**
- * Looks `key` up in `t` from the cache only. Returns the visible value (or undefined for a hidden
- * one) wrapped as a hit, or a marker: no allocation on this path besides the value copy.
+ * Looks `key` up in `t` without awaiting: from the block cache, else with a blocking read when
+ * the table and the sync-read budget allow (a block in the OS page cache costs microseconds that
+ * way, against a thread-pool round trip). Returns the visible value (or undefined for a hidden
+ * one) wrapped as a hit, or a marker: `notCached` when the block must be read async. No
+ * allocation on this path besides the value copy; a failed read or a damaged block throws.
  */
-function probeCached(view: ViewParts, t: Table, key: Uint8Array, hit: { value: Uint8Array | undefined }): number | undefined {
+function probe(view: ViewParts, t: Table, key: Uint8Array, hit: { value: Uint8Array | undefined }): number | undefined {
   const bi = t.blockFor(key)
   if (bi >= t.blockCount) return notHere
-  const block = t.cachedBlock(bi)
-  if (block === undefined) return notCached
-  const i = block.find(key)
-  if (i < 0) return notHere
-  hit.value = visibleAt(block, i, key, view.tombstones)
-  return undefined
-}
-
-/**
- * `probeCached` for a block that was not cached: reads it with a blocking read when the table
- * and the budget allow (a block in the OS page cache costs microseconds that way, against a
- * thread-pool round trip), and answers like `probeCached`; `notCached` when it must be read
- * async. A failed read or a damaged block throws.
- */
-function probeSync(view: ViewParts, t: Table, key: Uint8Array, hit: { value: Uint8Array | undefined }): number | undefined {
-  const bi = t.blockFor(key)
-  const block = t.loadBlockSync(bi)
+  const block = t.cachedBlock(bi) ?? t.loadBlockSync(bi)
   if (block === undefined) return notCached
   const i = block.find(key)
   if (i < 0) return notHere
@@ -109,16 +96,14 @@ function viewGetSync(view: ViewParts, key: Uint8Array): Uint8Array | undefined |
       for (let j = 0; j < tables.length; j++) {
         const t = tables[j]!
         if (!t.mayContain(key, hash)) continue
-        let r = probeCached(view, t, key, hit)
-        if (r === notCached) r = probeSync(view, t, key, hit)
+        const r = probe(view, t, key, hit)
         if (r === undefined) return hit.value
         if (r === notCached) return viewGetFrom(view, key, hash, l, j)
       }
     } else {
       const t = levelTableFor(tables, key)
       if (t === undefined || !t.mayContain(key, hash)) continue
-      let r = probeCached(view, t, key, hit)
-      if (r === notCached) r = probeSync(view, t, key, hit)
+      const r = probe(view, t, key, hit)
       if (r === undefined) return hit.value
       if (r === notCached) return viewGetFrom(view, key, hash, l, 0)
     }
