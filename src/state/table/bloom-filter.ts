@@ -6,20 +6,8 @@
 
 export const bloomBitsPerKey = 10
 
-/** 32-bit hash of a byte string: FNV-1a with a murmur3 finaliser (fast for short keys in JS). */
-export function hashKey(key: Uint8Array): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < key.length; i++) {
-    h ^= key[i]!
-    h = Math.imul(h, 0x01000193)
-  }
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
-}
+/** The hash the filter's probes derive from (part of the table format: see io/key-hash32.ts). */
+export { keyHash32 as hashKey } from '../../io/key-hash32.js'
 
 export function probeCount(bitsPerKey: number): number {
   return Math.max(1, Math.min(30, Math.round(bitsPerKey * 0.69)))
