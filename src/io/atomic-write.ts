@@ -10,15 +10,23 @@ export const tempSuffix = '.tmp'
 
 export async function atomicWriteFile(fs: FileSystem, path: string, data: Uint8Array): Promise<void> {
   const temp = path + tempSuffix
-  const handle = await fs.open(temp, 'createOrTruncate')
+  await writeSyncedFile(fs, temp, data, 'createOrTruncate')
+  await fs.rename(temp, path)
+  await fs.syncDir(posix.dirname(path))
+}
+
+/**
+ * Writes `data` to `path` (opened with `mode`) and fsyncs it: a file whole on disk before it is
+ * published by a rename or a link. The name is not durable until its directory is synced.
+ */
+export async function writeSyncedFile(fs: FileSystem, path: string, data: Uint8Array, mode: 'createNew' | 'createOrTruncate'): Promise<void> {
+  const handle = await fs.open(path, mode)
   try {
     await handle.write(data, 0)
     await handle.sync()
   } finally {
     await handle.close()
   }
-  await fs.rename(temp, path)
-  await fs.syncDir(posix.dirname(path))
 }
 
 /**

@@ -1,6 +1,6 @@
 /** The I/O seam: file systems (real, in-memory with power loss, fault-injecting), checksums, errors. */
 export { assert } from './assert.js'
-export { atomicWriteFile, mkdirDurable, tempSuffix } from './atomic-write.js'
+export { atomicWriteFile, mkdirDurable, tempSuffix, writeSyncedFile } from './atomic-write.js'
 export { crc32, sha256Hex } from './checksum.js'
 export {
   CairnError,

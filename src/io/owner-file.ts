@@ -14,6 +14,7 @@
  *   same bytes); a file published meanwhile by another taker is linked back, never removed.
  */
 import { hostname } from 'node:os'
+import { writeSyncedFile } from './atomic-write.js'
 import { IoError, isNotFound } from './errors.js'
 import type { FileSystem } from './file-system.js'
 
@@ -57,14 +58,8 @@ export async function readOwnerFile(fs: FileSystem, path: string): Promise<Uint8
 
 /** Creates `temp` (it must not exist) holding `bytes`, fsynced: ready to be published by `link`. */
 export async function writeOwnerTemp(fs: FileSystem, temp: string, bytes: Uint8Array): Promise<void> {
-  const handle = await fs.open(temp, 'createNew')
-  try {
-    await handle.write(bytes, 0)
-    // Synced before it is linked: even after power loss a published owner file is whole.
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
+  // Synced before it is linked: even after power loss a published owner file is whole.
+  await writeSyncedFile(fs, temp, bytes, 'createNew')
 }
 
 /**

@@ -20,7 +20,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { posix, resolve } from 'node:path'
-import { mkdirDurable } from '../../io/atomic-write.js'
+import { mkdirDurable, writeSyncedFile } from '../../io/atomic-write.js'
 import { sha256Hex } from '../../io/checksum.js'
 import { CairnError, IoError, isAlreadyExists, isNotFound, withIoError } from '../../io/errors.js'
 import type { FileSystem } from '../../io/file-system.js'
@@ -294,13 +294,7 @@ export class FileObjectStore implements ObjectStore {
     this.#alive()
     const temp = posix.join(this.#tmp, `${randomUUID()}.tmp`)
     try {
-      const handle = await this.fs.open(temp, 'createNew')
-      try {
-        await handle.write(body, 0)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
+      await writeSyncedFile(this.fs, temp, body, 'createNew')
     } catch (e) {
       await this.fs.unlink(temp).catch(() => undefined)
       throw this.#ioError('write', temp, e, key)
